@@ -1,0 +1,99 @@
+//! The command line as clap parses it. Commands turn these raw arguments into a checked
+//! configuration before any work starts.
+
+use crate::gpu::GpuApi;
+use crate::report::Format;
+use crate::size::parse_size;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// hpclab — how modern hardware computes, by measurement.
+///
+/// Runs the same kernel as plain scalar code on one core, explicit SIMD on one core, all cores
+/// with rayon, and a WGSL compute shader on the GPU, checks every result, and times the
+/// host→device upload, the computation and the download apart.
+#[derive(Debug, Parser)]
+#[command(name = "hpclab", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Describe the CPU (model, cores, SIMD set) and every GPU adapter wgpu finds.
+    Devices(DevicesArgs),
+    /// List the kernels with what --size means for each and its cost model.
+    List(ListArgs),
+    /// Run one kernel on the chosen backends, verify, and time each phase.
+    Run(RunArgs),
+}
+
+/// Arguments of `hpclab devices`.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// Only adapters of this graphics API.
+    #[arg(long, value_enum)]
+    pub gpu_api: Option<GpuApi>,
+    /// Output format: table or json.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+}
+
+/// Arguments of `hpclab list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format: table or json.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+}
+
+/// Formats of the descriptive commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+/// Arguments of `hpclab run`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hpclab run triad\n  hpclab run dot --size 16Mi --backend simd,rayon --runs 20\n  \
+                        hpclab run copy --backend gpu --format json --output copy.json"
+)]
+pub struct RunArgs {
+    /// Kernel to run (see `hpclab list`).
+    pub kernel: String,
+    /// Problem size n: 1000, 4K (x1000), 32Mi (x1024), 2^25.
+    #[arg(long, short = 'n', default_value = "2^25", value_parser = parse_size)]
+    pub size: u64,
+    /// Backends, comma-separated: scalar, simd, rayon, gpu, or all.
+    #[arg(long, short, default_value = "all")]
+    pub backend: String,
+    /// Samples kept per backend (after the warm-up).
+    #[arg(long, short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub runs: u32,
+    /// Samples run and discarded first (first-touch page faults, lazy GPU zero-fill, cold caches).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub warmup: u32,
+    /// Threads of the rayon backend (default: every core).
+    #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+    /// GPU adapter: its index in `hpclab devices` or part of its name.
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Graphics API for the GPU backend.
+    #[arg(long, value_enum)]
+    pub gpu_api: Option<GpuApi>,
+    /// Seed of the deterministic inputs.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the output here instead of stdout (the table is still printed when the file holds
+    /// another format).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,27 @@
+//! One module per subcommand: each turns its arguments into a checked configuration, does the
+//! work through the library, and hands the results to `report`.
+
+pub mod devices;
+pub mod list;
+pub mod run;
+
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+
+/// How a command ended when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything ran and verified.
+    Success,
+    /// It ran, but at least one result failed verification (exit code 1).
+    VerificationFailed,
+}
+
+/// Runs the parsed command line. `command_line` is recorded in the output documents.
+pub fn execute(cli: Cli, command_line: String) -> Result<Outcome> {
+    match cli.command {
+        Command::Devices(args) => devices::execute(&args).map(|()| Outcome::Success),
+        Command::List(args) => list::execute(&args).map(|()| Outcome::Success),
+        Command::Run(args) => run::execute(&args, command_line),
+    }
+}

@@ -1,0 +1,17 @@
+//! The GPU path through wgpu: the context (adapter, device, limits, error capture), the host
+//! transfer module (typed upload and download through reused staging buffers, each timed), the
+//! pipeline cache (each shader compiled once per process), and the timestamp timer.
+
+pub mod context;
+pub mod pipeline;
+pub mod timer;
+pub mod transfer;
+
+pub use context::{AdapterChoice, AdapterSummary, GpuApi, GpuContext, GpuRequest};
+pub use pipeline::ShaderSpec;
+pub use timer::PassTimer;
+pub use transfer::{DeviceArray, Download, download_timed, upload_timed};
+
+/// What to tell a user who has no GPU adapter at all.
+pub const NO_ADAPTER_HINT: &str = "no GPU adapter found; install a Vulkan driver (on Debian/Ubuntu without a GPU: \
+     `sudo apt-get install mesa-vulkan-drivers libvulkan1` gives the lavapipe software adapter)";

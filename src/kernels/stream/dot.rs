@@ -1,0 +1,363 @@
+//! STREAM dot: `sum(a[i] * b[i])`, a reduction.
+//!
+//! The lesson is the dependency chain: the plain loop adds into one accumulator, in order, and the
+//! compiler may not reorder float additions, so it runs at one add per add-latency however wide
+//! the registers are. The SIMD version keeps several vector accumulators in flight; the GPU
+//! version reduces per workgroup through a tree in workgroup memory, then once more over the
+//! partial sums.
+
+use super::F32_ROUNDING;
+use crate::backend::Backend;
+use crate::cpu::AlignedVec;
+use crate::cpu::parallel::sum_chunks2;
+use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
+use crate::error::Result;
+use crate::gpu::transfer::Role;
+use crate::gpu::{
+    DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
+};
+use crate::kernels::inputs::uniform_f32;
+use crate::kernels::verify::check_value;
+use crate::kernels::{
+    Cost, CostModel, Footprint, GpuRun, GpuSetup, Kernel, KernelInfo, Problem, Verification,
+};
+use crate::measure::PhaseSample;
+use rayon::prelude::*;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The dot kernel.
+pub struct Dot;
+
+const INFO: KernelInfo = KernelInfo {
+    name: "dot",
+    summary: "sum of a[i]·b[i]: two loads and one multiply-add per element, then a reduction",
+    reference: "STREAM-style dot (BabelStream dot)",
+    size_meaning: "n = elements per array (f32)",
+    cost_model: CostModel {
+        device_bytes: "8·n",
+        flops: "2·n",
+        upload_bytes: "8·n",
+        download_bytes: "4",
+    },
+    scalar_loop: "not vectorized: one accumulator in strict order, and the compiler may not reorder float adds \
+                  (the plain loop accumulates in f64 so that its result stays accurate at any n)",
+    verification: "|dot - exact| <= 8·sqrt(n)·2^-24·sum|a·b| (probabilistic rounding bound, Higham & Mary 2019, λ = 8; \
+                   exact value in f64)",
+};
+
+/// Accumulator registers kept in flight by the SIMD loop: enough to cover the FMA latency of two
+/// FMA units (4 cycles × 2), so the loop is limited by loads, not by the dependency chain.
+const ACCUMULATORS: usize = 8;
+
+struct DotSimd<'a> {
+    a: &'a [f32],
+    b: &'a [f32],
+}
+
+impl SimdKernel for DotSimd<'_> {
+    type Output = f32;
+    #[inline(always)]
+    fn run<S: F32Lanes>(self) -> f32 {
+        let (a, b) = (self.a, self.b);
+        let step = ACCUMULATORS * S::LANES;
+        let whole = a.len() - a.len() % step;
+        let mut sums = [S::splat(0.0); ACCUMULATORS];
+        let mut i = 0;
+        while i < whole {
+            for (k, sum) in sums.iter_mut().enumerate() {
+                let at = i + k * S::LANES;
+                // SAFETY: at + LANES <= whole <= len of both slices.
+                *sum = unsafe {
+                    S::load(a.as_ptr().add(at)).mul_add(S::load(b.as_ptr().add(at)), *sum)
+                };
+            }
+            i += step;
+        }
+        let mut total = sums[0];
+        for sum in &sums[1..] {
+            total = total.add(*sum);
+        }
+        let tail: f32 = a[whole..].iter().zip(&b[whole..]).map(|(x, y)| x * y).sum();
+        total.reduce_sum() + tail
+    }
+}
+
+/// The plain loop: one accumulator (f64, so that the result stays accurate; still serial).
+pub fn scalar(a: &[f32], b: &[f32]) -> f32 {
+    let mut sum = 0.0f64;
+    for (&x, &y) in a.iter().zip(b) {
+        sum += (x * y) as f64;
+    }
+    sum as f32
+}
+
+/// Explicit SIMD with [`ACCUMULATORS`] vector accumulators on one core.
+pub fn simd(a: &[f32], b: &[f32]) -> f32 {
+    dispatch(DotSimd { a, b })
+}
+
+/// All cores of the current pool, [`simd`] on each chunk.
+pub fn rayon(a: &[f32], b: &[f32]) -> f32 {
+    sum_chunks2(a, b, simd)
+}
+
+impl Kernel for Dot {
+    fn info(&self) -> &KernelInfo {
+        &INFO
+    }
+
+    fn cost(&self, n: u64) -> Cost {
+        Cost {
+            device_bytes: 8 * n,
+            flops: 2 * n,
+            upload_bytes: 8 * n,
+            download_bytes: 4,
+        }
+    }
+
+    fn footprint(&self, n: u64) -> Footprint {
+        Footprint {
+            host_bytes: 8 * n,
+            largest_gpu_buffer_bytes: 4 * n,
+            gpu_bytes: 16 * n,
+        }
+    }
+
+    fn prepare(&self, n: usize, seed: u64) -> Box<dyn Problem> {
+        Box::new(DotProblem::new(n, seed))
+    }
+}
+
+/// The inputs and the result of one dot at one size.
+pub struct DotProblem {
+    a: AlignedVec<f32>,
+    b: AlignedVec<f32>,
+    result: AlignedVec<f32>,
+    /// The exact dot (f64; products of f32 are exact in f64) and sum |a·b|.
+    exact: (f64, f64),
+}
+
+impl DotProblem {
+    /// Inputs uniform in [0, 1) from `seed`.
+    pub fn new(n: usize, seed: u64) -> Self {
+        let a = uniform_f32(n, seed, 0);
+        let b = uniform_f32(n, seed, 1);
+        let exact = a
+            .par_iter()
+            .zip(&b[..])
+            .map(|(&x, &y)| {
+                let product = x as f64 * y as f64;
+                (product, product.abs())
+            })
+            .reduce(|| (0.0, 0.0), |p, q| (p.0 + q.0, p.1 + q.1));
+        DotProblem {
+            a,
+            b,
+            result: AlignedVec::filled(1, f32::NAN),
+            exact,
+        }
+    }
+
+    /// The result of the last run.
+    pub fn result(&self) -> f32 {
+        self.result[0]
+    }
+}
+
+impl Problem for DotProblem {
+    fn run_cpu(&mut self, backend: Backend) {
+        self.result[0] = match backend {
+            Backend::Scalar => scalar(&self.a, &self.b),
+            Backend::Simd => simd(&self.a, &self.b),
+            Backend::Rayon => rayon(&self.a, &self.b),
+            Backend::Gpu => unreachable!("the GPU backend runs through Problem::gpu"),
+        };
+    }
+
+    fn gpu<'a>(&'a mut self, context: &'a GpuContext) -> Result<Box<dyn GpuRun + 'a>> {
+        Ok(Box::new(DotGpu::new(self, context)?))
+    }
+
+    fn verify(&self) -> Verification {
+        let (exact, magnitude) = self.exact;
+        let allowed = 8.0 * (self.a.len() as f64).sqrt() * F32_ROUNDING * magnitude;
+        check_value(self.result[0] as f64, exact, allowed, INFO.verification)
+    }
+
+    fn clear_output(&mut self) {
+        self.result[0] = f32::NAN;
+    }
+}
+
+/// Partial-sum slots per chunk: the most workgroups one chunk's dispatch uses. A multiple of 64
+/// so that each chunk's slots start on the 256-byte binding-offset alignment.
+const SLOTS_PER_CHUNK: u64 = 1024;
+
+struct DotGpu<'a> {
+    context: &'a GpuContext,
+    problem: &'a mut DotProblem,
+    a: DeviceArray,
+    b: DeviceArray,
+    partials: DeviceArray,
+    partial_pipeline: Arc<wgpu::ComputePipeline>,
+    finish_pipeline: Arc<wgpu::ComputePipeline>,
+    chunks: Vec<(wgpu::BindGroup, u32)>,
+    finish_group: wgpu::BindGroup,
+    timer: Option<PassTimer>,
+    setup: GpuSetup,
+}
+
+impl<'a> DotGpu<'a> {
+    fn new(problem: &'a mut DotProblem, context: &'a GpuContext) -> Result<Self> {
+        // The tree reduction needs a power of two.
+        let workgroup_size = 1u32 << context.workgroup_size(256).ilog2();
+        let spec = |entry_point| ShaderSpec {
+            label: "dot",
+            source: include_str!("../../../shaders/stream/dot.wgsl"),
+            entry_point,
+            constants: vec![("WORKGROUP_SIZE", workgroup_size as f64)],
+        };
+        let partial = context.pipelines().get(context, &spec("partial_sums"))?;
+        let finish = context.pipelines().get(context, &spec("finish"))?;
+
+        let started = Instant::now();
+        let n = problem.a.len() as u64;
+        let a = DeviceArray::new(context, "dot a", 4 * n, Role::Input)?;
+        let b = DeviceArray::new(context, "dot b", 4 * n, Role::Input)?;
+        let chunk = context.chunk_elements(4);
+        let chunk_count = n.div_ceil(chunk);
+        let partials = DeviceArray::new(
+            context,
+            "dot partials",
+            4 * SLOTS_PER_CHUNK * chunk_count,
+            Role::Output,
+        )?;
+        let partial_layout = partial.pipeline.get_bind_group_layout(0);
+        let finish_layout = finish.pipeline.get_bind_group_layout(0);
+        let (chunks, finish_group) = context.scoped("creating bind groups", || {
+            let chunks = (0..chunk_count)
+                .map(|index| {
+                    let first = index * chunk;
+                    let count = chunk.min(n - first);
+                    let group = context
+                        .device
+                        .create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: Some("dot partial sums"),
+                            layout: &partial_layout,
+                            entries: &[
+                                wgpu::BindGroupEntry {
+                                    binding: 0,
+                                    resource: partials.binding(
+                                        index * SLOTS_PER_CHUNK,
+                                        SLOTS_PER_CHUNK,
+                                        4,
+                                    ),
+                                },
+                                wgpu::BindGroupEntry {
+                                    binding: 1,
+                                    resource: a.binding(first, count, 4),
+                                },
+                                wgpu::BindGroupEntry {
+                                    binding: 2,
+                                    resource: b.binding(first, count, 4),
+                                },
+                            ],
+                        });
+                    let workgroups = context
+                        .grid_stride_groups(count, workgroup_size)
+                        .min(SLOTS_PER_CHUNK as u32);
+                    (group, workgroups)
+                })
+                .collect::<Vec<_>>();
+            let finish_group = context
+                .device
+                .create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("dot finish"),
+                    layout: &finish_layout,
+                    entries: &[wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: partials.buffer.as_entire_binding(),
+                    }],
+                });
+            (chunks, finish_group)
+        })?;
+        let timer = PassTimer::new(context)?;
+        let buffers_s = started.elapsed().as_secs_f64();
+        Ok(DotGpu {
+            context,
+            problem,
+            a,
+            b,
+            partials,
+            partial_pipeline: partial.pipeline,
+            finish_pipeline: finish.pipeline,
+            chunks,
+            finish_group,
+            timer,
+            setup: GpuSetup {
+                shader_compile_s: partial.compile_s + finish.compile_s,
+                buffers_s,
+            },
+        })
+    }
+}
+
+impl GpuRun for DotGpu<'_> {
+    fn sample(&mut self) -> Result<PhaseSample> {
+        let context = self.context;
+        let upload_s = upload_timed(
+            context,
+            &[
+                (&self.a, self.problem.a.as_bytes()),
+                (&self.b, self.problem.b.as_bytes()),
+            ],
+        )?;
+
+        let started = Instant::now();
+        let mut encoder = context
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("dot") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("dot"),
+                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
+            });
+            pass.set_pipeline(&self.partial_pipeline);
+            for (group, workgroups) in &self.chunks {
+                pass.set_bind_group(0, group, &[]);
+                pass.dispatch_workgroups(*workgroups, 1, 1);
+            }
+            pass.set_pipeline(&self.finish_pipeline);
+            pass.set_bind_group(0, &self.finish_group, &[]);
+            pass.dispatch_workgroups(1, 1, 1);
+        }
+        if let Some(timer) = &self.timer {
+            timer.resolve(&mut encoder);
+        }
+        context.submit_and_wait([encoder.finish()], "computing dot")?;
+        let compute_wall_s = started.elapsed().as_secs_f64();
+        let compute_timestamp_s = match &self.timer {
+            Some(timer) => timer.read_seconds(context)?,
+            None => None,
+        };
+
+        let download_s = download_timed(
+            context,
+            &mut [Download {
+                array: &self.partials,
+                host: self.problem.result.as_bytes_mut(),
+            }],
+        )?;
+        Ok(PhaseSample {
+            upload_s: Some(upload_s),
+            compute_wall_s,
+            compute_timestamp_s,
+            download_s: Some(download_s),
+        })
+    }
+
+    fn setup(&self) -> GpuSetup {
+        self.setup
+    }
+}

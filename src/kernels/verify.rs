@@ -1,0 +1,132 @@
+//! The result of checking a kernel's output, and the element-wise checker the array kernels share.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// How a result compared with the reference. Serialized into every record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verification {
+    /// True when every checked value was within its tolerance.
+    pub passed: bool,
+    /// The rule applied, in words (e.g. `exact`, `|x - x64| <= 2^-24 (|a| + 2|q b|)`).
+    pub rule: String,
+    /// Values checked.
+    pub checked: u64,
+    /// Values outside their tolerance.
+    pub mismatches: u64,
+    /// Largest error found divided by its allowed error (<= 1 passes; 0 for an exact match).
+    pub worst_error_ratio: f64,
+    /// A short description of the first mismatch, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_mismatch: Option<String>,
+}
+
+impl Verification {
+    /// A short word for tables: `ok` or `FAILED (k of n)`.
+    pub fn summary(&self) -> String {
+        if self.passed {
+            "ok".to_string()
+        } else {
+            format!("FAILED ({} of {})", self.mismatches, self.checked)
+        }
+    }
+}
+
+/// Checks `output[i]` against `expected(i) = (exact value, allowed absolute error)` for every i,
+/// in parallel. NaN never passes.
+pub fn check_elements(
+    output: &[f32],
+    rule: &str,
+    expected: impl Fn(usize) -> (f64, f64) + Sync,
+) -> Verification {
+    let (mismatches, worst, first) = output
+        .par_iter()
+        .enumerate()
+        .map(|(i, &got)| {
+            let (exact, allowed) = expected(i);
+            let error = (got as f64 - exact).abs();
+            let ratio = if error == 0.0 {
+                0.0
+            } else if allowed > 0.0 {
+                error / allowed
+            } else {
+                f64::INFINITY
+            };
+            let bad = !(error <= allowed);
+            let first = bad.then(|| (i, got, exact));
+            (
+                bad as u64,
+                if ratio.is_nan() { f64::INFINITY } else { ratio },
+                first,
+            )
+        })
+        .reduce(
+            || (0, 0.0, None),
+            |x, y| {
+                (
+                    x.0 + y.0,
+                    x.1.max(y.1),
+                    match (x.2, y.2) {
+                        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+                        (a, b) => a.or(b),
+                    },
+                )
+            },
+        );
+    Verification {
+        passed: mismatches == 0,
+        rule: rule.to_string(),
+        checked: output.len() as u64,
+        mismatches,
+        worst_error_ratio: worst,
+        first_mismatch: first
+            .map(|(i, got, exact)| format!("element {i}: got {got}, expected {exact}")),
+    }
+}
+
+/// Checks one value against an exact value with an allowed absolute error.
+pub fn check_value(got: f64, exact: f64, allowed: f64, rule: &str) -> Verification {
+    let error = (got - exact).abs();
+    let passed = error <= allowed;
+    Verification {
+        passed,
+        rule: rule.to_string(),
+        checked: 1,
+        mismatches: (!passed) as u64,
+        worst_error_ratio: if error == 0.0 {
+            0.0
+        } else if allowed > 0.0 {
+            error / allowed
+        } else {
+            f64::INFINITY
+        },
+        first_mismatch: (!passed).then(|| format!("got {got}, expected {exact} ± {allowed:.3e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_check_finds_the_first_mismatch_and_rejects_nan() {
+        let output = [1.0, 2.0, f32::NAN, 5.0];
+        let v = check_elements(&output, "exact", |i| ((i + 1) as f64, 0.0));
+        assert!(!v.passed);
+        assert_eq!(v.mismatches, 2);
+        assert_eq!(
+            v.first_mismatch.as_deref(),
+            Some("element 2: got NaN, expected 3")
+        );
+        let v = check_elements(&[1.0, 2.5], "±0.5", |i| ((i + 1) as f64, 0.5));
+        assert!(v.passed);
+        assert_eq!(v.worst_error_ratio, 1.0);
+    }
+
+    #[test]
+    fn value_check() {
+        assert!(check_value(1.0, 1.0005, 1e-3, "rel").passed);
+        assert!(!check_value(1.0, 1.01, 1e-3, "rel").passed);
+        assert!(!check_value(f64::NAN, 1.0, 1e-3, "rel").passed);
+    }
+}

@@ -1,0 +1,49 @@
+//! The `hpclab` binary: parse the command line, run the command, turn errors into one line on
+//! stderr and an exit code (2 for a user's mistake, 1 for a failed verification or run).
+
+use clap::Parser;
+use hpclab::cli::Cli;
+use hpclab::commands::{self, Outcome};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return clap_error(error),
+    };
+    let command_line = std::iter::once("hpclab".to_string())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match commands::execute(cli, command_line) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::VerificationFailed) => {
+            eprintln!("hpclab: verification failed (see the check column)");
+            ExitCode::from(1)
+        }
+        Err(error) => {
+            eprintln!("hpclab: {error}");
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}
+
+/// Help and version go to stdout as clap writes them; a usage error becomes one line on stderr
+/// (clap's first line, plus where to read more) and exit code 2.
+fn clap_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = error.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid arguments");
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    eprintln!("hpclab: {message} (see `hpclab --help`)");
+    ExitCode::from(2)
+}

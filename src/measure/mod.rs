@@ -1,0 +1,10 @@
+//! Measurement: the warm-up and sample loop, the statistics, and the record each
+//! (kernel, backend, size) measurement becomes, with its derived figures.
+
+pub mod record;
+pub mod runner;
+pub mod stats;
+
+pub use record::{ComputeTimer, Phases, Record};
+pub use runner::{MeasureOptions, PhaseSample};
+pub use stats::Stats;

@@ -1,0 +1,90 @@
+//! The one timing loop: warm-up samples discarded, then `runs` samples kept.
+
+use crate::error::Result;
+use std::time::Instant;
+
+/// How many samples to take.
+#[derive(Debug, Clone, Copy)]
+pub struct MeasureOptions {
+    /// Samples run and discarded first (lazy zero-fill of GPU buffers, page faults, cold caches).
+    pub warmup: usize,
+    /// Samples kept for the statistics (at least 1).
+    pub runs: usize,
+}
+
+/// The phase times of one sample, in seconds. CPU samples have only a compute phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PhaseSample {
+    /// Host→device transfer, when the backend has one.
+    pub upload_s: Option<f64>,
+    /// Compute as measured on the host clock (submit → completion for the GPU).
+    pub compute_wall_s: f64,
+    /// Compute from GPU timestamp queries, when the adapter gave a valid pair for this sample.
+    pub compute_timestamp_s: Option<f64>,
+    /// Device→host transfer, when the backend has one.
+    pub download_s: Option<f64>,
+}
+
+impl PhaseSample {
+    /// The wall time of the whole sample: every phase on the host clock.
+    pub fn total_s(&self) -> f64 {
+        self.upload_s.unwrap_or(0.0) + self.compute_wall_s + self.download_s.unwrap_or(0.0)
+    }
+}
+
+/// Times `work` on the host clock as a compute-only sample (the CPU backends).
+pub fn time_compute(work: impl FnOnce()) -> PhaseSample {
+    let start = Instant::now();
+    work();
+    PhaseSample {
+        upload_s: None,
+        compute_wall_s: start.elapsed().as_secs_f64(),
+        compute_timestamp_s: None,
+        download_s: None,
+    }
+}
+
+/// Takes `warmup + runs` samples and returns the kept ones. `on_sample(done, total)` is called
+/// after each sample so the caller can show progress.
+pub fn take_samples(
+    options: MeasureOptions,
+    mut sample: impl FnMut() -> Result<PhaseSample>,
+    mut on_sample: impl FnMut(usize, usize),
+) -> Result<Vec<PhaseSample>> {
+    let total = options.warmup + options.runs;
+    let mut kept = Vec::with_capacity(options.runs);
+    for index in 0..total {
+        let taken = sample()?;
+        if index >= options.warmup {
+            kept.push(taken);
+        }
+        on_sample(index + 1, total);
+    }
+    Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warmup_samples_are_discarded() {
+        let mut counter = 0.0;
+        let kept = take_samples(
+            MeasureOptions { warmup: 2, runs: 3 },
+            || {
+                counter += 1.0;
+                Ok(PhaseSample {
+                    upload_s: None,
+                    compute_wall_s: counter,
+                    compute_timestamp_s: None,
+                    download_s: None,
+                })
+            },
+            |_, _| {},
+        )
+        .unwrap();
+        let values: Vec<f64> = kept.iter().map(|s| s.compute_wall_s).collect();
+        assert_eq!(values, vec![3.0, 4.0, 5.0]);
+    }
+}

@@ -1,0 +1,79 @@
+//! How numbers are written for people: durations with their unit, rates, ratios.
+
+/// A duration in seconds written with a unit that keeps 3–4 significant digits: `12.3 ms`.
+pub fn seconds(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude == 0.0 {
+        "0 s".to_string()
+    } else if magnitude < 1e-6 {
+        format!("{:.0} ns", value * 1e9)
+    } else if magnitude < 1e-3 {
+        format!("{:.1} µs", value * 1e6)
+    } else if magnitude < 1.0 {
+        format!("{:.2} ms", value * 1e3)
+    } else {
+        format!("{:.3} s", value)
+    }
+}
+
+/// A rate with one decimal below 100 and none above: `35.2`, `812`.
+pub fn rate(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 1.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+/// A ratio as `3.21×`.
+pub fn ratio(value: f64) -> String {
+    if value >= 10.0 {
+        format!("{value:.1}×")
+    } else if value >= 0.1 {
+        format!("{value:.2}×")
+    } else {
+        format!("{value:.2e}×")
+    }
+}
+
+/// A fraction as a percentage: `93%`.
+pub fn percent(value: f64) -> String {
+    format!("{:.0}%", value * 100.0)
+}
+
+/// A count with thousands separators: `33,554,432`.
+pub fn grouped(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_pick_their_unit() {
+        assert_eq!(seconds(0.0123), "12.30 ms");
+        assert_eq!(seconds(4.5e-5), "45.0 µs");
+        assert_eq!(seconds(2.0), "2.000 s");
+        assert_eq!(seconds(3e-8), "30 ns");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(grouped(33_554_432), "33,554,432");
+        assert_eq!(grouped(12), "12");
+        assert_eq!(ratio(3.214), "3.21×");
+        assert_eq!(percent(0.934), "93%");
+        assert_eq!(rate(812.3), "812");
+    }
+}

@@ -1,0 +1,133 @@
+//! Problem sizes on the command line: plain integers, decimal suffixes `K/M/G` (10^3) and binary
+//! suffixes `Ki/Mi/Gi` (2^10), and powers of two written `2^25`.
+
+/// Parses a size such as `33554432`, `32Mi`, `1.5M`, `2^25`. Zero, negatives and unknown suffixes
+/// are rejected with a message that shows the accepted forms.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let help = "use a positive integer with an optional suffix K, M, G (x1000) or Ki, Mi, Gi (x1024), or 2^N";
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(format!("empty size; {help}"));
+    }
+    if let Some(exponent) = trimmed.strip_prefix("2^") {
+        let exponent: u32 = exponent
+            .parse()
+            .map_err(|_| format!("'{text}' is not a size; {help}"))?;
+        return 1u64
+            .checked_shl(exponent)
+            .filter(|_| exponent < 63)
+            .ok_or_else(|| format!("'{text}' is too large"));
+    }
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, suffix) = trimmed.split_at(split);
+    let multiplier: u64 = match suffix {
+        "" => 1,
+        "K" | "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        _ => return Err(format!("'{text}' has an unknown suffix '{suffix}'; {help}")),
+    };
+    if number.is_empty() {
+        return Err(format!("'{text}' is not a size; {help}"));
+    }
+    let value = if number.contains('.') {
+        let fraction: f64 = number
+            .parse()
+            .map_err(|_| format!("'{text}' is not a size; {help}"))?;
+        let value = fraction * multiplier as f64;
+        if value.fract() != 0.0 || value > u64::MAX as f64 / 2.0 {
+            return Err(format!("'{text}' is not a whole number of elements"));
+        }
+        value as u64
+    } else {
+        number
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(multiplier))
+            .ok_or_else(|| format!("'{text}' is too large or not a size; {help}"))?
+    };
+    if value == 0 {
+        return Err(format!("size must be at least 1, got '{text}'"));
+    }
+    Ok(value)
+}
+
+/// Writes an element count compactly and exactly: `2^25`, `32Mi`, `1M` or the plain number.
+pub fn format_count(n: u64) -> String {
+    if n.is_power_of_two() && n >= 1024 {
+        return format!("2^{}", n.trailing_zeros());
+    }
+    for (suffix, unit) in [
+        ("Gi", 1u64 << 30),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+        ("G", 1_000_000_000),
+        ("M", 1_000_000),
+        ("K", 1_000),
+    ] {
+        if n >= unit && n % unit == 0 {
+            return format!("{}{suffix}", n / unit);
+        }
+    }
+    n.to_string()
+}
+
+/// Writes a byte count in powers of ten (the unit of every GB/s figure): `402.7 MB`.
+pub fn format_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", b / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", b / 1e6),
+        _ => format!("{:.2} GB", b / 1e9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_every_documented_form() {
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("4K"), Ok(4000));
+        assert_eq!(parse_size("4Ki"), Ok(4096));
+        assert_eq!(parse_size("32Mi"), Ok(32 << 20));
+        assert_eq!(parse_size("2M"), Ok(2_000_000));
+        assert_eq!(parse_size("1Gi"), Ok(1 << 30));
+        assert_eq!(parse_size("2^25"), Ok(1 << 25));
+        assert_eq!(parse_size("1.5M"), Ok(1_500_000));
+    }
+
+    #[test]
+    fn rejects_malformed_sizes() {
+        for bad in [
+            "12Q",
+            "-5",
+            "0",
+            "",
+            "Mi",
+            "2^",
+            "2^64",
+            "1.5",
+            "99999999999999999999",
+            "0.5K1",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn formats_counts_and_bytes() {
+        assert_eq!(format_count(1 << 25), "2^25");
+        assert_eq!(format_count(3 << 20), "3Mi");
+        assert_eq!(format_count(1017), "1017");
+        assert_eq!(format_bytes(402_653_184), "402.7 MB");
+        assert_eq!(format_bytes(999), "999 B");
+    }
+}
