@@ -50,6 +50,10 @@ fn render(infos: &[&KernelInfo]) -> String {
         numeric: vec![],
     });
     text.push_str("\n\nBytes are counted per run of the compute phase (each array read or written once), 1 GB = 10^9 B.\n");
+    text.push_str(
+        "The simd and rayon backends write output arrays of 8 MiB or more with streaming (non-temporal) stores, which skip \
+         the read-for-ownership of each cache line; HPCLAB_STORES=cached turns that off to show its cost.\n",
+    );
     for k in infos {
         text.push_str(&format!(
             "\n{}: {}\n  scalar loop: {}\n  verification: {}\n",

@@ -132,6 +132,15 @@ pub trait F32Lanes: Copy {
     /// # Safety
     /// `ptr .. ptr + LANES` must be writable.
     unsafe fn store(self, ptr: *mut f32);
+    /// Stores `LANES` values past the caches (non-temporal), where the set has such a store.
+    ///
+    /// # Safety
+    /// `ptr .. ptr + LANES` must be writable and `ptr` aligned to `LANES * 4` bytes.
+    unsafe fn store_streaming(self, ptr: *mut f32) {
+        unsafe { self.store(ptr) }
+    }
+    /// Orders earlier streaming stores before later stores (call once after a streaming loop).
+    fn store_fence() {}
     /// Every lane set to `value`.
     fn splat(value: f32) -> Self;
     /// Lane-wise sum.
@@ -234,6 +243,14 @@ mod x86 {
             unsafe { _mm512_storeu_ps(ptr, self.0) }
         }
         #[inline(always)]
+        unsafe fn store_streaming(self, ptr: *mut f32) {
+            unsafe { _mm512_stream_ps(ptr, self.0) }
+        }
+        #[inline(always)]
+        fn store_fence() {
+            unsafe { _mm_sfence() }
+        }
+        #[inline(always)]
         fn splat(value: f32) -> Self {
             Avx512(unsafe { _mm512_set1_ps(value) })
         }
@@ -267,6 +284,14 @@ mod x86 {
         #[inline(always)]
         unsafe fn store(self, ptr: *mut f32) {
             unsafe { _mm256_storeu_ps(ptr, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn store_streaming(self, ptr: *mut f32) {
+            unsafe { _mm256_stream_ps(ptr, self.0) }
+        }
+        #[inline(always)]
+        fn store_fence() {
+            unsafe { _mm_sfence() }
         }
         #[inline(always)]
         fn splat(value: f32) -> Self {
@@ -309,6 +334,14 @@ mod x86 {
         #[inline(always)]
         unsafe fn store(self, ptr: *mut f32) {
             unsafe { _mm_storeu_ps(ptr, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn store_streaming(self, ptr: *mut f32) {
+            unsafe { _mm_stream_ps(ptr, self.0) }
+        }
+        #[inline(always)]
+        fn store_fence() {
+            unsafe { _mm_sfence() }
         }
         #[inline(always)]
         fn splat(value: f32) -> Self {
@@ -378,17 +411,67 @@ mod arm {
     }
 }
 
+/// Output arrays at least this large are written with streaming (non-temporal) stores.
+pub const STREAMING_STORE_BYTES: usize = 8 << 20;
+
+/// How a loop writes its output.
+///
+/// A normal store first reads the cache line it writes (read-for-ownership), so writing an array
+/// costs twice its size in memory traffic. A streaming store writes whole lines past the caches
+/// and skips that read: right for arrays far larger than the cache, wrong for small ones that
+/// the next step would read back from cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stores {
+    /// Ordinary stores through the cache.
+    Cached,
+    /// Non-temporal stores, where the instruction set has them and the output is aligned.
+    Streaming,
+}
+
+impl Stores {
+    /// The right kind for an output array of `len` f32 (decide on the whole array, not a chunk).
+    /// `HPCLAB_STORES=cached` or `streaming` overrides the choice, so a lab can see the
+    /// write-allocate traffic come and go.
+    pub fn for_output(len: usize) -> Stores {
+        static OVERRIDE: OnceLock<Option<Stores>> = OnceLock::new();
+        let forced = *OVERRIDE.get_or_init(|| match std::env::var("HPCLAB_STORES").as_deref() {
+            Ok("cached") => Some(Stores::Cached),
+            Ok("streaming") => Some(Stores::Streaming),
+            _ => None,
+        });
+        forced.unwrap_or(if len * 4 >= STREAMING_STORE_BYTES {
+            Stores::Streaming
+        } else {
+            Stores::Cached
+        })
+    }
+
+    #[inline(always)]
+    fn streaming_for<S: F32Lanes>(self, out: &[f32]) -> bool {
+        self == Stores::Streaming && S::LANES > 1 && (out.as_ptr() as usize) % (S::LANES * 4) == 0
+    }
+}
+
 /// `out[i] = vector(a[i])` over whole registers, then `scalar` on the remainder.
 #[inline(always)]
 pub fn map1<S: F32Lanes>(
     out: &mut [f32],
     a: &[f32],
+    stores: Stores,
     vector: impl Fn(S) -> S,
     scalar: impl Fn(f32) -> f32,
 ) {
     assert_eq!(out.len(), a.len());
     let whole = out.len() - out.len() % S::LANES;
     let mut i = 0;
+    if stores.streaming_for::<S>(out) {
+        while i < whole {
+            // SAFETY: i + LANES <= whole <= len of both slices; out is register-aligned.
+            unsafe { vector(S::load(a.as_ptr().add(i))).store_streaming(out.as_mut_ptr().add(i)) };
+            i += S::LANES;
+        }
+        S::store_fence();
+    }
     while i < whole {
         // SAFETY: i + LANES <= whole <= len of both slices.
         unsafe { vector(S::load(a.as_ptr().add(i))).store(out.as_mut_ptr().add(i)) };
@@ -405,12 +488,24 @@ pub fn map2<S: F32Lanes>(
     out: &mut [f32],
     a: &[f32],
     b: &[f32],
+    stores: Stores,
     vector: impl Fn(S, S) -> S,
     scalar: impl Fn(f32, f32) -> f32,
 ) {
     assert!(out.len() == a.len() && out.len() == b.len());
     let whole = out.len() - out.len() % S::LANES;
     let mut i = 0;
+    if stores.streaming_for::<S>(out) {
+        while i < whole {
+            // SAFETY: i + LANES <= whole <= len of all three slices; out is register-aligned.
+            unsafe {
+                vector(S::load(a.as_ptr().add(i)), S::load(b.as_ptr().add(i)))
+                    .store_streaming(out.as_mut_ptr().add(i))
+            };
+            i += S::LANES;
+        }
+        S::store_fence();
+    }
     while i < whole {
         // SAFETY: i + LANES <= whole <= len of all three slices.
         unsafe {

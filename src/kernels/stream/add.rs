@@ -2,7 +2,7 @@
 
 use super::{Elementwise, F32_ROUNDING};
 use crate::cpu::parallel::for_chunks2;
-use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch, map2};
+use crate::cpu::simd::{F32Lanes, SimdKernel, Stores, dispatch, map2};
 use crate::kernels::{CostModel, KernelInfo};
 
 /// The add kernel.
@@ -12,13 +12,21 @@ struct AddSimd<'a> {
     out: &'a mut [f32],
     a: &'a [f32],
     b: &'a [f32],
+    stores: Stores,
 }
 
 impl SimdKernel for AddSimd<'_> {
     type Output = ();
     #[inline(always)]
     fn run<S: F32Lanes>(self) {
-        map2::<S>(self.out, self.a, self.b, |x, y| x.add(y), |x, y| x + y);
+        map2::<S>(
+            self.out,
+            self.a,
+            self.b,
+            self.stores,
+            |x, y| x.add(y),
+            |x, y| x + y,
+        );
     }
 }
 
@@ -54,14 +62,18 @@ impl Elementwise for Add {
         let [a, b] = inputs else {
             panic!("add takes two inputs")
         };
-        dispatch(AddSimd { out, a, b });
+        let stores = Stores::for_output(out.len());
+        dispatch(AddSimd { out, a, b, stores });
     }
 
     fn rayon(out: &mut [f32], inputs: &[&[f32]]) {
         let [a, b] = inputs else {
             panic!("add takes two inputs")
         };
-        for_chunks2(out, a, b, |out, a, b| dispatch(AddSimd { out, a, b }));
+        let stores = Stores::for_output(out.len());
+        for_chunks2(out, a, b, |out, a, b| {
+            dispatch(AddSimd { out, a, b, stores })
+        });
     }
 
     fn expected(values: &[f32]) -> (f64, f64) {

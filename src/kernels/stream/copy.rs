@@ -2,7 +2,7 @@
 
 use super::Elementwise;
 use crate::cpu::parallel::for_chunks1;
-use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch, map1};
+use crate::cpu::simd::{F32Lanes, SimdKernel, Stores, dispatch, map1};
 use crate::kernels::{CostModel, KernelInfo};
 
 /// The copy kernel.
@@ -11,13 +11,14 @@ pub struct Copy;
 struct CopySimd<'a> {
     out: &'a mut [f32],
     a: &'a [f32],
+    stores: Stores,
 }
 
 impl SimdKernel for CopySimd<'_> {
     type Output = ();
     #[inline(always)]
     fn run<S: F32Lanes>(self) {
-        map1::<S>(self.out, self.a, |x| x, |x| x);
+        map1::<S>(self.out, self.a, self.stores, |x| x, |x| x);
     }
 }
 
@@ -53,14 +54,16 @@ impl Elementwise for Copy {
         let [a] = inputs else {
             panic!("copy takes one input")
         };
-        dispatch(CopySimd { out, a });
+        let stores = Stores::for_output(out.len());
+        dispatch(CopySimd { out, a, stores });
     }
 
     fn rayon(out: &mut [f32], inputs: &[&[f32]]) {
         let [a] = inputs else {
             panic!("copy takes one input")
         };
-        for_chunks1(out, a, |out, a| dispatch(CopySimd { out, a }));
+        let stores = Stores::for_output(out.len());
+        for_chunks1(out, a, |out, a| dispatch(CopySimd { out, a, stores }));
     }
 
     fn expected(values: &[f32]) -> (f64, f64) {

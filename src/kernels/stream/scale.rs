@@ -2,7 +2,7 @@
 
 use super::{Elementwise, F32_ROUNDING, SCALAR};
 use crate::cpu::parallel::for_chunks1;
-use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch, map1};
+use crate::cpu::simd::{F32Lanes, SimdKernel, Stores, dispatch, map1};
 use crate::kernels::{CostModel, KernelInfo};
 
 /// The scale kernel.
@@ -11,6 +11,7 @@ pub struct Scale;
 struct ScaleSimd<'a> {
     out: &'a mut [f32],
     a: &'a [f32],
+    stores: Stores,
 }
 
 impl SimdKernel for ScaleSimd<'_> {
@@ -18,7 +19,7 @@ impl SimdKernel for ScaleSimd<'_> {
     #[inline(always)]
     fn run<S: F32Lanes>(self) {
         let q = S::splat(SCALAR);
-        map1::<S>(self.out, self.a, |x| x.mul(q), |x| x * SCALAR);
+        map1::<S>(self.out, self.a, self.stores, |x| x.mul(q), |x| x * SCALAR);
     }
 }
 
@@ -55,14 +56,16 @@ impl Elementwise for Scale {
         let [a] = inputs else {
             panic!("scale takes one input")
         };
-        dispatch(ScaleSimd { out, a });
+        let stores = Stores::for_output(out.len());
+        dispatch(ScaleSimd { out, a, stores });
     }
 
     fn rayon(out: &mut [f32], inputs: &[&[f32]]) {
         let [a] = inputs else {
             panic!("scale takes one input")
         };
-        for_chunks1(out, a, |out, a| dispatch(ScaleSimd { out, a }));
+        let stores = Stores::for_output(out.len());
+        for_chunks1(out, a, |out, a| dispatch(ScaleSimd { out, a, stores }));
     }
 
     fn expected(values: &[f32]) -> (f64, f64) {

@@ -2,7 +2,7 @@
 
 use super::{Elementwise, F32_ROUNDING, SCALAR};
 use crate::cpu::parallel::for_chunks2;
-use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch, map2};
+use crate::cpu::simd::{F32Lanes, SimdKernel, Stores, dispatch, map2};
 use crate::kernels::{CostModel, KernelInfo};
 
 /// The triad kernel.
@@ -12,6 +12,7 @@ struct TriadSimd<'a> {
     out: &'a mut [f32],
     a: &'a [f32],
     b: &'a [f32],
+    stores: Stores,
 }
 
 impl SimdKernel for TriadSimd<'_> {
@@ -23,6 +24,7 @@ impl SimdKernel for TriadSimd<'_> {
             self.out,
             self.a,
             self.b,
+            self.stores,
             |x, y| y.mul_add(q, x),
             |x, y| x + SCALAR * y,
         );
@@ -62,14 +64,18 @@ impl Elementwise for Triad {
         let [a, b] = inputs else {
             panic!("triad takes two inputs")
         };
-        dispatch(TriadSimd { out, a, b });
+        let stores = Stores::for_output(out.len());
+        dispatch(TriadSimd { out, a, b, stores });
     }
 
     fn rayon(out: &mut [f32], inputs: &[&[f32]]) {
         let [a, b] = inputs else {
             panic!("triad takes two inputs")
         };
-        for_chunks2(out, a, b, |out, a, b| dispatch(TriadSimd { out, a, b }));
+        let stores = Stores::for_output(out.len());
+        for_chunks2(out, a, b, |out, a, b| {
+            dispatch(TriadSimd { out, a, b, stores })
+        });
     }
 
     fn expected(values: &[f32]) -> (f64, f64) {
