@@ -65,7 +65,8 @@ pub enum ListFormat {
 pub struct RunArgs {
     /// Kernel to run (see `hpclab list`).
     pub kernel: String,
-    /// Problem size n: 1000, 4K (x1000), 32Mi (x1024), 2^25.
+    /// Problem size n (see `hpclab list` for what it counts): a number with an optional suffix
+    /// K, M, G (x1000) or Ki, Mi, Gi (x1024), or 2^N; e.g. 1000, 4K, 32Mi, 2^25.
     #[arg(long, short = 'n', default_value = "2^25", value_parser = parse_size)]
     pub size: u64,
     /// Backends, comma-separated: scalar, simd, rayon, gpu, or all.

@@ -70,7 +70,7 @@ pub fn format_count(n: u64) -> String {
         ("M", 1_000_000),
         ("K", 1_000),
     ] {
-        if n >= unit && n % unit == 0 {
+        if n >= unit && n.is_multiple_of(unit) {
             return format!("{}{suffix}", n / unit);
         }
     }

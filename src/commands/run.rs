@@ -64,9 +64,9 @@ impl RunConfig {
         })?;
         let backends = parse_backends(&args.backend)?;
         let size = args.size;
-        if usize::try_from(size).is_err() || size > u32::MAX as u64 * 4 {
+        if usize::try_from(size).is_err() || size > 1 << 40 {
             return Err(Error::usage(format!(
-                "--size {size} is too large for this machine"
+                "--size {size} is far beyond this machine's memory; use a smaller --size"
             )));
         }
         let footprint = kernel.footprint(size);

@@ -448,7 +448,9 @@ impl Stores {
 
     #[inline(always)]
     fn streaming_for<S: F32Lanes>(self, out: &[f32]) -> bool {
-        self == Stores::Streaming && S::LANES > 1 && (out.as_ptr() as usize) % (S::LANES * 4) == 0
+        self == Stores::Streaming
+            && S::LANES > 1
+            && (out.as_ptr() as usize).is_multiple_of(S::LANES * 4)
     }
 }
 
@@ -532,6 +534,7 @@ mod tests {
                 self.0,
                 self.1,
                 self.2,
+                Stores::Cached,
                 |a, b| a.mul_add(b, S::splat(1.0)),
                 |a, b| a * b + 1.0,
             );

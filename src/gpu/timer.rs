@@ -79,7 +79,7 @@ impl PassTimer {
             pair[1] as i128 - pair[0] as i128
         };
         self.readback.unmap();
-        Ok((ticks > 0).then(|| ticks as f64 * self.period_ns * 1e-9))
+        Ok((ticks > 0).then_some(ticks as f64 * self.period_ns * 1e-9))
     }
 }
 

@@ -52,8 +52,11 @@ pub fn check_elements(
             } else {
                 f64::INFINITY
             };
-            let bad = !(error <= allowed);
-            let first = bad.then(|| (i, got, exact));
+            // Written so that NaN (which compares false) counts as a mismatch.
+            let bad = error
+                .partial_cmp(&allowed)
+                .is_none_or(|order| order.is_gt());
+            let first = bad.then_some((i, got, exact));
             (
                 bad as u64,
                 if ratio.is_nan() { f64::INFINITY } else { ratio },

@@ -33,8 +33,10 @@ pub fn ratio(value: f64) -> String {
         format!("{value:.1}×")
     } else if value >= 0.1 {
         format!("{value:.2}×")
+    } else if value >= 0.001 {
+        format!("{value:.3}×")
     } else {
-        format!("{value:.2e}×")
+        "<0.001×".to_string()
     }
 }
 
@@ -48,7 +50,7 @@ pub fn grouped(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

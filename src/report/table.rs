@@ -136,8 +136,8 @@ pub fn run_rows(document: &RunDocument) -> Rows {
             ]
         })
         .collect();
-    if let Some(reason) = &document.gpu_unavailable {
-        let mut row = vec!["gpu".to_string(), format!("not run: {reason}")];
+    if document.gpu_unavailable.is_some() {
+        let mut row = vec!["gpu".to_string(), "not run (see below)".to_string()];
         row.resize(header.len(), String::new());
         rows.push(row);
     }
@@ -204,6 +204,9 @@ pub fn run_footer(document: &RunDocument) -> Vec<String> {
              transfers = share of total spent uploading and downloading"
                 .to_string(),
         );
+    }
+    if let Some(reason) = &document.gpu_unavailable {
+        lines.push(format!("GPU not run: {reason}"));
     }
     lines.push("medians; GB/s and GFLOP/s from the cost model (hpclab list) over the compute median; 1 GB = 10^9 B".to_string());
     for record in document.records.iter().filter(|r| !r.verified) {

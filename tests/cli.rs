@@ -1,0 +1,391 @@
+//! The command line as a user runs it: every subcommand, every format, and the mistakes a user
+//! makes, each with one line on stderr and exit code 2.
+
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn hpclab() -> Command {
+    Command::cargo_bin("hpclab").unwrap()
+}
+
+fn gpu_present() -> bool {
+    common::gpu(Default::default()).is_some()
+}
+
+/// Runs a command that must fail as a user's mistake: exit 2, one line on stderr, no stdout.
+fn assert_usage_error(args: &[&str], mentions: &str) {
+    let output = hpclab().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{args:?}: stderr {stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.contains("XDG_RUNTIME_DIR"))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{args:?}: want one line on stderr, got {stderr}"
+    );
+    assert!(
+        lines[0].contains(mentions),
+        "{args:?}: '{}' does not mention '{mentions}'",
+        lines[0]
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "{args:?}: no partial output on stdout"
+    );
+}
+
+#[test]
+fn devices_describes_cpu_and_adapters() {
+    hpclab()
+        .arg("devices")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("CPU:").and(predicate::str::contains("simd")));
+    let output = hpclab()
+        .args(["devices", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(json["cpu"]["logical_cores"].as_u64().unwrap() >= 1);
+    assert!(json["cpu"]["f32_lanes"].as_u64().unwrap() >= 1);
+    let adapters = json["adapters"].as_array().unwrap();
+    if gpu_present() {
+        let first = &adapters[0];
+        for key in [
+            "name",
+            "device_type",
+            "api",
+            "driver",
+            "timestamps",
+            "max_buffer_bytes",
+            "max_storage_binding_bytes",
+            "max_workgroups_per_dimension",
+            "max_workgroup_storage_bytes",
+        ] {
+            assert!(!first[key].is_null(), "adapter key {key} missing");
+        }
+    }
+}
+
+#[test]
+fn list_shows_every_kernel_with_its_cost_model() {
+    let assert = hpclab().arg("list").assert().success();
+    let text = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    for name in ["copy", "scale", "add", "triad", "dot"] {
+        assert!(text.contains(name), "list lacks {name}");
+    }
+    assert!(text.contains("12·n"), "triad's cost model is shown");
+    let output = hpclab()
+        .args(["list", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let triad = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "triad")
+        .unwrap();
+    assert_eq!(triad["cost_model"]["device_bytes"], "12·n");
+    assert!(triad["size_meaning"].as_str().unwrap().contains("elements"));
+}
+
+#[test]
+fn run_prints_one_row_per_backend() {
+    let assert = hpclab()
+        .args([
+            "run", "triad", "--size", "10001", "--runs", "2", "--warmup", "1",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    for backend in ["scalar", "simd", "rayon", "gpu"] {
+        assert!(text.contains(backend), "no {backend} row in\n{text}");
+    }
+    assert!(text.contains("ok"));
+    if gpu_present() {
+        assert!(
+            text.contains("GPU setup") && text.contains("shader compilation"),
+            "setup line missing:\n{text}"
+        );
+        assert!(
+            text.contains("(ts)") || text.contains("(wall)"),
+            "GPU compute timer not named:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn run_json_follows_the_documented_record() {
+    let output = hpclab()
+        .args([
+            "run", "dot", "--size", "5000", "--runs", "3", "--warmup", "1", "--format", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["hpclab_version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        json["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("hpclab run dot")
+    );
+    let environment = &json["environment"];
+    for key in ["cpu", "threads", "simd"] {
+        assert!(!environment[key].is_null(), "environment.{key}");
+    }
+    assert!(
+        environment.get("adapter").is_some(),
+        "environment.adapter is present (object or null)"
+    );
+    let records = json["records"].as_array().unwrap();
+    assert_eq!(records.len(), if gpu_present() { 4 } else { 3 });
+    for record in records {
+        assert_eq!(record["kernel"], "dot");
+        assert_eq!(record["size"], 5000);
+        assert_eq!(record["verified"], true);
+        let compute = &record["phases"]["compute"];
+        for key in ["median_s", "mean_s", "stddev_s", "min_s", "max_s"] {
+            assert!(compute[key].as_f64().unwrap() >= 0.0, "{key}");
+        }
+        assert_eq!(
+            compute["samples_s"].as_array().unwrap().len(),
+            3,
+            "warm-up samples are not kept"
+        );
+        assert!(record["phases"]["total"]["median_s"].as_f64().unwrap() > 0.0);
+        assert!(record["bandwidth_gbs"].as_f64().unwrap() > 0.0);
+        assert!(record["speedup_vs_scalar"].as_f64().unwrap() > 0.0);
+        let is_gpu = record["backend"] == "gpu";
+        assert_eq!(record["phases"].get("upload").is_some(), is_gpu);
+        assert_eq!(record.get("transfer_share").is_some(), is_gpu);
+        if is_gpu {
+            let share = record["transfer_share"].as_f64().unwrap();
+            assert!(share > 0.0 && share < 1.0);
+            assert!(["timestamp", "wall"].contains(&record["compute_timer"].as_str().unwrap()));
+        } else {
+            assert_eq!(record["compute_timer"], "wall");
+        }
+    }
+}
+
+#[test]
+fn run_csv_and_markdown() {
+    let output = hpclab()
+        .args([
+            "run",
+            "copy",
+            "--size",
+            "3000",
+            "--runs",
+            "2",
+            "--backend",
+            "scalar,simd",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert!(headers.iter().any(|h| h == "compute_median_s"));
+    let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[0][2], "scalar");
+    assert_eq!(&rows[1][2], "simd");
+
+    hpclab()
+        .args([
+            "run",
+            "copy",
+            "--size",
+            "3000",
+            "--runs",
+            "2",
+            "--backend",
+            "rayon",
+            "--format",
+            "md",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("| backend |").and(predicate::str::contains("---:")));
+}
+
+#[test]
+fn run_writes_the_output_file_and_still_prints_the_table() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("triad.json");
+    hpclab()
+        .args([
+            "run",
+            "triad",
+            "--size",
+            "2000",
+            "--runs",
+            "2",
+            "--backend",
+            "simd",
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("simd"));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["records"][0]["backend"], "simd");
+    assert_eq!(
+        std::fs::read_dir(folder.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn threads_flag_sets_the_rayon_pool() {
+    let output = hpclab()
+        .args([
+            "run",
+            "add",
+            "--size",
+            "4000",
+            "--runs",
+            "1",
+            "--backend",
+            "rayon",
+            "--threads",
+            "3",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["environment"]["threads"], 3);
+    assert_eq!(json["records"][0]["threads"], 3);
+}
+
+#[test]
+fn user_mistakes_get_one_line_and_exit_code_2() {
+    assert_usage_error(&["run", "nosuchkernel"], "unknown kernel");
+    assert_usage_error(&["run", "triad", "--backend", "fpga"], "unknown backend");
+    assert_usage_error(&["run", "triad", "--size", "12Q"], "12Q");
+    assert_usage_error(&["run", "triad", "--size", "-5"], "-5");
+    assert_usage_error(&["run", "triad", "--size", "0"], "0");
+    assert_usage_error(&["run", "triad", "--runs", "0"], "0");
+    assert_usage_error(&["run", "triad", "--threads", "0"], "0");
+    assert_usage_error(&["run", "triad", "--format", "xml"], "xml");
+    assert_usage_error(
+        &["run", "triad", "--size", "64Gi", "--backend", "scalar"],
+        "memory",
+    );
+    assert_usage_error(
+        &["run", "triad", "--output", "/nonexistent/folder/out.json"],
+        "does not exist",
+    );
+    assert_usage_error(&["frobnicate"], "frobnicate");
+}
+
+#[test]
+fn adapter_mistakes_and_oversized_gpu_buffers_are_usage_errors() {
+    if !gpu_present() {
+        return;
+    }
+    assert_usage_error(
+        &[
+            "run",
+            "triad",
+            "--size",
+            "1000",
+            "--adapter",
+            "no-such-adapter-anywhere",
+        ],
+        "matches no adapter",
+    );
+    assert_usage_error(
+        &["run", "triad", "--size", "1000", "--adapter", "99"],
+        "no adapter with that index",
+    );
+    // 600 Mi f32 = 2.5 GB per array: above the largest buffer of lavapipe (2 GiB) and of most GPUs.
+    let output = hpclab()
+        .args(["run", "copy", "--size", "600Mi", "--backend", "gpu"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("buffer") || stderr.contains("memory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failed_run_leaves_no_output_file() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("out.json");
+    hpclab()
+        .args(["run", "triad", "--size", "12Q", "--output"])
+        .arg(&path)
+        .assert()
+        .code(2);
+    hpclab()
+        .args(["run", "nosuch", "--output"])
+        .arg(&path)
+        .assert()
+        .code(2);
+    assert!(!path.exists());
+}
+
+#[test]
+fn without_any_adapter_the_cpu_backends_still_run() {
+    // Point the Vulkan loader and EGL at nothing: no adapter at all.
+    let output = hpclab()
+        .args(["run", "triad", "--size", "1000", "--runs", "1"])
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("rayon") && text.contains("not run"), "{text}");
+    assert!(
+        text.contains("mesa-vulkan-drivers"),
+        "the GPU row says how to get an adapter:\n{text}"
+    );
+    // Asking for the GPU explicitly is then a usage error.
+    let output = hpclab()
+        .args(["run", "triad", "--size", "1000", "--backend", "gpu"])
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn help_explains_the_flags() {
+    hpclab().args(["run", "--help"]).assert().success().stdout(
+        predicate::str::contains("--size")
+            .and(predicate::str::contains("Ki"))
+            .and(predicate::str::contains("--backend")),
+    );
+}

@@ -1,0 +1,157 @@
+//! Every STREAM kernel on every backend against the independent f64 reference, at sizes that
+//! are not multiples of anything, at the workgroup-dispatch limit, and above one storage binding.
+
+mod common;
+
+use hpclab::Backend;
+use hpclab::gpu::{GpuContext, GpuRequest};
+use hpclab::kernels::stream::dot::{self, DotProblem};
+use hpclab::kernels::stream::elementwise::ElementwiseProblem;
+use hpclab::kernels::stream::triad::Triad;
+use hpclab::kernels::{self, Kernel, Problem};
+
+/// n = 1; a small odd size; one past 65 535 workgroups of 256; and one array above the 128 MiB
+/// storage-binding limit of lavapipe (2^25 f32 = 128 MiB exactly).
+const SIZES: [usize; 4] = [1, 1000, 65_535 * 256 + 17, (1 << 25) + 1000];
+
+fn check_cpu(kernel: &dyn Kernel, n: usize) {
+    let mut problem = kernel.prepare(n, 7);
+    for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
+        problem.clear_output();
+        assert!(
+            !problem.verify().passed,
+            "{} n={n}: a cleared output must fail verification",
+            kernel.info().name
+        );
+        problem.run_cpu(backend);
+        let verification = problem.verify();
+        assert!(
+            verification.passed,
+            "{} on {backend} at n={n}: {verification:?}",
+            kernel.info().name
+        );
+    }
+}
+
+fn check_gpu(kernel: &dyn Kernel, n: usize, context: &GpuContext) {
+    let mut problem = kernel.prepare(n, 7);
+    problem.clear_output();
+    {
+        let mut run = problem.gpu(context).expect("GPU set-up");
+        run.sample().expect("GPU sample");
+    }
+    let verification = problem.verify();
+    assert!(
+        verification.passed,
+        "{} on gpu at n={n}: {verification:?}",
+        kernel.info().name
+    );
+}
+
+#[test]
+fn every_kernel_on_every_cpu_backend_matches_the_reference() {
+    for kernel in kernels::all() {
+        for n in SIZES {
+            check_cpu(kernel, n);
+        }
+    }
+}
+
+#[test]
+fn every_kernel_on_the_gpu_matches_the_reference() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    for kernel in kernels::all() {
+        for n in SIZES {
+            check_gpu(kernel, n, &context);
+        }
+    }
+}
+
+#[test]
+fn gpu_chunking_over_many_small_bindings_matches_the_reference() {
+    // 4 KiB bindings: 1024 f32 per chunk, so 100 003 elements take 98 chunks, the last partial.
+    let request = GpuRequest {
+        max_binding_bytes: Some(4096),
+        ..Default::default()
+    };
+    let Some(context) = common::gpu(request) else {
+        return;
+    };
+    assert_eq!(context.chunk_elements(4), 1024);
+    for kernel in kernels::all() {
+        check_gpu(kernel, 100_003, &context);
+    }
+}
+
+#[test]
+fn gpu_samples_repeat_and_report_phases() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    let mut problem = kernels::find("triad").unwrap().prepare(4099, 1);
+    let mut run = problem.gpu(&context).unwrap();
+    for _ in 0..3 {
+        let sample = run.sample().unwrap();
+        assert!(
+            sample.upload_s.unwrap() > 0.0
+                && sample.download_s.unwrap() > 0.0
+                && sample.compute_wall_s > 0.0
+        );
+        if let Some(timestamp) = sample.compute_timestamp_s {
+            assert!(timestamp > 0.0);
+        }
+    }
+}
+
+#[test]
+fn triad_backends_agree_with_each_other_and_with_a_plain_loop() {
+    let n = 100_003;
+    let mut problem = ElementwiseProblem::<Triad>::new(n, 3);
+    let a = hpclab::kernels::inputs::uniform_f32(n, 3, 0);
+    let b = hpclab::kernels::inputs::uniform_f32(n, 3, 1);
+    let plain: Vec<f32> = a.iter().zip(b.iter()).map(|(x, y)| x + 0.4 * y).collect();
+    let mut outputs = Vec::new();
+    for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
+        problem.clear_output();
+        problem.run_cpu(backend);
+        outputs.push((backend, problem.output().to_vec()));
+    }
+    if let Some(context) = common::gpu(GpuRequest::default()) {
+        problem.clear_output();
+        problem.gpu(&context).unwrap().sample().unwrap();
+        outputs.push((Backend::Gpu, problem.output().to_vec()));
+    }
+    for (backend, output) in outputs {
+        for (i, (&got, &want)) in output.iter().zip(&plain).enumerate() {
+            // FMA or not: at most one rounding apart.
+            assert!(
+                (got - want).abs() <= want.abs() * f32::EPSILON,
+                "{backend} element {i}: {got} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dot_is_exact_on_integer_data_on_every_backend() {
+    // Products of small integers summed below 2^24 are exact in f32 in any order.
+    let n = 65_535 * 256 + 17;
+    let a: Vec<f32> = (0..n).map(|i| (i % 2) as f32).collect();
+    let b: Vec<f32> = (0..n).map(|i| ((i / 2) % 2) as f32).collect();
+    let exact: f32 = (0..n).filter(|i| i % 4 == 3).count() as f32;
+    assert_eq!(dot::scalar(&a, &b), exact);
+    assert_eq!(dot::simd(&a, &b), exact);
+    assert_eq!(dot::rayon(&a, &b), exact);
+}
+
+#[test]
+fn dot_problem_reports_the_backend_result() {
+    let mut problem = DotProblem::new(5000, 11);
+    problem.run_cpu(Backend::Simd);
+    let simd = problem.result();
+    problem.run_cpu(Backend::Scalar);
+    assert!((problem.result() - simd).abs() <= simd * 1e-5);
+    assert!(problem.verify().passed);
+}
