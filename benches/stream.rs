@@ -22,14 +22,14 @@ fn bench_stream(c: &mut Criterion) {
         let kernel = kernels::find(name).expect("registered kernel");
         let mut group = c.benchmark_group(format!("{name}/{n}"));
         group.throughput(Throughput::Bytes(kernel.cost(n).device_bytes));
-        let mut problem = kernel.prepare(n as usize, 42);
+        let mut problem = kernel.prepare(n as usize, 42, &Default::default());
         for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
             group.bench_function(backend.name(), |b| {
-                b.iter(|| problem.run_cpu(std::hint::black_box(backend)))
+                b.iter(|| problem.run_cpu(std::hint::black_box(backend), None))
             });
         }
         if let Some(context) = &gpu {
-            let mut run = problem.gpu(context).expect("GPU set-up");
+            let mut run = problem.gpu(context, None).expect("GPU set-up");
             group.bench_function("gpu (with transfers)", |b| {
                 b.iter(|| run.sample().expect("GPU sample"))
             });

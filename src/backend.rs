@@ -14,13 +14,25 @@ pub enum Backend {
     Simd,
     /// All cores of the rayon pool, explicit SIMD inside each chunk.
     Rayon,
+    /// The same computation through a tuned library crate (only kernels that have one).
+    Library,
     /// A WGSL compute shader through wgpu, with upload and download timed apart.
     Gpu,
 }
 
 impl Backend {
     /// Every backend, in the order the tables list them.
-    pub const ALL: [Backend; 4] = [Backend::Scalar, Backend::Simd, Backend::Rayon, Backend::Gpu];
+    pub const ALL: [Backend; 5] = [
+        Backend::Scalar,
+        Backend::Simd,
+        Backend::Rayon,
+        Backend::Library,
+        Backend::Gpu,
+    ];
+
+    /// The four backends every kernel has.
+    pub const STANDARD: [Backend; 4] =
+        [Backend::Scalar, Backend::Simd, Backend::Rayon, Backend::Gpu];
 
     /// The lowercase name used on the command line and in records.
     pub fn name(self) -> &'static str {
@@ -28,6 +40,7 @@ impl Backend {
             Backend::Scalar => "scalar",
             Backend::Simd => "simd",
             Backend::Rayon => "rayon",
+            Backend::Library => "library",
             Backend::Gpu => "gpu",
         }
     }

@@ -27,7 +27,7 @@ pub enum Command {
     /// List the kernels with what --size means for each and its cost model.
     List(ListArgs),
     /// Run one kernel on the chosen backends, verify, and time each phase.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 /// Arguments of `hpclab devices`.
@@ -69,9 +69,14 @@ pub struct RunArgs {
     /// K, M, G (x1000) or Ki, Mi, Gi (x1024), or 2^N; e.g. 1000, 4K, 32Mi, 2^25.
     #[arg(long, short = 'n', default_value = "2^25", value_parser = parse_size)]
     pub size: u64,
-    /// Backends, comma-separated: scalar, simd, rayon, gpu, or all.
+    /// Backends, comma-separated: scalar, simd, rayon, library, gpu, or all (every backend the
+    /// kernel has).
     #[arg(long, short, default_value = "all")]
     pub backend: String,
+    /// Variants to run, comma-separated, for kernels with several implementations on a backend
+    /// (see `hpclab list`); default: the kernel's default variants.
+    #[arg(long)]
+    pub variant: Option<String>,
     /// Samples kept per backend (after the warm-up).
     #[arg(long, short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub runs: u32,
@@ -87,6 +92,19 @@ pub struct RunArgs {
     /// Graphics API for the GPU backend.
     #[arg(long, value_enum)]
     pub gpu_api: Option<GpuApi>,
+    /// Iteration cap of the escape-time kernels (mandelbrot, julia).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_iter: Option<u32>,
+    /// Time steps of the simulation kernels (stencil).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub steps: Option<u32>,
+    /// Where the stencil keeps its field between steps: resident (on the device), roundtrip
+    /// (downloaded and uploaded every step), or both (two rows). Same as --variant.
+    #[arg(long)]
+    pub residency: Option<String>,
+    /// Write the kernel's result as a PNG picture (mandelbrot, julia, stencil).
+    #[arg(long)]
+    pub image: Option<PathBuf>,
     /// Seed of the deterministic inputs.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

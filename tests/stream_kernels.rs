@@ -15,7 +15,7 @@ use hpclab::kernels::{self, Kernel, Problem};
 const SIZES: [usize; 4] = [1, 1000, 65_535 * 256 + 17, (1 << 25) + 1000];
 
 fn check_cpu(kernel: &dyn Kernel, n: usize) {
-    let mut problem = kernel.prepare(n, 7);
+    let mut problem = kernel.prepare(n, 7, &Default::default());
     for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
         problem.clear_output();
         assert!(
@@ -23,7 +23,7 @@ fn check_cpu(kernel: &dyn Kernel, n: usize) {
             "{} n={n}: a cleared output must fail verification",
             kernel.info().name
         );
-        problem.run_cpu(backend);
+        problem.run_cpu(backend, None);
         let verification = problem.verify();
         assert!(
             verification.passed,
@@ -34,10 +34,10 @@ fn check_cpu(kernel: &dyn Kernel, n: usize) {
 }
 
 fn check_gpu(kernel: &dyn Kernel, n: usize, context: &GpuContext) {
-    let mut problem = kernel.prepare(n, 7);
+    let mut problem = kernel.prepare(n, 7, &Default::default());
     problem.clear_output();
     {
-        let mut run = problem.gpu(context).expect("GPU set-up");
+        let mut run = problem.gpu(context, None).expect("GPU set-up");
         run.sample().expect("GPU sample");
     }
     let verification = problem.verify();
@@ -90,8 +90,10 @@ fn gpu_samples_repeat_and_report_phases() {
     let Some(context) = common::gpu(GpuRequest::default()) else {
         return;
     };
-    let mut problem = kernels::find("triad").unwrap().prepare(4099, 1);
-    let mut run = problem.gpu(&context).unwrap();
+    let mut problem = kernels::find("triad")
+        .unwrap()
+        .prepare(4099, 1, &Default::default());
+    let mut run = problem.gpu(&context, None).unwrap();
     for _ in 0..3 {
         let sample = run.sample().unwrap();
         assert!(
@@ -115,12 +117,12 @@ fn triad_backends_agree_with_each_other_and_with_a_plain_loop() {
     let mut outputs = Vec::new();
     for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
         problem.clear_output();
-        problem.run_cpu(backend);
+        problem.run_cpu(backend, None);
         outputs.push((backend, problem.output().to_vec()));
     }
     if let Some(context) = common::gpu(GpuRequest::default()) {
         problem.clear_output();
-        problem.gpu(&context).unwrap().sample().unwrap();
+        problem.gpu(&context, None).unwrap().sample().unwrap();
         outputs.push((Backend::Gpu, problem.output().to_vec()));
     }
     for (backend, output) in outputs {
@@ -149,9 +151,9 @@ fn dot_is_exact_on_integer_data_on_every_backend() {
 #[test]
 fn dot_problem_reports_the_backend_result() {
     let mut problem = DotProblem::new(5000, 11);
-    problem.run_cpu(Backend::Simd);
+    problem.run_cpu(Backend::Simd, None);
     let simd = problem.result();
-    problem.run_cpu(Backend::Scalar);
+    problem.run_cpu(Backend::Scalar, None);
     assert!((problem.result() - simd).abs() <= simd * 1e-5);
     assert!(problem.verify().passed);
 }

@@ -1,26 +1,62 @@
-//! `hpclab list`: the kernels, what --size means for each, and the cost model.
+//! `hpclab list`: the kernels, what --size means for each, the cost model, the backends and
+//! variants, and the kernel-specific options.
 
+use crate::backend::Backend;
 use crate::cli::{ListArgs, ListFormat};
 use crate::error::{Error, Result};
-use crate::kernels::{self, KernelInfo};
+use crate::kernels::{self, Kernel, KernelInfo, KernelOption, Variant};
 use crate::report::table::{Rows, render_terminal};
+use serde::Serialize;
+
+/// A kernel as `hpclab list --format json` describes it.
+#[derive(Serialize)]
+struct Entry<'a> {
+    #[serde(flatten)]
+    info: &'a KernelInfo,
+    backends: Vec<Backend>,
+    variants: Vec<BackendVariants>,
+    options: &'static [KernelOption],
+}
+
+#[derive(Serialize)]
+struct BackendVariants {
+    backend: Backend,
+    variants: &'static [Variant],
+}
+
+fn entry(kernel: &'static dyn Kernel) -> Entry<'static> {
+    Entry {
+        info: kernel.info(),
+        backends: kernel.backends().to_vec(),
+        variants: kernel
+            .backends()
+            .iter()
+            .filter(|&&b| !kernel.variants(b).is_empty())
+            .map(|&backend| BackendVariants {
+                backend,
+                variants: kernel.variants(backend),
+            })
+            .collect(),
+        options: kernel.options(),
+    }
+}
 
 /// Prints the kernel catalogue.
 pub fn execute(args: &ListArgs) -> Result<()> {
-    let infos: Vec<&KernelInfo> = kernels::all().into_iter().map(|k| k.info()).collect();
+    let entries: Vec<Entry> = kernels::all().into_iter().map(entry).collect();
     let text = match args.format {
         ListFormat::Json => {
-            serde_json::to_string_pretty(&infos)
+            serde_json::to_string_pretty(&entries)
                 .map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))?
                 + "\n"
         }
-        ListFormat::Table => render(&infos),
+        ListFormat::Table => render(&entries),
     };
     print!("{text}");
     Ok(())
 }
 
-fn render(infos: &[&KernelInfo]) -> String {
+fn render(entries: &[Entry]) -> String {
     let header = [
         "kernel",
         "computes",
@@ -30,9 +66,10 @@ fn render(infos: &[&KernelInfo]) -> String {
         "upload",
         "download",
     ];
-    let rows = infos
+    let rows = entries
         .iter()
-        .map(|k| {
+        .map(|e| {
+            let k = e.info;
             vec![
                 k.name.to_string(),
                 k.summary.to_string(),
@@ -54,11 +91,40 @@ fn render(infos: &[&KernelInfo]) -> String {
         "The simd and rayon backends write output arrays of 8 MiB or more with streaming (non-temporal) stores, which skip \
          the read-for-ownership of each cache line; HPCLAB_STORES=cached turns that off to show its cost.\n",
     );
-    for k in infos {
+    for e in entries {
+        let k = e.info;
+        let backends: Vec<&str> = e.backends.iter().map(|b| b.name()).collect();
         text.push_str(&format!(
-            "\n{}: {}\n  scalar loop: {}\n  verification: {}\n",
-            k.name, k.reference, k.scalar_loop, k.verification
+            "\n{}: {}\n  backends: {}\n  scalar loop: {}\n  verification: {}\n",
+            k.name,
+            k.reference,
+            backends.join(", "),
+            k.scalar_loop,
+            k.verification
         ));
+        for group in &e.variants {
+            let names: Vec<String> = group
+                .variants
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{}{} ({})",
+                        v.name,
+                        if v.default { "*" } else { "" },
+                        v.summary
+                    )
+                })
+                .collect();
+            text.push_str(&format!(
+                "  {} variants (* = default): {}\n",
+                group.backend,
+                names.join("; ")
+            ));
+        }
+        if !e.options.is_empty() {
+            let flags: Vec<&str> = e.options.iter().map(|o| o.flag()).collect();
+            text.push_str(&format!("  options: {}\n", flags.join(", ")));
+        }
     }
     text
 }

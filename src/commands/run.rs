@@ -7,7 +7,7 @@ use crate::cpu::info::available_memory_bytes;
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::gpu::{AdapterChoice, GpuContext, GpuRequest};
-use crate::kernels::{self, Kernel};
+use crate::kernels::{self, Kernel, KernelOptions};
 use crate::measure::record::{RecordInput, fill_speedups};
 use crate::measure::runner::{take_samples, time_compute};
 use crate::measure::{MeasureOptions, Record};
@@ -16,14 +16,24 @@ use crate::report::{self, Format, GpuSetupReport, RunDocument};
 use crate::size::format_bytes;
 use std::path::PathBuf;
 
+/// One row of the table: a backend and, for kernels with several implementations there, the
+/// variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Implementation {
+    pub backend: Backend,
+    pub variant: Option<&'static str>,
+}
+
 /// A checked `run` configuration: everything a user can get wrong has been caught.
 pub struct RunConfig {
     pub kernel: &'static dyn Kernel,
     pub size: u64,
-    pub backends: Vec<Backend>,
+    /// What to measure, in table order.
+    pub implementations: Vec<Implementation>,
     /// True when the user named the backends (a missing GPU is then an error, not a note).
     pub backends_explicit: bool,
     pub options: MeasureOptions,
+    pub kernel_options: KernelOptions,
     pub threads: usize,
     pub gpu: GpuRequest,
     pub seed: u64,
@@ -31,18 +41,27 @@ pub struct RunConfig {
     pub output: Option<PathBuf>,
 }
 
-/// Parses `scalar,simd,gpu` or `all`.
-pub fn parse_backends(text: &str) -> Result<Vec<Backend>> {
+/// Parses `scalar,simd,gpu` or `all` against the backends `kernel` has.
+pub fn parse_backends(text: &str, kernel: &dyn Kernel) -> Result<Vec<Backend>> {
+    let available = kernel.backends();
     if text.trim() == "all" {
-        return Ok(Backend::ALL.to_vec());
+        return Ok(available.to_vec());
     }
     let mut backends = Vec::new();
     for name in text.split(',').map(str::trim) {
         let backend = Backend::parse(name).ok_or_else(|| {
             Error::usage(format!(
-                "unknown backend '{name}'; use scalar, simd, rayon, gpu (comma-separated) or all"
+                "unknown backend '{name}'; use scalar, simd, rayon, library, gpu (comma-separated) or all"
             ))
         })?;
+        if !available.contains(&backend) {
+            let names: Vec<&str> = available.iter().map(|b| b.name()).collect();
+            return Err(Error::usage(format!(
+                "{} has no '{name}' backend; it has {}",
+                kernel.info().name,
+                names.join(", ")
+            )));
+        }
         if !backends.contains(&backend) {
             backends.push(backend);
         }
@@ -51,8 +70,78 @@ pub fn parse_backends(text: &str) -> Result<Vec<Backend>> {
     Ok(backends)
 }
 
+/// The rows to measure: each backend with its default variants, or with the variants the user
+/// named (`both` and `all` name every variant).
+pub fn plan_implementations(
+    kernel: &dyn Kernel,
+    backends: &[Backend],
+    wanted: Option<&str>,
+) -> Result<Vec<Implementation>> {
+    let wanted: Option<Vec<&str>> = wanted.map(|text| text.split(',').map(str::trim).collect());
+    let every = wanted
+        .as_ref()
+        .is_some_and(|names| names.iter().any(|n| *n == "both" || *n == "all"));
+    let mut plan = Vec::new();
+    let mut matched = Vec::new();
+    for &backend in backends {
+        let variants = kernel.variants(backend);
+        if variants.is_empty() {
+            plan.push(Implementation {
+                backend,
+                variant: None,
+            });
+            continue;
+        }
+        for variant in variants {
+            let chosen = match &wanted {
+                _ if every => true,
+                Some(names) => names.contains(&variant.name),
+                None => variant.default,
+            };
+            if chosen {
+                matched.push(variant.name);
+                plan.push(Implementation {
+                    backend,
+                    variant: Some(variant.name),
+                });
+            }
+        }
+    }
+    if let Some(names) = &wanted {
+        let known: Vec<&str> = Backend::ALL
+            .iter()
+            .flat_map(|&b| kernel.variants(b).iter().map(|v| v.name))
+            .collect();
+        for name in names.iter().filter(|n| **n != "both" && **n != "all") {
+            if !known.contains(name) {
+                return Err(Error::usage(if known.is_empty() {
+                    format!(
+                        "{} has no variants; drop --variant/--residency",
+                        kernel.info().name
+                    )
+                } else {
+                    format!(
+                        "{} has no variant '{name}'; it has {}",
+                        kernel.info().name,
+                        known.join(", ")
+                    )
+                }));
+            }
+        }
+        if matched.is_empty() {
+            return Err(Error::usage(format!(
+                "--variant {}: no chosen backend of {} has it; see `hpclab list`",
+                names.join(","),
+                kernel.info().name
+            )));
+        }
+    }
+    Ok(plan)
+}
+
 impl RunConfig {
-    /// Checks the arguments: kernel, backends, sizes against host memory, output path.
+    /// Checks the arguments: kernel, backends, variants, options, sizes against host memory,
+    /// output paths.
     pub fn from_args(args: &RunArgs) -> Result<RunConfig> {
         let kernel = kernels::find(&args.kernel).ok_or_else(|| {
             let names: Vec<&str> = kernels::all().iter().map(|k| k.info().name).collect();
@@ -62,7 +151,29 @@ impl RunConfig {
                 names.join(", ")
             ))
         })?;
-        let backends = parse_backends(&args.backend)?;
+        let backends = parse_backends(&args.backend, kernel)?;
+        if args.variant.is_some() && args.residency.is_some() {
+            return Err(Error::usage("give --variant or --residency, not both"));
+        }
+        let implementations = plan_implementations(
+            kernel,
+            &backends,
+            args.variant.as_deref().or(args.residency.as_deref()),
+        )?;
+        let kernel_options = KernelOptions {
+            max_iter: args.max_iter,
+            steps: args.steps,
+            image: args.image.clone(),
+        };
+        for option in kernel_options.given() {
+            if !kernel.options().contains(&option) {
+                return Err(Error::usage(format!(
+                    "{} does not apply to {}; see `hpclab list`",
+                    option.flag(),
+                    kernel.info().name
+                )));
+            }
+        }
         let size = args.size;
         if usize::try_from(size).is_err() || size > 1 << 40 {
             return Err(Error::usage(format!(
@@ -76,28 +187,32 @@ impl RunConfig {
             // software adapter); count them so that a run never thrashes halfway.
             needed += footprint.gpu_bytes;
         }
-        if let Some(available) = available_memory_bytes()
-            && needed > available / 10 * 9
-        {
-            return Err(Error::usage(format!(
-                "--size {size}: {} needs about {} of memory but only {} is available; use a smaller --size",
-                kernel.info().name,
-                format_bytes(needed),
-                format_bytes(available)
-            )));
+        if let Some(available) = available_memory_bytes() {
+            // Leave a tenth for the OS and everything else running.
+            let usable = available / 10 * 9;
+            if needed > usable {
+                return Err(Error::usage(format!(
+                    "--size {size}: {} needs about {} of memory, more than the {} this machine can spare (90% of {} available); use a smaller --size",
+                    kernel.info().name,
+                    format_bytes(needed),
+                    format_bytes(usable),
+                    format_bytes(available)
+                )));
+            }
         }
-        if let Some(path) = &args.output {
+        for path in [&args.output, &args.image].into_iter().flatten() {
             report::check_output_path(path)?;
         }
         Ok(RunConfig {
             kernel,
             size,
             backends_explicit: args.backend.trim() != "all",
-            backends,
+            implementations,
             options: MeasureOptions {
                 warmup: args.warmup as usize,
                 runs: args.runs as usize,
             },
+            kernel_options,
             threads: args.threads.map_or_else(
                 || std::thread::available_parallelism().map_or(1, |n| n.get()),
                 |t| t as usize,
@@ -115,12 +230,18 @@ impl RunConfig {
             output: args.output.clone(),
         })
     }
+
+    fn wants_gpu(&self) -> bool {
+        self.implementations
+            .iter()
+            .any(|i| i.backend == Backend::Gpu)
+    }
 }
 
 /// Opens the GPU when the configuration needs it. A missing adapter is an error when the user
 /// asked for the GPU by name or chose an adapter, and a note in the output otherwise.
 fn open_gpu(config: &RunConfig) -> Result<(Option<GpuContext>, Option<String>)> {
-    if !config.backends.contains(&Backend::Gpu) {
+    if !config.wants_gpu() {
         return Ok((None, None));
     }
     match GpuContext::new(&config.gpu) {
@@ -131,7 +252,7 @@ fn open_gpu(config: &RunConfig) -> Result<(Option<GpuContext>, Option<String>)> 
                 .largest_gpu_buffer_bytes;
             if largest > context.adapter.max_buffer_bytes {
                 return Err(Error::usage(format!(
-                    "--size {}: {} needs a {} GPU buffer but {} allows at most {}; use a smaller --size or --backend scalar,simd,rayon",
+                    "--size {}: {} needs a {} GPU buffer but {} allows at most {}; use a smaller --size or leave out the gpu backend",
                     config.size,
                     config.kernel.info().name,
                     format_bytes(largest),
@@ -152,7 +273,8 @@ fn open_gpu(config: &RunConfig) -> Result<(Option<GpuContext>, Option<String>)> 
     }
 }
 
-/// Measures every configured backend and returns the document.
+/// Measures every configured implementation and returns the document. `quiet` hides the
+/// progress bar.
 pub fn measure(config: &RunConfig, command_line: String, quiet: bool) -> Result<RunDocument> {
     let (gpu, gpu_unavailable) = open_gpu(config)?;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -165,58 +287,79 @@ pub fn measure(config: &RunConfig, command_line: String, quiet: bool) -> Result<
             ))
         })?;
     let info = config.kernel.info();
-    let mut problem = pool.install(|| config.kernel.prepare(config.size as usize, config.seed));
+    let mut problem = pool.install(|| {
+        config
+            .kernel
+            .prepare(config.size as usize, config.seed, &config.kernel_options)
+    });
 
-    let samples_per_backend = (config.options.warmup + config.options.runs) as u64;
-    let backends: Vec<Backend> = config
-        .backends
+    let implementations: Vec<Implementation> = config
+        .implementations
         .iter()
         .copied()
-        .filter(|b| b.is_cpu() || gpu.is_some())
+        .filter(|i| i.backend != Backend::Gpu || gpu.is_some())
         .collect();
-    let progress = Progress::new(samples_per_backend * backends.len() as u64, quiet);
+    let samples_each = (config.options.warmup + config.options.runs) as u64;
+    let progress = Progress::new(samples_each * implementations.len() as u64, quiet);
     let mut records = Vec::new();
     let mut gpu_setup = None;
-    for backend in backends {
-        progress.set_message(format!("{} on {backend}", info.name));
+    for Implementation { backend, variant } in implementations {
+        let label = variant.map_or(backend.to_string(), |v| format!("{backend} {v}"));
+        progress.set_message(format!("{} on {label}", info.name));
         problem.clear_output();
         let samples = match backend {
             Backend::Gpu => {
                 let context = gpu.as_ref().expect("filtered above");
-                let mut run = problem.gpu(context)?;
-                gpu_setup = Some(GpuSetupReport::new(&context.setup, run.setup()));
+                let mut run = problem.gpu(context, variant)?;
+                let setup = GpuSetupReport::new(&context.setup, run.setup());
+                // Several GPU variants: report the compilation of all of them.
+                gpu_setup = Some(match gpu_setup {
+                    Some(GpuSetupReport {
+                        shader_compile_s,
+                        buffers_s,
+                        ..
+                    }) => GpuSetupReport {
+                        shader_compile_s: shader_compile_s + setup.shader_compile_s,
+                        buffers_s: buffers_s + setup.buffers_s,
+                        ..setup
+                    },
+                    None => setup,
+                });
                 take_samples(config.options, || run.sample(), |_, _| progress.step())?
             }
-            Backend::Rayon => take_samples(
+            // Parallel backends run inside the pool so that --threads holds.
+            Backend::Rayon | Backend::Library => take_samples(
                 config.options,
-                || Ok(pool.install(|| time_compute(|| problem.run_cpu(backend)))),
+                || Ok(pool.install(|| time_compute(|| problem.run_cpu(backend, variant)))),
                 |_, _| progress.step(),
             )?,
-            _ => take_samples(
+            Backend::Scalar | Backend::Simd => take_samples(
                 config.options,
-                || Ok(time_compute(|| problem.run_cpu(backend))),
+                || Ok(time_compute(|| problem.run_cpu(backend, variant))),
                 |_, _| progress.step(),
             )?,
         };
-        let verification = problem.verify();
         records.push(Record::from_samples(
             RecordInput {
                 kernel: info.name,
-                variant: None,
+                variant: variant.map(str::to_string),
                 backend,
                 size: config.size,
                 cost: config.kernel.cost(config.size),
-                verification,
+                verification: problem.verify(),
                 threads: match backend {
-                    Backend::Rayon => Some(config.threads),
-                    Backend::Gpu => None,
+                    Backend::Rayon | Backend::Library => Some(config.threads),
                     Backend::Scalar | Backend::Simd => Some(1),
+                    Backend::Gpu => None,
                 },
             },
             &samples,
         ));
     }
     progress.finish();
+    if let Some(path) = &config.kernel_options.image {
+        problem.write_image(path)?;
+    }
     fill_speedups(&mut records);
     Ok(RunDocument {
         hpclab_version: env!("CARGO_PKG_VERSION"),
@@ -247,6 +390,9 @@ pub fn execute(args: &RunArgs, command_line: String) -> Result<Outcome> {
             eprintln!("hpclab: wrote {}", path.display());
         }
         None => print!("{text}"),
+    }
+    if let Some(path) = &config.kernel_options.image {
+        eprintln!("hpclab: wrote {}", path.display());
     }
     Ok(if document.all_verified() {
         Outcome::Success

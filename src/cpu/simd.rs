@@ -151,7 +151,32 @@ pub trait F32Lanes: Copy {
     fn mul_add(self, factor: Self, addend: Self) -> Self;
     /// Sum of the lanes.
     fn reduce_sum(self) -> f32;
+    /// Lane-wise difference.
+    fn sub(self, other: Self) -> Self;
+    /// Lane-wise quotient (correctly rounded).
+    fn div(self, other: Self) -> Self;
+    /// Lane-wise square root (correctly rounded).
+    fn sqrt(self) -> Self;
+    /// Lane-wise minimum.
+    fn min(self, other: Self) -> Self;
+    /// Lane-wise maximum.
+    fn max(self, other: Self) -> Self;
+    /// `[0, 1, 2, …, LANES - 1]`: lane offsets, e.g. for pixel coordinates.
+    fn iota() -> Self;
+    /// One boolean per lane, as the instruction set represents it.
+    type Mask: Copy;
+    /// Lanes where `self < other`.
+    fn lt(self, other: Self) -> Self::Mask;
+    /// Lanes where `self <= other`.
+    fn le(self, other: Self) -> Self::Mask;
+    /// `if_true` where `mask` is set, `if_false` elsewhere.
+    fn select(mask: Self::Mask, if_true: Self, if_false: Self) -> Self;
+    /// True when any lane of `mask` is set (the exit test of a divergent loop).
+    fn any(mask: Self::Mask) -> bool;
 }
+
+/// The most f32 lanes of any instruction set: a stack buffer of this many holds one register.
+pub const MAX_LANES: usize = 16;
 
 /// A loop written once over any [`F32Lanes`]; `run` must be `#[inline(always)]` so that it is
 /// compiled inside the instruction-set-specific function that [`dispatch`] calls.
@@ -208,6 +233,47 @@ impl F32Lanes for f32 {
     #[inline(always)]
     fn reduce_sum(self) -> f32 {
         self
+    }
+    #[inline(always)]
+    fn sub(self, other: Self) -> Self {
+        self - other
+    }
+    #[inline(always)]
+    fn div(self, other: Self) -> Self {
+        self / other
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn min(self, other: Self) -> Self {
+        f32::min(self, other)
+    }
+    #[inline(always)]
+    fn max(self, other: Self) -> Self {
+        f32::max(self, other)
+    }
+    #[inline(always)]
+    fn iota() -> Self {
+        0.0
+    }
+    type Mask = bool;
+    #[inline(always)]
+    fn lt(self, other: Self) -> bool {
+        self < other
+    }
+    #[inline(always)]
+    fn le(self, other: Self) -> bool {
+        self <= other
+    }
+    #[inline(always)]
+    fn select(mask: bool, if_true: Self, if_false: Self) -> Self {
+        if mask { if_true } else { if_false }
+    }
+    #[inline(always)]
+    fn any(mask: bool) -> bool {
+        mask
     }
 }
 
@@ -270,6 +336,52 @@ mod x86 {
         fn reduce_sum(self) -> f32 {
             unsafe { _mm512_reduce_add_ps(self.0) }
         }
+        #[inline(always)]
+        fn sub(self, other: Self) -> Self {
+            Avx512(unsafe { _mm512_sub_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn div(self, other: Self) -> Self {
+            Avx512(unsafe { _mm512_div_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            Avx512(unsafe { _mm512_sqrt_ps(self.0) })
+        }
+        #[inline(always)]
+        fn min(self, other: Self) -> Self {
+            Avx512(unsafe { _mm512_min_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn max(self, other: Self) -> Self {
+            Avx512(unsafe { _mm512_max_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn iota() -> Self {
+            Avx512(unsafe {
+                _mm512_setr_ps(
+                    0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0,
+                    15.0,
+                )
+            })
+        }
+        type Mask = __mmask16;
+        #[inline(always)]
+        fn lt(self, other: Self) -> __mmask16 {
+            unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self.0, other.0) }
+        }
+        #[inline(always)]
+        fn le(self, other: Self) -> __mmask16 {
+            unsafe { _mm512_cmp_ps_mask::<_CMP_LE_OQ>(self.0, other.0) }
+        }
+        #[inline(always)]
+        fn select(mask: __mmask16, if_true: Self, if_false: Self) -> Self {
+            Avx512(unsafe { _mm512_mask_blend_ps(mask, if_false.0, if_true.0) })
+        }
+        #[inline(always)]
+        fn any(mask: __mmask16) -> bool {
+            mask != 0
+        }
     }
 
     #[derive(Clone, Copy)]
@@ -320,6 +432,47 @@ mod x86 {
                 _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)))
             }
         }
+        #[inline(always)]
+        fn sub(self, other: Self) -> Self {
+            Avx2(unsafe { _mm256_sub_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn div(self, other: Self) -> Self {
+            Avx2(unsafe { _mm256_div_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            Avx2(unsafe { _mm256_sqrt_ps(self.0) })
+        }
+        #[inline(always)]
+        fn min(self, other: Self) -> Self {
+            Avx2(unsafe { _mm256_min_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn max(self, other: Self) -> Self {
+            Avx2(unsafe { _mm256_max_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn iota() -> Self {
+            Avx2(unsafe { _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0) })
+        }
+        type Mask = __m256;
+        #[inline(always)]
+        fn lt(self, other: Self) -> __m256 {
+            unsafe { _mm256_cmp_ps::<_CMP_LT_OQ>(self.0, other.0) }
+        }
+        #[inline(always)]
+        fn le(self, other: Self) -> __m256 {
+            unsafe { _mm256_cmp_ps::<_CMP_LE_OQ>(self.0, other.0) }
+        }
+        #[inline(always)]
+        fn select(mask: __m256, if_true: Self, if_false: Self) -> Self {
+            Avx2(unsafe { _mm256_blendv_ps(if_false.0, if_true.0, mask) })
+        }
+        #[inline(always)]
+        fn any(mask: __m256) -> bool {
+            unsafe { _mm256_movemask_ps(mask) != 0 }
+        }
     }
 
     #[derive(Clone, Copy)]
@@ -367,6 +520,48 @@ mod x86 {
                 _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)))
             }
         }
+        #[inline(always)]
+        fn sub(self, other: Self) -> Self {
+            Sse2(unsafe { _mm_sub_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn div(self, other: Self) -> Self {
+            Sse2(unsafe { _mm_div_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            Sse2(unsafe { _mm_sqrt_ps(self.0) })
+        }
+        #[inline(always)]
+        fn min(self, other: Self) -> Self {
+            Sse2(unsafe { _mm_min_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn max(self, other: Self) -> Self {
+            Sse2(unsafe { _mm_max_ps(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn iota() -> Self {
+            Sse2(unsafe { _mm_setr_ps(0.0, 1.0, 2.0, 3.0) })
+        }
+        type Mask = __m128;
+        #[inline(always)]
+        fn lt(self, other: Self) -> __m128 {
+            unsafe { _mm_cmplt_ps(self.0, other.0) }
+        }
+        #[inline(always)]
+        fn le(self, other: Self) -> __m128 {
+            unsafe { _mm_cmple_ps(self.0, other.0) }
+        }
+        #[inline(always)]
+        fn select(mask: __m128, if_true: Self, if_false: Self) -> Self {
+            // SSE2 has no blend: (mask & a) | (!mask & b).
+            Sse2(unsafe { _mm_or_ps(_mm_and_ps(mask, if_true.0), _mm_andnot_ps(mask, if_false.0)) })
+        }
+        #[inline(always)]
+        fn any(mask: __m128) -> bool {
+            unsafe { _mm_movemask_ps(mask) != 0 }
+        }
     }
 }
 
@@ -407,6 +602,48 @@ mod arm {
         #[inline(always)]
         fn reduce_sum(self) -> f32 {
             unsafe { vaddvq_f32(self.0) }
+        }
+        #[inline(always)]
+        fn sub(self, other: Self) -> Self {
+            Neon(unsafe { vsubq_f32(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn div(self, other: Self) -> Self {
+            Neon(unsafe { vdivq_f32(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            Neon(unsafe { vsqrtq_f32(self.0) })
+        }
+        #[inline(always)]
+        fn min(self, other: Self) -> Self {
+            Neon(unsafe { vminq_f32(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn max(self, other: Self) -> Self {
+            Neon(unsafe { vmaxq_f32(self.0, other.0) })
+        }
+        #[inline(always)]
+        fn iota() -> Self {
+            let lanes = [0.0f32, 1.0, 2.0, 3.0];
+            Neon(unsafe { vld1q_f32(lanes.as_ptr()) })
+        }
+        type Mask = uint32x4_t;
+        #[inline(always)]
+        fn lt(self, other: Self) -> uint32x4_t {
+            unsafe { vcltq_f32(self.0, other.0) }
+        }
+        #[inline(always)]
+        fn le(self, other: Self) -> uint32x4_t {
+            unsafe { vcleq_f32(self.0, other.0) }
+        }
+        #[inline(always)]
+        fn select(mask: uint32x4_t, if_true: Self, if_false: Self) -> Self {
+            Neon(unsafe { vbslq_f32(mask, if_true.0, if_false.0) })
+        }
+        #[inline(always)]
+        fn any(mask: uint32x4_t) -> bool {
+            unsafe { vmaxvq_u32(mask) != 0 }
         }
     }
 }
@@ -552,6 +789,45 @@ mod tests {
                 acc = acc.add(unsafe { S::load(self.0.as_ptr().add(i)) });
             }
             acc.reduce_sum() + self.0[whole..].iter().sum::<f32>()
+        }
+    }
+
+    /// Exercises every lane-wise operation against plain f32 arithmetic.
+    struct Ops<'a>(&'a [f32], &'a [f32], &'a mut [f32]);
+    impl SimdKernel for Ops<'_> {
+        type Output = bool;
+        #[inline(always)]
+        fn run<S: F32Lanes>(self) -> bool {
+            let (a, b, out) = (self.0, self.1, self.2);
+            let mut any_lt = false;
+            let mut i = 0;
+            while i + S::LANES <= a.len() {
+                let (x, y) = unsafe { (S::load(a.as_ptr().add(i)), S::load(b.as_ptr().add(i))) };
+                let lane = S::iota().add(S::splat(i as f32));
+                let picked = S::select(x.lt(y), x.sub(y).div(y), x.max(y).sqrt().add(x.min(y)));
+                any_lt |= S::any(x.le(y));
+                unsafe { picked.add(lane).store(out.as_mut_ptr().add(i)) };
+                i += S::LANES;
+            }
+            any_lt
+        }
+    }
+
+    #[test]
+    fn every_lane_operation_matches_plain_arithmetic() {
+        let n = 64;
+        let a: Vec<f32> = (0..n).map(|i| 1.0 + (i * 7 % 11) as f32).collect();
+        let b: Vec<f32> = (0..n).map(|i| 1.0 + (i * 5 % 13) as f32).collect();
+        let mut out = vec![0.0; n];
+        assert!(dispatch(Ops(&a, &b, &mut out)));
+        for i in 0..n {
+            let (x, y) = (a[i], b[i]);
+            let want = if x < y {
+                (x - y) / y
+            } else {
+                x.max(y).sqrt() + x.min(y)
+            } + i as f32;
+            assert_eq!(out[i], want, "lane {i}");
         }
     }
 

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::measure::PhaseSample;
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 pub use verify::Verification;
 
@@ -48,6 +49,16 @@ pub struct CostModel {
     pub download_bytes: &'static str,
 }
 
+/// Units of work a kernel counts besides flops (pixels, interactions, samples), for a rate
+/// in the table such as "interactions/s".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Items {
+    /// Units of work in one compute phase.
+    pub count: u64,
+    /// Their name, plural: `pixels`, `interactions`, `samples`.
+    pub unit: &'static str,
+}
+
 /// What a kernel moves and computes at one size: the basis of every GB/s and GFLOP/s figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Cost {
@@ -59,6 +70,70 @@ pub struct Cost {
     pub upload_bytes: u64,
     /// Bytes moved device→host by one download phase.
     pub download_bytes: u64,
+    /// Units of work, for kernels whose natural rate is not bytes or flops.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Items>,
+}
+
+/// An implementation of a kernel on one backend, when the kernel has several there (naive and
+/// tiled matmul, resident and round-trip stencil, …). Each runs as its own row and record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Variant {
+    /// Name in `--variant` and in the record's `"variant"`.
+    pub name: &'static str,
+    /// One line: what it does differently.
+    pub summary: &'static str,
+    /// True when it runs without `--variant` naming it.
+    pub default: bool,
+}
+
+/// A kernel-specific command-line option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KernelOption {
+    /// `--max-iter`: iteration cap of escape-time fractals.
+    MaxIter,
+    /// `--steps`: time steps of a simulation.
+    Steps,
+    /// `--image FILE.png`: write the result as a picture.
+    Image,
+}
+
+impl KernelOption {
+    /// The flag as typed.
+    pub fn flag(self) -> &'static str {
+        match self {
+            KernelOption::MaxIter => "--max-iter",
+            KernelOption::Steps => "--steps",
+            KernelOption::Image => "--image",
+        }
+    }
+}
+
+/// Values of the kernel-specific options; each kernel reads the ones it declares and uses its
+/// own default for those not given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KernelOptions {
+    pub max_iter: Option<u32>,
+    pub steps: Option<u32>,
+    pub image: Option<PathBuf>,
+}
+
+impl KernelOptions {
+    /// The options that were given.
+    pub fn given(&self) -> Vec<KernelOption> {
+        let mut given = Vec::new();
+        if self.max_iter.is_some() {
+            given.push(KernelOption::MaxIter);
+        }
+        if self.steps.is_some() {
+            given.push(KernelOption::Steps);
+        }
+        if self.image.is_some() {
+            given.push(KernelOption::Image);
+        }
+        given
+    }
 }
 
 /// Memory a kernel needs at one size, checked before any work starts.
@@ -80,23 +155,47 @@ pub trait Kernel: Sync {
     fn cost(&self, n: u64) -> Cost;
     /// Memory needed at size `n`.
     fn footprint(&self, n: u64) -> Footprint;
+    /// The backends it runs on (the standard four unless it also has a `library` one).
+    fn backends(&self) -> &'static [Backend] {
+        &Backend::STANDARD
+    }
+    /// Its variants on `backend`; empty when it has one implementation there.
+    fn variants(&self, _backend: Backend) -> &'static [Variant] {
+        &[]
+    }
+    /// The kernel-specific options it takes.
+    fn options(&self) -> &'static [KernelOption] {
+        &[]
+    }
     /// Makes the inputs of size `n` deterministically from `seed` and allocates the outputs
     /// (touching every page, so that nothing timed later pays for first-touch faults).
-    fn prepare(&self, n: usize, seed: u64) -> Box<dyn Problem>;
+    fn prepare(&self, n: usize, seed: u64, options: &KernelOptions) -> Box<dyn Problem>;
 }
 
 /// A kernel's inputs and outputs at one size, ready to run on any backend.
 pub trait Problem: Send {
-    /// Runs once on a CPU backend (the caller times it; rayon work runs inside the caller's pool).
-    fn run_cpu(&mut self, backend: Backend);
-    /// Creates the GPU buffers, bind groups and pipelines (setup, not timed in any phase) and
-    /// returns the runner of GPU samples.
-    fn gpu<'a>(&'a mut self, context: &'a GpuContext) -> Result<Box<dyn GpuRun + 'a>>;
+    /// Runs once on a CPU backend (the caller times it; rayon work runs inside the caller's
+    /// pool). `variant` is one of the kernel's variants on that backend, or `None`.
+    fn run_cpu(&mut self, backend: Backend, variant: Option<&str>);
+    /// Creates the GPU buffers, bind groups and pipelines for `variant` (setup, not timed in
+    /// any phase) and returns the runner of GPU samples.
+    fn gpu<'a>(
+        &'a mut self,
+        context: &'a GpuContext,
+        variant: Option<&str>,
+    ) -> Result<Box<dyn GpuRun + 'a>>;
     /// Checks the output of the last run against the reference.
     fn verify(&self) -> Verification;
     /// Overwrites the output with NaN so that a backend that writes nothing fails verification
     /// instead of passing on the previous backend's result.
     fn clear_output(&mut self);
+    /// Writes the last output as a picture, for kernels that take `--image`.
+    fn write_image(&self, path: &Path) -> Result<()> {
+        Err(crate::error::Error::usage(format!(
+            "this kernel cannot write an image ({})",
+            path.display()
+        )))
+    }
 }
 
 /// A kernel set up on the GPU.

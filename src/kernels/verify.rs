@@ -16,6 +16,10 @@ pub struct Verification {
     pub mismatches: u64,
     /// Largest error found divided by its allowed error (<= 1 passes; 0 for an exact match).
     pub worst_error_ratio: f64,
+    /// |result − exact| / |exact| for kernels whose result is one number (dot, reduce, pi):
+    /// the accuracy that goes with the speed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relative_error: Option<f64>,
     /// A short description of the first mismatch, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_mismatch: Option<String>,
@@ -82,6 +86,7 @@ pub fn check_elements(
         checked: output.len() as u64,
         mismatches,
         worst_error_ratio: worst,
+        relative_error: None,
         first_mismatch: first
             .map(|(i, got, exact)| format!("element {i}: got {got}, expected {exact}")),
     }
@@ -96,6 +101,11 @@ pub fn check_value(got: f64, exact: f64, allowed: f64, rule: &str) -> Verificati
         rule: rule.to_string(),
         checked: 1,
         mismatches: (!passed) as u64,
+        relative_error: Some(if exact != 0.0 {
+            error / exact.abs()
+        } else {
+            error
+        }),
         worst_error_ratio: if error == 0.0 {
             0.0
         } else if allowed > 0.0 {

@@ -64,6 +64,9 @@ pub struct Record {
     /// Flops from the cost model / compute median, in GFLOP/s; absent for kernels without flops.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gflops: Option<f64>,
+    /// Units of work (`cost.items`) per second of compute median, for kernels that count them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items_per_second: Option<f64>,
     /// Scalar compute median / this compute median.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speedup_vs_scalar: Option<f64>,
@@ -138,6 +141,10 @@ impl Record {
             verification: input.verification,
             bandwidth_gbs: per_second(input.cost.device_bytes, compute.median_s),
             gflops: (input.cost.flops > 0).then(|| per_second(input.cost.flops, compute.median_s)),
+            items_per_second: input
+                .cost
+                .items
+                .map(|items| per_second(items.count, compute.median_s) * 1e9),
             speedup_vs_scalar: None,
             speedup_total_vs_scalar: None,
             transfer_share: has_transfers.then(|| transfer_s / total.median_s),

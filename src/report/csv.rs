@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 /// Writes one CSV row per record.
 pub struct CsvExporter;
 
-const HEADER: [&str; 23] = [
+const HEADER: [&str; 26] = [
     "kernel",
     "variant",
     "backend",
@@ -30,6 +30,9 @@ const HEADER: [&str; 23] = [
     "upload_gbs",
     "download_gbs",
     "threads",
+    "items_per_second",
+    "relative_error",
+    "error_bound_ratio",
 ];
 
 impl Exporter for CsvExporter {
@@ -65,6 +68,9 @@ impl Exporter for CsvExporter {
                     number(r.upload_gbs),
                     number(r.download_gbs),
                     r.threads.map_or(String::new(), |t| t.to_string()),
+                    number(r.items_per_second),
+                    number(r.verification.relative_error),
+                    r.verification.worst_error_ratio.to_string(),
                 ])
                 .map_err(encode)?;
         }

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod format;
+pub mod image;
 pub mod json;
 pub mod markdown;
 pub mod progress;

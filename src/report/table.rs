@@ -93,58 +93,152 @@ fn speedup_cell(record: &Record) -> String {
     }
 }
 
+/// `1 run`, `3 runs`.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// A column of the run table: header, right-aligned or not, and how to fill a cell.
+type Column = (String, bool, Box<dyn Fn(&Record) -> String>);
+
+/// A rate with an SI prefix: `1.25 G`, `830 M`.
+fn si_rate(value: f64) -> String {
+    let (scaled, prefix) = match value {
+        v if v >= 1e12 => (v / 1e12, "T"),
+        v if v >= 1e9 => (v / 1e9, "G"),
+        v if v >= 1e6 => (v / 1e6, "M"),
+        v if v >= 1e3 => (v / 1e3, "k"),
+        v => (v, ""),
+    };
+    format!("{} {prefix}", rate(scaled)).trim_end().to_string()
+}
+
 /// The rows of a `run` table: median per phase, spread, rates, speed-up, transfer share, check.
+/// Columns that no record fills (GPU phases, flops, work items, scalar error) are left out.
 pub fn run_rows(document: &RunDocument) -> Rows {
-    let header = [
-        "backend",
-        "upload",
-        "compute",
-        "download",
-        "total",
-        "total min–max",
-        "GB/s",
-        "GFLOP/s",
-        "speed-up",
-        "transfers",
-        "check",
-    ];
-    let mut rows: Vec<Vec<String>> = document
-        .records
+    let records = &document.records;
+    let any_gpu =
+        records.iter().any(|r| r.backend == Backend::Gpu) || document.gpu_unavailable.is_some();
+    let any_flops = records.iter().any(|r| r.gflops.is_some());
+    let items_unit = records
         .iter()
-        .map(|r| {
-            let backend = match (&r.variant, r.threads) {
-                (Some(variant), _) => format!("{} {variant}", r.backend),
-                (None, Some(threads)) if r.backend == Backend::Rayon => format!("rayon ×{threads}"),
-                _ => r.backend.to_string(),
-            };
-            vec![
-                backend,
-                optional_seconds(r.phases.upload.as_ref()),
-                compute_cell(r),
-                optional_seconds(r.phases.download.as_ref()),
-                seconds(r.phases.total.median_s),
-                format!(
-                    "{} – {}",
-                    seconds(r.phases.total.min_s),
-                    seconds(r.phases.total.max_s)
-                ),
-                rate(r.bandwidth_gbs),
-                r.gflops.map_or("–".to_string(), rate),
-                speedup_cell(r),
-                r.transfer_share.map_or("–".to_string(), percent),
-                r.verification.summary(),
-            ]
-        })
+        .find_map(|r| r.cost.items.map(|items| items.unit));
+    let any_error = records
+        .iter()
+        .any(|r| r.verification.relative_error.is_some());
+    let dash = || "–".to_string();
+
+    let mut columns: Vec<Column> = vec![(
+        "backend".into(),
+        false,
+        Box::new(|r: &Record| match (&r.variant, r.threads) {
+            (Some(variant), _) => format!("{} {variant}", r.backend),
+            (None, Some(threads)) if r.backend == Backend::Rayon => format!("rayon ×{threads}"),
+            _ => r.backend.to_string(),
+        }),
+    )];
+    if any_gpu {
+        columns.push((
+            "upload".into(),
+            true,
+            Box::new(move |r: &Record| optional_seconds(r.phases.upload.as_ref())),
+        ));
+    }
+    columns.push(("compute".into(), true, Box::new(compute_cell)));
+    if any_gpu {
+        columns.push((
+            "download".into(),
+            true,
+            Box::new(|r: &Record| optional_seconds(r.phases.download.as_ref())),
+        ));
+        columns.push((
+            "total".into(),
+            true,
+            Box::new(|r: &Record| seconds(r.phases.total.median_s)),
+        ));
+    }
+    columns.push((
+        if any_gpu {
+            "total min–max"
+        } else {
+            "min–max"
+        }
+        .into(),
+        false,
+        Box::new(|r: &Record| {
+            format!(
+                "{} – {}",
+                seconds(r.phases.total.min_s),
+                seconds(r.phases.total.max_s)
+            )
+        }),
+    ));
+    columns.push((
+        "GB/s".into(),
+        true,
+        Box::new(|r: &Record| rate(r.bandwidth_gbs)),
+    ));
+    if any_flops {
+        columns.push((
+            "GFLOP/s".into(),
+            true,
+            Box::new(move |r: &Record| r.gflops.map_or_else(dash, rate)),
+        ));
+    }
+    if let Some(unit) = items_unit {
+        columns.push((
+            format!("{unit}/s"),
+            true,
+            Box::new(move |r: &Record| r.items_per_second.map_or_else(dash, si_rate)),
+        ));
+    }
+    columns.push(("speed-up".into(), false, Box::new(speedup_cell)));
+    if any_gpu {
+        columns.push((
+            "transfers".into(),
+            true,
+            Box::new(move |r: &Record| r.transfer_share.map_or_else(dash, percent)),
+        ));
+    }
+    if any_error {
+        columns.push((
+            "rel. error".into(),
+            true,
+            Box::new(move |r: &Record| {
+                r.verification
+                    .relative_error
+                    .map_or_else(dash, |e| format!("{e:.1e}"))
+            }),
+        ));
+    }
+    columns.push((
+        "check".into(),
+        false,
+        Box::new(|r: &Record| r.verification.summary()),
+    ));
+
+    let mut rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| columns.iter().map(|(_, _, cell)| cell(r)).collect())
         .collect();
     if document.gpu_unavailable.is_some() {
         let mut row = vec!["gpu".to_string(), "not run (see below)".to_string()];
-        row.resize(header.len(), String::new());
+        row.resize(columns.len(), String::new());
         rows.push(row);
     }
     Rows {
-        header: header.iter().map(|s| s.to_string()).collect(),
+        numeric: columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.1)
+            .map(|(i, _)| i)
+            .collect(),
+        header: columns.into_iter().map(|(name, _, _)| name).collect(),
         rows,
-        numeric: vec![1, 2, 3, 4, 6, 7],
     }
 }
 
@@ -152,27 +246,39 @@ pub fn run_rows(document: &RunDocument) -> Rows {
 pub fn run_heading(document: &RunDocument) -> Vec<String> {
     let cost = document.records.first().map(|r| r.cost);
     let mut lines = vec![format!(
-        "{} · n = {} ({}) · seed {} · {} runs after {} warm-up",
+        "{} · n = {} ({}) · seed {} · {} after {} warm-up",
         document.kernel,
         format_count(document.size),
         grouped(document.size),
         document.seed,
-        document.runs,
+        plural(document.runs, "run"),
         document.warmup
     )];
     if let Some(cost) = cost {
-        lines.push(format!(
-            "per run: {} moved in memory, {} flops; GPU transfers {} up, {} down",
+        let mut line = format!(
+            "per run: {} moved in memory, {} flops",
             format_bytes(cost.device_bytes),
-            grouped(cost.flops),
-            format_bytes(cost.upload_bytes),
-            format_bytes(cost.download_bytes)
-        ));
+            grouped(cost.flops)
+        );
+        if let Some(items) = cost.items {
+            line.push_str(&format!(", {} {}", grouped(items.count), items.unit));
+        }
+        if document.records.iter().any(|r| r.backend == Backend::Gpu) {
+            line.push_str(&format!(
+                "; GPU transfers {} up, {} down",
+                format_bytes(cost.upload_bytes),
+                format_bytes(cost.download_bytes)
+            ));
+        }
+        lines.push(line);
     }
     let env = &document.environment;
     lines.push(format!(
-        "CPU: {} · {} threads · simd {} ({} f32 lanes)",
-        env.cpu.model, env.threads, env.simd, env.cpu.f32_lanes
+        "CPU: {} · {} · simd {} ({} f32 lanes)",
+        env.cpu.model,
+        plural(env.threads, "thread"),
+        env.simd,
+        env.cpu.f32_lanes
     ));
     if let Some(adapter) = &env.adapter {
         let software = if adapter.software {

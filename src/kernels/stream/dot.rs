@@ -19,7 +19,8 @@ use crate::gpu::{
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_value;
 use crate::kernels::{
-    Cost, CostModel, Footprint, GpuRun, GpuSetup, Kernel, KernelInfo, Problem, Verification,
+    Cost, CostModel, Footprint, GpuRun, GpuSetup, Kernel, KernelInfo, KernelOptions, Problem,
+    Verification,
 };
 use crate::measure::PhaseSample;
 use rayon::prelude::*;
@@ -113,6 +114,7 @@ impl Kernel for Dot {
             flops: 2 * n,
             upload_bytes: 8 * n,
             download_bytes: 4,
+            items: None,
         }
     }
 
@@ -124,7 +126,7 @@ impl Kernel for Dot {
         }
     }
 
-    fn prepare(&self, n: usize, seed: u64) -> Box<dyn Problem> {
+    fn prepare(&self, n: usize, seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
         Box::new(DotProblem::new(n, seed))
     }
 }
@@ -166,16 +168,22 @@ impl DotProblem {
 }
 
 impl Problem for DotProblem {
-    fn run_cpu(&mut self, backend: Backend) {
+    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
         self.result[0] = match backend {
             Backend::Scalar => scalar(&self.a, &self.b),
             Backend::Simd => simd(&self.a, &self.b),
             Backend::Rayon => rayon(&self.a, &self.b),
-            Backend::Gpu => unreachable!("the GPU backend runs through Problem::gpu"),
+            Backend::Library | Backend::Gpu => {
+                unreachable!("{backend} is not a CPU backend of this kernel")
+            }
         };
     }
 
-    fn gpu<'a>(&'a mut self, context: &'a GpuContext) -> Result<Box<dyn GpuRun + 'a>> {
+    fn gpu<'a>(
+        &'a mut self,
+        context: &'a GpuContext,
+        _variant: Option<&str>,
+    ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(DotGpu::new(self, context)?))
     }
 

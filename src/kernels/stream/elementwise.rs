@@ -54,17 +54,23 @@ fn with_inputs<R>(inputs: &[AlignedVec<f32>], f: impl FnOnce(&[&[f32]]) -> R) ->
 }
 
 impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
-    fn run_cpu(&mut self, backend: Backend) {
+    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
         let output = &mut self.output[..];
         with_inputs(&self.inputs, |inputs| match backend {
             Backend::Scalar => Op::scalar(output, inputs),
             Backend::Simd => Op::simd(output, inputs),
             Backend::Rayon => Op::rayon(output, inputs),
-            Backend::Gpu => unreachable!("the GPU backend runs through Problem::gpu"),
+            Backend::Library | Backend::Gpu => {
+                unreachable!("{backend} is not a CPU backend of this kernel")
+            }
         })
     }
 
-    fn gpu<'a>(&'a mut self, context: &'a GpuContext) -> Result<Box<dyn GpuRun + 'a>> {
+    fn gpu<'a>(
+        &'a mut self,
+        context: &'a GpuContext,
+        _variant: Option<&str>,
+    ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(ElementwiseGpu::new(self, context)?))
     }
 

@@ -12,7 +12,7 @@ pub mod elementwise;
 pub mod scale;
 pub mod triad;
 
-use super::{Cost, Footprint, Kernel, KernelInfo, Problem};
+use super::{Cost, Footprint, Kernel, KernelInfo, KernelOptions, Problem};
 use elementwise::ElementwiseProblem;
 
 /// The scalar `q` of scale and triad (BabelStream's `startScalar`).
@@ -63,6 +63,7 @@ impl<Op: Elementwise> Kernel for ElementwiseKernel<Op> {
             flops: Op::FLOPS_PER_ELEMENT * n,
             upload_bytes: array * Op::ARITY as u64,
             download_bytes: array,
+            items: None,
         }
     }
 
@@ -77,7 +78,7 @@ impl<Op: Elementwise> Kernel for ElementwiseKernel<Op> {
         }
     }
 
-    fn prepare(&self, n: usize, seed: u64) -> Box<dyn Problem> {
+    fn prepare(&self, n: usize, seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
         Box::new(ElementwiseProblem::<Op>::new(n, seed))
     }
 }
