@@ -41,9 +41,16 @@ fn clap_error(error: clap::Error) -> ExitCode {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }
+    // clap's first paragraph is the message (a missing argument's name is on its second line);
+    // the usage block after the blank line is left to --help.
     let rendered = error.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
-    let message = first.strip_prefix("error: ").unwrap_or(first);
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = paragraph.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
     eprintln!("hpclab: {message} (see `hpclab --help`)");
     ExitCode::from(2)
 }

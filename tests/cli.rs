@@ -301,6 +301,7 @@ fn user_mistakes_get_one_line_and_exit_code_2() {
         "does not exist",
     );
     assert_usage_error(&["frobnicate"], "frobnicate");
+    assert_usage_error(&["run"], "<KERNEL>");
     assert_usage_error(
         &["run", "triad", "--max-iter", "50"],
         "--max-iter does not apply",

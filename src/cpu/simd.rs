@@ -674,7 +674,13 @@ impl Stores {
         let forced = *OVERRIDE.get_or_init(|| match std::env::var("HPCLAB_STORES").as_deref() {
             Ok("cached") => Some(Stores::Cached),
             Ok("streaming") => Some(Stores::Streaming),
-            _ => None,
+            Ok(other) => {
+                eprintln!(
+                    "hpclab: HPCLAB_STORES={other} is not cached or streaming; choosing by size"
+                );
+                None
+            }
+            Err(_) => None,
         });
         forced.unwrap_or(if len * 4 >= STREAMING_STORE_BYTES {
             Stores::Streaming

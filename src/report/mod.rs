@@ -17,7 +17,8 @@ use crate::measure::Record;
 use serde::Serialize;
 use std::path::Path;
 
-/// The output of `hpclab run`: the JSON record of DESIGN.md. Keys may be added, never renamed.
+/// The output of `hpclab run` with `--format json` (documented in README.md). Keys may be added,
+/// never renamed: instructors' scripts and the tests rely on them.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunDocument {
     /// Version of hpclab that measured.
@@ -37,6 +38,7 @@ pub struct RunDocument {
     /// Samples kept per record.
     pub runs: usize,
     /// One-time GPU costs, when the GPU ran: never inside any phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_setup: Option<GpuSetupReport>,
     /// Why the GPU backend did not run, when it was asked for and could not.
     #[serde(skip_serializing_if = "Option::is_none")]
