@@ -380,17 +380,7 @@ pub fn measure(config: &RunConfig, command_line: String, quiet: bool) -> Result<
 pub fn execute(args: &RunArgs, command_line: String) -> Result<Outcome> {
     let config = RunConfig::from_args(args)?;
     let document = measure(&config, command_line, false)?;
-    let text = report::exporter(config.format).render(&document)?;
-    match &config.output {
-        Some(path) => {
-            report::write_atomically(path, &text)?;
-            if config.format != Format::Table {
-                print!("{}", report::exporter(Format::Table).render(&document)?);
-            }
-            eprintln!("hpclab: wrote {}", path.display());
-        }
-        None => print!("{text}"),
-    }
+    report::emit(&document, config.format, config.output.as_deref())?;
     if let Some(path) = &config.kernel_options.image {
         eprintln!("hpclab: wrote {}", path.display());
     }

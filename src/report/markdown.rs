@@ -1,23 +1,25 @@
-//! The Markdown exporter: the run table with its heading and notes, ready for a lab report.
+//! The Markdown exporter: a document's heading, tables and notes, ready for a lab report.
 
-use super::table::{render_markdown, run_footer, run_heading, run_rows};
-use super::{Exporter, RunDocument};
+use super::table::render_markdown;
+use super::{Document, Exporter};
 use crate::error::Result;
 
-/// Writes a run as a Markdown section.
+/// Writes a document as a Markdown section.
 pub struct MarkdownExporter;
 
 impl Exporter for MarkdownExporter {
-    fn render(&self, document: &RunDocument) -> Result<String> {
-        let mut heading = run_heading(document).into_iter();
+    fn render(&self, document: &dyn Document) -> Result<String> {
+        let mut heading = document.heading().into_iter();
         let mut text = format!("### {}\n\n", heading.next().unwrap_or_default());
         for line in heading {
             text.push_str(&format!("- {line}\n"));
         }
+        for rows in document.tables() {
+            text.push('\n');
+            text.push_str(&render_markdown(&rows));
+        }
         text.push('\n');
-        text.push_str(&render_markdown(&run_rows(document)));
-        text.push('\n');
-        for line in run_footer(document) {
+        for line in document.footer() {
             text.push_str(&format!("{line}  \n"));
         }
         Ok(text)

@@ -8,75 +8,32 @@ pub mod image;
 pub mod json;
 pub mod markdown;
 pub mod progress;
+pub mod run;
 pub mod table;
 
-use crate::environment::Environment;
 use crate::error::{Error, Result};
-use crate::kernels::GpuSetup;
-use crate::measure::Record;
-use serde::Serialize;
 use std::path::Path;
+use table::Rows;
 
-/// The output of `hpclab run` with `--format json` (documented in README.md). Keys may be added,
-/// never renamed: instructors' scripts and the tests rely on them.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunDocument {
-    /// Version of hpclab that measured.
-    pub hpclab_version: &'static str,
-    /// The command line as typed.
-    pub command: String,
-    /// The machine.
-    pub environment: Environment,
-    /// Kernel name.
-    pub kernel: String,
-    /// Problem size n.
-    pub size: u64,
-    /// Seed of the inputs.
-    pub seed: u64,
-    /// Samples discarded before the kept ones.
-    pub warmup: usize,
-    /// Samples kept per record.
-    pub runs: usize,
-    /// One-time GPU costs, when the GPU ran: never inside any phase.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gpu_setup: Option<GpuSetupReport>,
-    /// Why the GPU backend did not run, when it was asked for and could not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gpu_unavailable: Option<String>,
-    /// One record per backend.
-    pub records: Vec<Record>,
+pub use run::{GpuSetupReport, RunDocument};
+
+/// What every measuring command produces: the pieces each output format is built from.
+pub trait Document {
+    /// Lines above the tables: what ran, where.
+    fn heading(&self) -> Vec<String>;
+    /// The tables people read (usually one).
+    fn tables(&self) -> Vec<Rows>;
+    /// Lines under the tables: one-time costs, fits, verdicts, what the abbreviations mean.
+    fn footer(&self) -> Vec<String>;
+    /// One flat row per record or point, for spreadsheets.
+    fn csv(&self) -> Rows;
+    /// The whole document as JSON (every sample, every statistic).
+    fn json(&self) -> Result<serde_json::Value>;
 }
 
-/// One-time GPU costs, in seconds.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct GpuSetupReport {
-    /// Creating the instance and choosing the adapter.
-    pub adapter_s: f64,
-    /// Creating the device.
-    pub device_s: f64,
-    /// Compiling the kernel's shaders (the just-in-time step of the GPU path).
-    pub shader_compile_s: f64,
-    /// Allocating buffers and creating bind groups.
-    pub buffers_s: f64,
-}
-
-impl GpuSetupReport {
-    /// Combines the context's and the kernel's one-time costs.
-    pub fn new(context: &crate::gpu::context::ContextSetup, kernel: GpuSetup) -> Self {
-        GpuSetupReport {
-            adapter_s: context.adapter_s,
-            device_s: context.device_s,
-            shader_compile_s: kernel.shader_compile_s,
-            buffers_s: kernel.buffers_s,
-        }
-    }
-}
-
-impl RunDocument {
-    /// True when every record's result was verified.
-    pub fn all_verified(&self) -> bool {
-        self.records.iter().all(|r| r.verified)
-    }
+/// Encodes a serializable document as JSON, for [`Document::json`].
+pub fn to_json(document: &impl serde::Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(document).map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))
 }
 
 /// The output formats of a measuring command.
@@ -95,7 +52,7 @@ pub enum Format {
 /// Renders a document in one format.
 pub trait Exporter {
     /// The text of the document in this format.
-    fn render(&self, document: &RunDocument) -> Result<String>;
+    fn render(&self, document: &dyn Document) -> Result<String>;
 }
 
 /// The exporter for `format`.
@@ -106,6 +63,23 @@ pub fn exporter(format: Format) -> Box<dyn Exporter> {
         Format::Csv => Box::new(csv::CsvExporter),
         Format::Md => Box::new(markdown::MarkdownExporter),
     }
+}
+
+/// Writes `document` in `format` to `output` (atomically) or to stdout. When the file holds
+/// another format than the table, the table is still printed for the person at the terminal.
+pub fn emit(document: &dyn Document, format: Format, output: Option<&Path>) -> Result<()> {
+    let text = exporter(format).render(document)?;
+    match output {
+        Some(path) => {
+            write_atomically(path, &text)?;
+            if format != Format::Table {
+                print!("{}", exporter(Format::Table).render(document)?);
+            }
+            eprintln!("hpclab: wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }
 
 /// Checks before any work that `path` can be created: its folder exists.

@@ -1,12 +1,7 @@
-//! The tables people read: one row per record for `run`, plus the generic terminal renderer that
-//! `devices` and `list` use too. The Markdown exporter renders the same rows.
+//! Tables: the plain rows every document is made of, and their terminal and Markdown renderings.
 
-use super::format::{grouped, percent, rate, ratio, seconds};
-use super::{Exporter, RunDocument};
-use crate::backend::Backend;
+use super::{Document, Exporter};
 use crate::error::Result;
-use crate::measure::{ComputeTimer, Record};
-use crate::size::{format_bytes, format_count};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, ContentArrangement, Table};
 
@@ -66,280 +61,24 @@ pub fn render_markdown(rows: &Rows) -> String {
     out
 }
 
-fn optional_seconds(stats: Option<&crate::measure::Stats>) -> String {
-    stats.map_or("–".to_string(), |s| seconds(s.median_s))
-}
-
-fn compute_cell(record: &Record) -> String {
-    let time = seconds(record.phases.compute.median_s);
-    match (record.backend, record.compute_timer) {
-        (Backend::Gpu, ComputeTimer::Timestamp) => format!("{time} (ts)"),
-        (Backend::Gpu, ComputeTimer::Wall) => format!("{time} (wall)"),
-        _ => time,
-    }
-}
-
-fn speedup_cell(record: &Record) -> String {
-    match (
-        record.speedup_vs_scalar,
-        record.speedup_total_vs_scalar,
-        record.backend,
-    ) {
-        (Some(compute), Some(total), Backend::Gpu) => {
-            format!("{} (e2e {})", ratio(compute), ratio(total))
-        }
-        (Some(compute), _, _) => ratio(compute),
-        _ => "–".to_string(),
-    }
-}
-
-/// `1 run`, `3 runs`.
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
-}
-
-/// A column of the run table: header, right-aligned or not, and how to fill a cell.
-type Column = (String, bool, Box<dyn Fn(&Record) -> String>);
-
-/// A rate with an SI prefix: `1.25 G`, `830 M`.
-fn si_rate(value: f64) -> String {
-    let (scaled, prefix) = match value {
-        v if v >= 1e12 => (v / 1e12, "T"),
-        v if v >= 1e9 => (v / 1e9, "G"),
-        v if v >= 1e6 => (v / 1e6, "M"),
-        v if v >= 1e3 => (v / 1e3, "k"),
-        v => (v, ""),
-    };
-    format!("{} {prefix}", rate(scaled)).trim_end().to_string()
-}
-
-/// The rows of a `run` table: median per phase, spread, rates, speed-up, transfer share, check.
-/// Columns that no record fills (GPU phases, flops, work items, scalar error) are left out.
-pub fn run_rows(document: &RunDocument) -> Rows {
-    let records = &document.records;
-    let any_gpu =
-        records.iter().any(|r| r.backend == Backend::Gpu) || document.gpu_unavailable.is_some();
-    let any_flops = records.iter().any(|r| r.gflops.is_some());
-    let items_unit = records
-        .iter()
-        .find_map(|r| r.cost.items.map(|items| items.unit));
-    let any_error = records
-        .iter()
-        .any(|r| r.verification.relative_error.is_some());
-    let dash = || "–".to_string();
-
-    let mut columns: Vec<Column> = vec![(
-        "backend".into(),
-        false,
-        Box::new(|r: &Record| match (&r.variant, r.threads) {
-            (Some(variant), _) => format!("{} {variant}", r.backend),
-            (None, Some(threads)) if r.backend == Backend::Rayon => format!("rayon ×{threads}"),
-            _ => r.backend.to_string(),
-        }),
-    )];
-    if any_gpu {
-        columns.push((
-            "upload".into(),
-            true,
-            Box::new(move |r: &Record| optional_seconds(r.phases.upload.as_ref())),
-        ));
-    }
-    columns.push(("compute".into(), true, Box::new(compute_cell)));
-    if any_gpu {
-        columns.push((
-            "download".into(),
-            true,
-            Box::new(|r: &Record| optional_seconds(r.phases.download.as_ref())),
-        ));
-        columns.push((
-            "total".into(),
-            true,
-            Box::new(|r: &Record| seconds(r.phases.total.median_s)),
-        ));
-    }
-    columns.push((
-        if any_gpu {
-            "total min–max"
-        } else {
-            "min–max"
-        }
-        .into(),
-        false,
-        Box::new(|r: &Record| {
-            format!(
-                "{} – {}",
-                seconds(r.phases.total.min_s),
-                seconds(r.phases.total.max_s)
-            )
-        }),
-    ));
-    columns.push((
-        "GB/s".into(),
-        true,
-        Box::new(|r: &Record| rate(r.bandwidth_gbs)),
-    ));
-    if any_flops {
-        columns.push((
-            "GFLOP/s".into(),
-            true,
-            Box::new(move |r: &Record| r.gflops.map_or_else(dash, rate)),
-        ));
-    }
-    if let Some(unit) = items_unit {
-        columns.push((
-            format!("{unit}/s"),
-            true,
-            Box::new(move |r: &Record| r.items_per_second.map_or_else(dash, si_rate)),
-        ));
-    }
-    columns.push(("speed-up".into(), false, Box::new(speedup_cell)));
-    if any_gpu {
-        columns.push((
-            "transfers".into(),
-            true,
-            Box::new(move |r: &Record| r.transfer_share.map_or_else(dash, percent)),
-        ));
-    }
-    if any_error {
-        columns.push((
-            "rel. error".into(),
-            true,
-            Box::new(move |r: &Record| {
-                r.verification
-                    .relative_error
-                    .map_or_else(dash, |e| format!("{e:.1e}"))
-            }),
-        ));
-    }
-    columns.push((
-        "check".into(),
-        false,
-        Box::new(|r: &Record| r.verification.summary()),
-    ));
-
-    let mut rows: Vec<Vec<String>> = records
-        .iter()
-        .map(|r| columns.iter().map(|(_, _, cell)| cell(r)).collect())
-        .collect();
-    if document.gpu_unavailable.is_some() {
-        let mut row = vec!["gpu".to_string(), "not run (see below)".to_string()];
-        row.resize(columns.len(), String::new());
-        rows.push(row);
-    }
-    Rows {
-        numeric: columns
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.1)
-            .map(|(i, _)| i)
-            .collect(),
-        header: columns.into_iter().map(|(name, _, _)| name).collect(),
-        rows,
-    }
-}
-
-/// The lines above the table: what ran, where.
-pub fn run_heading(document: &RunDocument) -> Vec<String> {
-    let cost = document.records.first().map(|r| r.cost);
-    let mut lines = vec![format!(
-        "{} · n = {} ({}) · seed {} · {} after {} warm-up",
-        document.kernel,
-        format_count(document.size),
-        grouped(document.size),
-        document.seed,
-        plural(document.runs, "run"),
-        document.warmup
-    )];
-    if let Some(cost) = cost {
-        let mut line = format!(
-            "per run: {} moved in memory, {} flops",
-            format_bytes(cost.device_bytes),
-            grouped(cost.flops)
-        );
-        if let Some(items) = cost.items {
-            line.push_str(&format!(", {} {}", grouped(items.count), items.unit));
-        }
-        if document.records.iter().any(|r| r.backend == Backend::Gpu) {
-            line.push_str(&format!(
-                "; GPU transfers {} up, {} down",
-                format_bytes(cost.upload_bytes),
-                format_bytes(cost.download_bytes)
-            ));
-        }
-        lines.push(line);
-    }
-    let env = &document.environment;
-    lines.push(format!(
-        "CPU: {} · {} · simd {} ({} f32 lanes)",
-        env.cpu.model,
-        plural(env.threads, "thread"),
-        env.simd,
-        env.cpu.f32_lanes
-    ));
-    if let Some(adapter) = &env.adapter {
-        let software = if adapter.software {
-            " — software adapter: correct, but not a speed reference"
-        } else {
-            ""
-        };
-        lines.push(format!(
-            "GPU: {} ({}, {}, {}){software}",
-            adapter.name, adapter.device_type, adapter.api, adapter.driver_info
-        ));
-    }
-    lines
-}
-
-/// The lines under the table: the GPU's one-time setup and what the abbreviations mean.
-pub fn run_footer(document: &RunDocument) -> Vec<String> {
-    let mut lines = Vec::new();
-    if let Some(setup) = &document.gpu_setup {
-        lines.push(format!(
-            "GPU setup, once, outside every phase: adapter {} · device {} · shader compilation {} · buffers {}",
-            seconds(setup.adapter_s),
-            seconds(setup.device_s),
-            if setup.shader_compile_s > 0.0 { seconds(setup.shader_compile_s) } else { "cached".to_string() },
-            seconds(setup.buffers_s)
-        ));
-        lines.push(
-            "compute (ts) = GPU timestamp queries, (wall) = host clock; total = upload + compute on the host clock + download; \
-             transfers = share of total spent uploading and downloading"
-                .to_string(),
-        );
-    }
-    if let Some(reason) = &document.gpu_unavailable {
-        lines.push(format!("GPU not run: {reason}"));
-    }
-    lines.push("medians; GB/s and GFLOP/s from the cost model (hpclab list) over the compute median; 1 GB = 10^9 B".to_string());
-    for record in document.records.iter().filter(|r| !r.verified) {
-        let detail = record
-            .verification
-            .first_mismatch
-            .clone()
-            .unwrap_or_default();
-        lines.push(format!(
-            "VERIFICATION FAILED on {}: {detail} (rule: {})",
-            record.backend, record.verification.rule
-        ));
-    }
-    lines
-}
-
-/// The terminal rendering of a `run`.
+/// The terminal rendering of any document.
 pub struct TableExporter;
 
 impl Exporter for TableExporter {
-    fn render(&self, document: &RunDocument) -> Result<String> {
-        let mut text = run_heading(document).join("\n");
-        text.push('\n');
-        text.push_str(&render_terminal(&run_rows(document)));
-        text.push('\n');
-        text.push_str(&run_footer(document).join("\n"));
-        text.push('\n');
+    fn render(&self, document: &dyn Document) -> Result<String> {
+        let mut text = String::new();
+        for line in document.heading() {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        for rows in document.tables() {
+            text.push_str(&render_terminal(&rows));
+            text.push('\n');
+        }
+        for line in document.footer() {
+            text.push_str(&line);
+            text.push('\n');
+        }
         Ok(text)
     }
 }

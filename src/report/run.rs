@@ -1,0 +1,427 @@
+//! The document of `hpclab run`: one record per backend (and variant), with the environment and
+//! the GPU's one-time setup; how it reads as a table, as CSV rows and as JSON.
+
+use super::Document;
+use super::format::{grouped, percent, rate, ratio, seconds};
+use super::table::Rows;
+use crate::backend::Backend;
+use crate::environment::Environment;
+use crate::error::Result;
+use crate::kernels::GpuSetup;
+use crate::measure::{ComputeTimer, Record};
+use crate::size::{format_bytes, format_count};
+use serde::Serialize;
+
+/// The output of `hpclab run` with `--format json` (documented in README.md). Keys may be added,
+/// never renamed: instructors' scripts and the tests rely on them.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDocument {
+    /// Version of hpclab that measured.
+    pub hpclab_version: &'static str,
+    /// The command line as typed.
+    pub command: String,
+    /// The machine.
+    pub environment: Environment,
+    /// Kernel name.
+    pub kernel: String,
+    /// Problem size n.
+    pub size: u64,
+    /// Seed of the inputs.
+    pub seed: u64,
+    /// Samples discarded before the kept ones.
+    pub warmup: usize,
+    /// Samples kept per record.
+    pub runs: usize,
+    /// One-time GPU costs, when the GPU ran: never inside any phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_setup: Option<GpuSetupReport>,
+    /// Why the GPU backend did not run, when it was asked for and could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_unavailable: Option<String>,
+    /// One record per backend.
+    pub records: Vec<Record>,
+}
+
+/// One-time GPU costs, in seconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GpuSetupReport {
+    /// Creating the instance and choosing the adapter.
+    pub adapter_s: f64,
+    /// Creating the device.
+    pub device_s: f64,
+    /// Compiling the kernel's shaders (the just-in-time step of the GPU path).
+    pub shader_compile_s: f64,
+    /// Allocating buffers and creating bind groups.
+    pub buffers_s: f64,
+}
+
+impl GpuSetupReport {
+    /// Combines the context's and the kernel's one-time costs.
+    pub fn new(context: &crate::gpu::context::ContextSetup, kernel: GpuSetup) -> Self {
+        GpuSetupReport {
+            adapter_s: context.adapter_s,
+            device_s: context.device_s,
+            shader_compile_s: kernel.shader_compile_s,
+            buffers_s: kernel.buffers_s,
+        }
+    }
+}
+
+impl RunDocument {
+    /// True when every record's result was verified.
+    pub fn all_verified(&self) -> bool {
+        self.records.iter().all(|r| r.verified)
+    }
+}
+
+fn optional_seconds(stats: Option<&crate::measure::Stats>) -> String {
+    stats.map_or("–".to_string(), |s| seconds(s.median_s))
+}
+
+fn compute_cell(record: &Record) -> String {
+    let time = seconds(record.phases.compute.median_s);
+    match (record.backend, record.compute_timer) {
+        (Backend::Gpu, ComputeTimer::Timestamp) => format!("{time} (ts)"),
+        (Backend::Gpu, ComputeTimer::Wall) => format!("{time} (wall)"),
+        _ => time,
+    }
+}
+
+fn speedup_cell(record: &Record) -> String {
+    match (
+        record.speedup_vs_scalar,
+        record.speedup_total_vs_scalar,
+        record.backend,
+    ) {
+        (Some(compute), Some(total), Backend::Gpu) => {
+            format!("{} (e2e {})", ratio(compute), ratio(total))
+        }
+        (Some(compute), _, _) => ratio(compute),
+        _ => "–".to_string(),
+    }
+}
+
+/// `1 run`, `3 runs`.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// A column of the run table: header, right-aligned or not, and how to fill a cell.
+type Column = (String, bool, Box<dyn Fn(&Record) -> String>);
+
+/// A rate with an SI prefix: `1.25 G`, `830 M`.
+fn si_rate(value: f64) -> String {
+    let (scaled, prefix) = match value {
+        v if v >= 1e12 => (v / 1e12, "T"),
+        v if v >= 1e9 => (v / 1e9, "G"),
+        v if v >= 1e6 => (v / 1e6, "M"),
+        v if v >= 1e3 => (v / 1e3, "k"),
+        v => (v, ""),
+    };
+    format!("{} {prefix}", rate(scaled)).trim_end().to_string()
+}
+
+/// The rows of a `run` table: median per phase, spread, rates, speed-up, transfer share, check.
+/// Columns that no record fills (GPU phases, flops, work items, scalar error) are left out.
+fn run_rows(document: &RunDocument) -> Rows {
+    let records = &document.records;
+    let any_gpu =
+        records.iter().any(|r| r.backend == Backend::Gpu) || document.gpu_unavailable.is_some();
+    let any_flops = records.iter().any(|r| r.gflops.is_some());
+    let items_unit = records
+        .iter()
+        .find_map(|r| r.cost.items.map(|items| items.unit));
+    let any_error = records
+        .iter()
+        .any(|r| r.verification.relative_error.is_some());
+    let dash = || "–".to_string();
+
+    let mut columns: Vec<Column> = vec![(
+        "backend".into(),
+        false,
+        Box::new(|r: &Record| match (&r.variant, r.threads) {
+            (Some(variant), _) => format!("{} {variant}", r.backend),
+            (None, Some(threads)) if r.backend == Backend::Rayon => format!("rayon ×{threads}"),
+            _ => r.backend.to_string(),
+        }),
+    )];
+    if any_gpu {
+        columns.push((
+            "upload".into(),
+            true,
+            Box::new(move |r: &Record| optional_seconds(r.phases.upload.as_ref())),
+        ));
+    }
+    columns.push(("compute".into(), true, Box::new(compute_cell)));
+    if any_gpu {
+        columns.push((
+            "download".into(),
+            true,
+            Box::new(|r: &Record| optional_seconds(r.phases.download.as_ref())),
+        ));
+        columns.push((
+            "total".into(),
+            true,
+            Box::new(|r: &Record| seconds(r.phases.total.median_s)),
+        ));
+    }
+    columns.push((
+        if any_gpu {
+            "total min–max"
+        } else {
+            "min–max"
+        }
+        .into(),
+        false,
+        Box::new(|r: &Record| {
+            format!(
+                "{} – {}",
+                seconds(r.phases.total.min_s),
+                seconds(r.phases.total.max_s)
+            )
+        }),
+    ));
+    columns.push((
+        "GB/s".into(),
+        true,
+        Box::new(|r: &Record| rate(r.bandwidth_gbs)),
+    ));
+    if any_flops {
+        columns.push((
+            "GFLOP/s".into(),
+            true,
+            Box::new(move |r: &Record| r.gflops.map_or_else(dash, rate)),
+        ));
+    }
+    if let Some(unit) = items_unit {
+        columns.push((
+            format!("{unit}/s"),
+            true,
+            Box::new(move |r: &Record| r.items_per_second.map_or_else(dash, si_rate)),
+        ));
+    }
+    columns.push(("speed-up".into(), false, Box::new(speedup_cell)));
+    if any_gpu {
+        columns.push((
+            "transfers".into(),
+            true,
+            Box::new(move |r: &Record| r.transfer_share.map_or_else(dash, percent)),
+        ));
+    }
+    if any_error {
+        columns.push((
+            "rel. error".into(),
+            true,
+            Box::new(move |r: &Record| {
+                r.verification
+                    .relative_error
+                    .map_or_else(dash, |e| format!("{e:.1e}"))
+            }),
+        ));
+    }
+    columns.push((
+        "check".into(),
+        false,
+        Box::new(|r: &Record| r.verification.summary()),
+    ));
+
+    let mut rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| columns.iter().map(|(_, _, cell)| cell(r)).collect())
+        .collect();
+    if document.gpu_unavailable.is_some() {
+        let mut row = vec!["gpu".to_string(), "not run (see below)".to_string()];
+        row.resize(columns.len(), String::new());
+        rows.push(row);
+    }
+    Rows {
+        numeric: columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.1)
+            .map(|(i, _)| i)
+            .collect(),
+        header: columns.into_iter().map(|(name, _, _)| name).collect(),
+        rows,
+    }
+}
+
+/// The lines above the table: what ran, where.
+fn run_heading(document: &RunDocument) -> Vec<String> {
+    let cost = document.records.first().map(|r| r.cost);
+    let mut lines = vec![format!(
+        "{} · n = {} ({}) · seed {} · {} after {} warm-up",
+        document.kernel,
+        format_count(document.size),
+        grouped(document.size),
+        document.seed,
+        plural(document.runs, "run"),
+        document.warmup
+    )];
+    if let Some(cost) = cost {
+        let mut line = format!(
+            "per run: {} moved in memory, {} flops",
+            format_bytes(cost.device_bytes),
+            grouped(cost.flops)
+        );
+        if let Some(items) = cost.items {
+            line.push_str(&format!(", {} {}", grouped(items.count), items.unit));
+        }
+        if document.records.iter().any(|r| r.backend == Backend::Gpu) {
+            line.push_str(&format!(
+                "; GPU transfers {} up, {} down",
+                format_bytes(cost.upload_bytes),
+                format_bytes(cost.download_bytes)
+            ));
+        }
+        lines.push(line);
+    }
+    let env = &document.environment;
+    lines.push(format!(
+        "CPU: {} · {} · simd {} ({} f32 lanes)",
+        env.cpu.model,
+        plural(env.threads, "thread"),
+        env.simd,
+        env.cpu.f32_lanes
+    ));
+    if let Some(adapter) = &env.adapter {
+        let software = if adapter.software {
+            " — software adapter: correct, but not a speed reference"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "GPU: {} ({}, {}, {}){software}",
+            adapter.name, adapter.device_type, adapter.api, adapter.driver_info
+        ));
+    }
+    lines
+}
+
+/// The lines under the table: the GPU's one-time setup and what the abbreviations mean.
+fn run_footer(document: &RunDocument) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(setup) = &document.gpu_setup {
+        lines.push(format!(
+            "GPU setup, once, outside every phase: adapter {} · device {} · shader compilation {} · buffers {}",
+            seconds(setup.adapter_s),
+            seconds(setup.device_s),
+            if setup.shader_compile_s > 0.0 { seconds(setup.shader_compile_s) } else { "cached".to_string() },
+            seconds(setup.buffers_s)
+        ));
+        lines.push(
+            "compute (ts) = GPU timestamp queries, (wall) = host clock; total = upload + compute on the host clock + download; \
+             transfers = share of total spent uploading and downloading"
+                .to_string(),
+        );
+    }
+    if let Some(reason) = &document.gpu_unavailable {
+        lines.push(format!("GPU not run: {reason}"));
+    }
+    lines.push("medians; GB/s and GFLOP/s from the cost model (hpclab list) over the compute median; 1 GB = 10^9 B".to_string());
+    for record in document.records.iter().filter(|r| !r.verified) {
+        let detail = record
+            .verification
+            .first_mismatch
+            .clone()
+            .unwrap_or_default();
+        lines.push(format!(
+            "VERIFICATION FAILED on {}: {detail} (rule: {})",
+            record.backend, record.verification.rule
+        ));
+    }
+    lines
+}
+
+const CSV_HEADER: [&str; 26] = [
+    "kernel",
+    "variant",
+    "backend",
+    "size",
+    "verified",
+    "compute_timer",
+    "upload_median_s",
+    "compute_median_s",
+    "download_median_s",
+    "total_median_s",
+    "compute_min_s",
+    "compute_max_s",
+    "compute_stddev_s",
+    "total_min_s",
+    "total_max_s",
+    "bandwidth_gbs",
+    "gflops",
+    "speedup_vs_scalar",
+    "speedup_total_vs_scalar",
+    "transfer_share",
+    "upload_gbs",
+    "download_gbs",
+    "threads",
+    "items_per_second",
+    "relative_error",
+    "error_bound_ratio",
+];
+
+impl Document for RunDocument {
+    fn heading(&self) -> Vec<String> {
+        run_heading(self)
+    }
+
+    fn tables(&self) -> Vec<Rows> {
+        vec![run_rows(self)]
+    }
+
+    fn footer(&self) -> Vec<String> {
+        run_footer(self)
+    }
+
+    fn csv(&self) -> Rows {
+        let document = self;
+        let number = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        let mut rows = Vec::new();
+        for r in &document.records {
+            let p = &r.phases;
+            rows.push(vec![
+                r.kernel.clone(),
+                r.variant.clone().unwrap_or_default(),
+                r.backend.to_string(),
+                r.size.to_string(),
+                r.verified.to_string(),
+                format!("{:?}", r.compute_timer).to_lowercase(),
+                number(p.upload.as_ref().map(|s| s.median_s)),
+                p.compute.median_s.to_string(),
+                number(p.download.as_ref().map(|s| s.median_s)),
+                p.total.median_s.to_string(),
+                p.compute.min_s.to_string(),
+                p.compute.max_s.to_string(),
+                p.compute.stddev_s.to_string(),
+                p.total.min_s.to_string(),
+                p.total.max_s.to_string(),
+                r.bandwidth_gbs.to_string(),
+                number(r.gflops),
+                number(r.speedup_vs_scalar),
+                number(r.speedup_total_vs_scalar),
+                number(r.transfer_share),
+                number(r.upload_gbs),
+                number(r.download_gbs),
+                r.threads.map_or(String::new(), |t| t.to_string()),
+                number(r.items_per_second),
+                number(r.verification.relative_error),
+                r.verification.worst_error_ratio.to_string(),
+            ]);
+        }
+        Rows {
+            header: CSV_HEADER.iter().map(|s| s.to_string()).collect(),
+            rows,
+            numeric: vec![],
+        }
+    }
+
+    fn json(&self) -> Result<serde_json::Value> {
+        super::to_json(self)
+    }
+}
