@@ -7,6 +7,7 @@ pub mod format;
 pub mod image;
 pub mod json;
 pub mod markdown;
+pub mod plot;
 pub mod progress;
 pub mod run;
 pub mod table;

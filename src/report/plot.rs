@@ -1,0 +1,242 @@
+//! Figures for lab reports (`--plot FILE.svg`): line charts with labelled axes and units, a
+//! legend, log scales where the data span decades. plotters with its SVG backend only (no
+//! system fonts needed).
+
+use crate::error::{Error, Result};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::prelude::*;
+use std::path::Path;
+
+/// One line of a chart.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend entry.
+    pub name: String,
+    /// (x, y) points in drawing order; points with a non-positive coordinate on a log axis are
+    /// skipped.
+    pub points: Vec<(f64, f64)>,
+    /// Dashed (a model or an ideal) instead of solid (a measurement).
+    pub dashed: bool,
+}
+
+/// A vertical marker line with a label (a cache size, a break-even point).
+#[derive(Debug, Clone)]
+pub struct Marker {
+    pub x: f64,
+    pub label: String,
+}
+
+/// A chart: axes, series, markers.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_x: bool,
+    pub log_y: bool,
+    pub series: Vec<Series>,
+    pub markers: Vec<Marker>,
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+impl Chart {
+    fn usable(&self, (x, y): (f64, f64)) -> bool {
+        x.is_finite() && y.is_finite() && (!self.log_x || x > 0.0) && (!self.log_y || y > 0.0)
+    }
+
+    /// The range of the usable values on one axis, padded so that lines do not touch the frame.
+    fn range(&self, values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
+        let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
+        if !low.is_finite() {
+            return if log { (1.0, 10.0) } else { (0.0, 1.0) };
+        }
+        if log {
+            let (low, high) = if high / low < 1.01 {
+                (low / 2.0, high * 2.0)
+            } else {
+                (low, high)
+            };
+            (low / 1.3, high * 1.3)
+        } else {
+            let span = if high > low {
+                high - low
+            } else {
+                high.abs().max(1.0)
+            };
+            (
+                (low - 0.05 * span).min(if low >= 0.0 { 0.0 } else { low }),
+                high + 0.05 * span,
+            )
+        }
+    }
+
+    /// Writes the chart as an SVG file.
+    pub fn write_svg(&self, path: &Path) -> Result<()> {
+        let points = || {
+            self.series
+                .iter()
+                .flat_map(|s| s.points.iter().copied())
+                .filter(|&p| self.usable(p))
+        };
+        let markers = self
+            .markers
+            .iter()
+            .map(|m| m.x)
+            .filter(|&x| !self.log_x || x > 0.0);
+        let x = self.range(points().map(|p| p.0).chain(markers), self.log_x);
+        let y = self.range(points().map(|p| p.1), self.log_y);
+        let result = match (self.log_x, self.log_y) {
+            (true, true) => self.draw(path, (x.0..x.1).log_scale(), (y.0..y.1).log_scale(), y),
+            (true, false) => self.draw(path, (x.0..x.1).log_scale(), y.0..y.1, y),
+            (false, true) => self.draw(path, x.0..x.1, (y.0..y.1).log_scale(), y),
+            (false, false) => self.draw(path, x.0..x.1, y.0..y.1, y),
+        };
+        result.map_err(|e| {
+            Error::io(
+                format!("drawing {}", path.display()),
+                std::io::Error::other(e),
+            )
+        })
+    }
+
+    fn draw<X, Y>(
+        &self,
+        path: &Path,
+        x_range: X,
+        y_range: Y,
+        y_span: (f64, f64),
+    ) -> std::result::Result<(), String>
+    where
+        X: AsRangedCoord<Value = f64>,
+        Y: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+        Y::CoordDescType: ValueFormatter<f64>,
+    {
+        let text = |e: &dyn std::fmt::Display| e.to_string();
+        let root = SVGBackend::new(path, (900, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| text(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&self.title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(x_range, y_range)
+            .map_err(|e| text(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 15))
+            .draw()
+            .map_err(|e| text(&e))?;
+        for marker in &self.markers {
+            let grey = RGBColor(150, 150, 150);
+            chart
+                .draw_series(LineSeries::new(
+                    [(marker.x, y_span.0), (marker.x, y_span.1)],
+                    grey.stroke_width(1),
+                ))
+                .map_err(|e| text(&e))?;
+            chart
+                .draw_series([Text::new(
+                    marker.label.clone(),
+                    (marker.x, y_span.1),
+                    ("sans-serif", 12).into_font().color(&grey),
+                )])
+                .map_err(|e| text(&e))?;
+        }
+        for (index, series) in self.series.iter().enumerate() {
+            let color = PALETTE[index % PALETTE.len()];
+            let points: Vec<(f64, f64)> = series
+                .points
+                .iter()
+                .copied()
+                .filter(|&p| self.usable(p))
+                .collect();
+            let style = color.stroke_width(2);
+            let drawn = if series.dashed {
+                chart.draw_series(DashedLineSeries::new(points.clone(), 8, 6, style))
+            } else {
+                chart.draw_series(LineSeries::new(points.clone(), style))
+            }
+            .map_err(|e| text(&e))?;
+            drawn.label(series.name.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+            if !series.dashed {
+                chart
+                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .map_err(|e| text(&e))?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(|e| text(&e))?;
+        root.present().map_err(|e| text(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_svg_with_one_path_per_series_and_the_labels() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("chart.svg");
+        let chart = Chart {
+            title: "time vs size".into(),
+            x_label: "elements".into(),
+            y_label: "seconds".into(),
+            log_x: true,
+            log_y: true,
+            series: vec![
+                Series {
+                    name: "scalar".into(),
+                    points: vec![(1e3, 1e-6), (1e6, 1e-3)],
+                    dashed: false,
+                },
+                Series {
+                    name: "gpu (compute only)".into(),
+                    points: vec![(1e3, 1e-4), (1e6, 2e-4), (0.0, 1.0)],
+                    dashed: true,
+                },
+            ],
+            markers: vec![Marker {
+                x: 3e4,
+                label: "L2".into(),
+            }],
+        };
+        chart.write_svg(&path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg"));
+        for text in [
+            "time vs size",
+            "elements",
+            "seconds",
+            "scalar",
+            "gpu (compute only)",
+            "L2",
+        ] {
+            assert!(svg.contains(text), "missing {text}");
+        }
+    }
+}
