@@ -28,6 +28,91 @@ pub enum Command {
     List(ListArgs),
     /// Run one kernel on the chosen backends, verify, and time each phase.
     Run(Box<RunArgs>),
+    /// Host↔device bandwidth and latency from 4 KiB up, for each upload path and for readback.
+    Transfer(TransferArgs),
+    /// Round trip of an empty dispatch, and the cost per dispatch when many share a submission.
+    Latency(LatencyArgs),
+}
+
+/// Which GPU adapter an experiment uses.
+#[derive(Debug, Clone, Args)]
+pub struct GpuChoice {
+    /// GPU adapter: its index in `hpclab devices` or part of its name.
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Graphics API for the GPU.
+    #[arg(long, value_enum)]
+    pub gpu_api: Option<GpuApi>,
+}
+
+impl GpuChoice {
+    /// The request for [`crate::gpu::GpuContext::new`].
+    pub fn request(&self) -> crate::gpu::GpuRequest {
+        crate::gpu::GpuRequest {
+            api: self.gpu_api,
+            adapter: self.adapter.as_deref().map_or(
+                crate::gpu::AdapterChoice::Preferred,
+                crate::gpu::AdapterChoice::parse,
+            ),
+            max_binding_bytes: None,
+        }
+    }
+}
+
+/// Where an experiment's results go.
+#[derive(Debug, Clone, Args)]
+pub struct ExperimentOutput {
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Write the output here instead of stdout (the table is still printed when the file holds
+    /// another format).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Draw the experiment's figure as an SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// Arguments of `hpclab transfer`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  hpclab transfer --max 256Mi --plot transfer.svg")]
+pub struct TransferArgs {
+    /// Largest transfer (capped by the adapter's largest buffer).
+    #[arg(long, default_value = "256Mi", value_parser = parse_size)]
+    pub max: u64,
+    /// Smallest transfer; sizes double from here up to --max.
+    #[arg(long, default_value = "4Ki", value_parser = parse_size)]
+    pub min: u64,
+    /// Samples kept per size and path.
+    #[arg(long, short, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub runs: u32,
+    /// Samples discarded first.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub warmup: u32,
+    #[command(flatten)]
+    pub gpu: GpuChoice,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
+}
+
+/// Arguments of `hpclab latency`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  hpclab latency --batches 1,10,100,1000 --plot latency.svg")]
+pub struct LatencyArgs {
+    /// Dispatches per submission to measure, comma-separated.
+    #[arg(long, default_value = "1,10,100,1000", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub batches: Vec<u32>,
+    /// Samples kept per batch size.
+    #[arg(long, short, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub runs: u32,
+    /// Samples discarded first.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub warmup: u32,
+    #[command(flatten)]
+    pub gpu: GpuChoice,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
 }
 
 /// Arguments of `hpclab devices`.

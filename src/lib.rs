@@ -11,6 +11,7 @@ pub mod commands;
 pub mod cpu;
 pub mod environment;
 pub mod error;
+pub mod experiments;
 pub mod gpu;
 pub mod kernels;
 pub mod measure;

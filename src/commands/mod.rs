@@ -2,8 +2,10 @@
 //! work through the library, and hands the results to `report`.
 
 pub mod devices;
+pub mod latency;
 pub mod list;
 pub mod run;
+pub mod transfer;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
@@ -23,5 +25,13 @@ pub fn execute(cli: Cli, command_line: String) -> Result<Outcome> {
         Command::Devices(args) => devices::execute(&args).map(|()| Outcome::Success),
         Command::List(args) => list::execute(&args).map(|()| Outcome::Success),
         Command::Run(args) => run::execute(&args, command_line),
+        Command::Transfer(args) => transfer::execute(&args, command_line).map(|intact| {
+            if intact {
+                Outcome::Success
+            } else {
+                Outcome::VerificationFailed
+            }
+        }),
+        Command::Latency(args) => latency::execute(&args, command_line).map(|()| Outcome::Success),
     }
 }

@@ -32,6 +32,8 @@ pub enum Role {
     Output,
     /// Lives on the device only (partial sums, temporaries).
     Scratch,
+    /// Uploaded and downloaded (the transfer experiment).
+    InputOutput,
 }
 
 impl DeviceArray {
@@ -60,9 +62,9 @@ impl DeviceArray {
                 DeviceArray {
                     buffer: make("", Usage::STORAGE | Usage::COPY_DST | Usage::COPY_SRC),
                     bytes,
-                    staging: (role == Role::Input)
+                    staging: matches!(role, Role::Input | Role::InputOutput)
                         .then(|| make(" staging", Usage::MAP_WRITE | Usage::COPY_SRC)),
-                    readback: (role == Role::Output)
+                    readback: matches!(role, Role::Output | Role::InputOutput)
                         .then(|| make(" readback", Usage::MAP_READ | Usage::COPY_DST)),
                 }
             },
@@ -155,5 +157,45 @@ pub fn download_timed(context: &GpuContext, downloads: &mut [Download<'_>]) -> R
         }
         readback.unmap();
     }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Uploads with `queue.write_buffer` (wgpu copies into a fresh staging buffer each call) and
+/// waits for the copy; returns the elapsed seconds. The transfer experiment compares it with
+/// [`upload_timed`].
+pub fn upload_write_buffer_timed(
+    context: &GpuContext,
+    array: &DeviceArray,
+    host: &[u8],
+) -> Result<f64> {
+    let started = Instant::now();
+    context.queue.write_buffer(&array.buffer, 0, host);
+    context.submit_and_wait([], "uploading with write_buffer")?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Uploads with `queue.write_buffer_with` (the caller fills wgpu's staging memory directly, one
+/// host copy fewer than `write_buffer`) and waits for the copy; returns the elapsed seconds.
+pub fn upload_write_buffer_with_timed(
+    context: &GpuContext,
+    array: &DeviceArray,
+    host: &[u8],
+) -> Result<f64> {
+    let started = Instant::now();
+    let size = wgpu::BufferSize::new(host.len() as u64)
+        .ok_or_else(|| Error::gpu("uploading", "empty upload"))?;
+    {
+        let mut view = context
+            .queue
+            .write_buffer_with(&array.buffer, 0, size)
+            .ok_or_else(|| {
+                Error::gpu(
+                    "uploading with write_buffer_with",
+                    "wgpu refused the staging memory",
+                )
+            })?;
+        view.copy_from_slice(host);
+    }
+    context.submit_and_wait([], "uploading with write_buffer_with")?;
     Ok(started.elapsed().as_secs_f64())
 }

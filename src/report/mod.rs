@@ -83,6 +83,21 @@ pub fn emit(document: &dyn Document, format: Format, output: Option<&Path>) -> R
     Ok(())
 }
 
+/// Caps a size by `HPCLAB_MAX_SIZE` (e.g. `1Mi`) when it is set, so that a whole suite can run
+/// quickly on any machine. An unreadable value is ignored with a warning.
+pub fn cap_size(size: u64) -> u64 {
+    match std::env::var("HPCLAB_MAX_SIZE") {
+        Ok(text) => match crate::size::parse_size(&text) {
+            Ok(cap) => size.min(cap),
+            Err(message) => {
+                eprintln!("hpclab: ignoring HPCLAB_MAX_SIZE: {message}");
+                size
+            }
+        },
+        Err(_) => size,
+    }
+}
+
 /// Checks before any work that `path` can be created: its folder exists.
 pub fn check_output_path(path: &Path) -> Result<()> {
     let folder = path

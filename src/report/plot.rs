@@ -17,6 +17,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Dashed (a model or an ideal) instead of solid (a measurement).
     pub dashed: bool,
+    /// Colour index to share with another series (a model drawn in its measurement's colour);
+    /// `None` takes the next colour.
+    pub color: Option<usize>,
 }
 
 /// A vertical marker line with a label (a cache size, a break-even point).
@@ -34,6 +37,8 @@ pub struct Chart {
     pub y_label: String,
     pub log_x: bool,
     pub log_y: bool,
+    /// Write x tick labels as byte sizes (4 kB, 1 MB) instead of plain numbers.
+    pub x_bytes: bool,
     pub series: Vec<Series>,
     pub markers: Vec<Marker>,
 }
@@ -134,8 +139,27 @@ impl Chart {
             .y_label_area_size(72)
             .build_cartesian_2d(x_range, y_range)
             .map_err(|e| text(&e))?;
+        let x_bytes = self.x_bytes;
+        let tick = move |value: &f64| {
+            if x_bytes {
+                crate::size::format_bytes(value.round().max(0.0) as u64)
+            } else if value.abs() >= 1e4 || (value.abs() < 1e-2 && *value != 0.0) {
+                format!("{value:.0e}")
+            } else {
+                format!("{value}")
+            }
+        };
+        let y_tick = |value: &f64| {
+            if value.abs() >= 1e4 || (value.abs() < 1e-2 && *value != 0.0) {
+                format!("{value:.0e}")
+            } else {
+                format!("{value}")
+            }
+        };
         chart
             .configure_mesh()
+            .x_label_formatter(&tick)
+            .y_label_formatter(&y_tick)
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
             .label_style(("sans-serif", 13))
@@ -158,7 +182,12 @@ impl Chart {
                 )])
                 .map_err(|e| text(&e))?;
         }
-        for (index, series) in self.series.iter().enumerate() {
+        let mut next_color = 0;
+        for series in &self.series {
+            let index = series.color.unwrap_or_else(|| {
+                next_color += 1;
+                next_color - 1
+            });
             let color = PALETTE[index % PALETTE.len()];
             let points: Vec<(f64, f64)> = series
                 .points
@@ -208,16 +237,19 @@ mod tests {
             y_label: "seconds".into(),
             log_x: true,
             log_y: true,
+            x_bytes: false,
             series: vec![
                 Series {
                     name: "scalar".into(),
                     points: vec![(1e3, 1e-6), (1e6, 1e-3)],
                     dashed: false,
+                    color: None,
                 },
                 Series {
                     name: "gpu (compute only)".into(),
                     points: vec![(1e3, 1e-4), (1e6, 2e-4), (0.0, 1.0)],
                     dashed: true,
+                    color: Some(0),
                 },
             ],
             markers: vec![Marker {

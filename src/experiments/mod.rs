@@ -1,0 +1,6 @@
+//! Experiments: measurements across sizes, threads or paths that answer one question each
+//! (how fast is the link, what does a dispatch cost, …). Each produces a [`crate::report::Document`]
+//! and, when asked, a figure.
+
+pub mod latency;
+pub mod transfer;

@@ -1,0 +1,359 @@
+//! Host↔device transfers from a few KiB up to the largest buffer: bandwidth per size for each
+//! upload path and for readback, and the fitted t(bytes) = latency + bytes / bandwidth.
+
+use crate::cpu::AlignedVec;
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::gpu::transfer::{Role, upload_write_buffer_timed, upload_write_buffer_with_timed};
+use crate::gpu::{DeviceArray, Download, GpuContext, download_timed, upload_timed};
+use crate::measure::Stats;
+use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
+use crate::measure::runner::{MeasureOptions, PhaseSample, take_samples};
+use crate::report::format::{rate, seconds};
+use crate::report::plot::{Chart, Series};
+use crate::report::progress::Progress;
+use crate::report::table::Rows;
+use crate::report::{Document, to_json};
+use crate::size::{format_bytes, format_count};
+use serde::Serialize;
+
+/// The ways bytes travel, in table order.
+pub const PATHS: [&str; 4] = ["write_buffer", "staging", "write_buffer_with", "readback"];
+
+/// One size on one path.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransferPoint {
+    /// `write_buffer`, `staging` (a reused mapped staging buffer), `write_buffer_with`, or
+    /// `readback` (device→host).
+    pub path: &'static str,
+    pub bytes: u64,
+    pub time: Stats,
+    /// bytes / median time, GB/s.
+    pub bandwidth_gbs: f64,
+}
+
+/// The fitted link model of one path.
+#[derive(Debug, Clone, Serialize)]
+pub struct PathFit {
+    pub path: &'static str,
+    #[serde(flatten)]
+    pub fit: LatencyBandwidth,
+}
+
+/// The output of `hpclab transfer`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransferDocument {
+    pub hpclab_version: &'static str,
+    pub command: String,
+    pub environment: Environment,
+    pub runs: usize,
+    pub warmup: usize,
+    /// Every (path, size) measured.
+    pub points: Vec<TransferPoint>,
+    /// One fit per path: `latency_s`, `bandwidth_gbs`, `r_squared`.
+    pub fits: Vec<PathFit>,
+    /// True when every path delivered every byte intact.
+    pub verified: bool,
+}
+
+/// The sizes measured: doubling from `min` to `max`, `max` included.
+pub fn sizes(min: u64, max: u64) -> Vec<u64> {
+    let mut sizes = Vec::new();
+    let mut bytes = min.max(4).next_multiple_of(4);
+    while bytes < max {
+        sizes.push(bytes);
+        bytes *= 2;
+    }
+    sizes.push(max.next_multiple_of(4));
+    sizes
+}
+
+/// Measures every path at every size on `context`.
+pub fn measure(
+    context: &GpuContext,
+    sizes: &[u64],
+    options: MeasureOptions,
+    command: String,
+    quiet: bool,
+) -> Result<TransferDocument> {
+    let largest = *sizes
+        .last()
+        .ok_or_else(|| Error::usage("no transfer sizes"))?;
+    let mut host = AlignedVec::<u8>::zeroed(largest as usize);
+    for (i, byte) in host.iter_mut().enumerate() {
+        *byte = (i % 251) as u8;
+    }
+    let mut back = AlignedVec::<u8>::filled(largest as usize, 0);
+    let device = DeviceArray::new(context, "transfer", largest, Role::InputOutput)?;
+    let progress = Progress::new(
+        (sizes.len() * PATHS.len() * (options.warmup + options.runs)) as u64,
+        quiet,
+    );
+    let mut points = Vec::new();
+    let mut verified = true;
+    for &bytes in sizes {
+        let source = &host[..bytes as usize];
+        for path in PATHS {
+            progress.set_message(format!("{path} {}", format_bytes(bytes)));
+            let mut sample = || -> Result<f64> {
+                match path {
+                    "write_buffer" => upload_write_buffer_timed(context, &device, source),
+                    "staging" => upload_timed(context, &[(&device, source)]),
+                    "write_buffer_with" => upload_write_buffer_with_timed(context, &device, source),
+                    _ => download_timed(
+                        context,
+                        &mut [Download {
+                            array: &device,
+                            host: &mut back[..bytes as usize],
+                        }],
+                    ),
+                }
+            };
+            let samples = take_samples(
+                options,
+                || {
+                    sample().map(|seconds| PhaseSample {
+                        upload_s: None,
+                        compute_wall_s: seconds,
+                        compute_timestamp_s: None,
+                        download_s: None,
+                    })
+                },
+                |_, _| progress.step(),
+            )?;
+            // Every upload path is checked by reading the bytes back; readback by the same bytes.
+            back[..bytes as usize].fill(0);
+            download_timed(
+                context,
+                &mut [Download {
+                    array: &device,
+                    host: &mut back[..bytes as usize],
+                }],
+            )?;
+            verified &= back[..bytes as usize] == *source;
+            let time = Stats::from_samples(samples.iter().map(|s| s.compute_wall_s).collect())
+                .expect("runs >= 1");
+            points.push(TransferPoint {
+                path,
+                bytes,
+                bandwidth_gbs: bytes as f64 / time.median_s / 1e9,
+                time,
+            });
+        }
+    }
+    progress.finish();
+    let fits = PATHS
+        .iter()
+        .filter_map(|&path| {
+            let data: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| p.path == path)
+                .map(|p| (p.bytes as f64, p.time.median_s))
+                .collect();
+            fit_latency_bandwidth(&data).map(|fit| PathFit { path, fit })
+        })
+        .collect();
+    Ok(TransferDocument {
+        hpclab_version: env!("CARGO_PKG_VERSION"),
+        command,
+        environment: Environment::capture(
+            rayon::current_num_threads(),
+            Some(context.adapter.clone()),
+        ),
+        runs: options.runs,
+        warmup: options.warmup,
+        points,
+        fits,
+        verified,
+    })
+}
+
+impl TransferDocument {
+    /// GB/s against size, log–log, one line per path, and each path's fitted model dashed.
+    pub fn chart(&self) -> Chart {
+        let mut series = Vec::new();
+        for path in PATHS {
+            let points: Vec<(f64, f64)> = self
+                .points
+                .iter()
+                .filter(|p| p.path == path)
+                .map(|p| (p.bytes as f64, p.bandwidth_gbs))
+                .collect();
+            series.push(Series {
+                name: path.to_string(),
+                points,
+                dashed: false,
+                color: None,
+            });
+        }
+        for (index, fit) in self.fits.iter().enumerate() {
+            let points = self
+                .points
+                .iter()
+                .filter(|p| p.path == fit.path)
+                .map(|p| {
+                    let bytes = p.bytes as f64;
+                    (
+                        bytes,
+                        bytes / (fit.fit.latency_s + bytes / (fit.fit.bandwidth_gbs * 1e9)) / 1e9,
+                    )
+                })
+                .collect();
+            let color = PATHS.iter().position(|p| *p == fit.path).unwrap_or(index);
+            series.push(Series {
+                name: format!("{} model", fit.path),
+                points,
+                dashed: true,
+                color: Some(color),
+            });
+        }
+        Chart {
+            title: format!(
+                "Host↔device transfers on {}",
+                self.environment
+                    .adapter
+                    .as_ref()
+                    .map_or("the GPU", |a| a.name.as_str())
+            ),
+            x_label: "transfer size (bytes)".into(),
+            y_label: "bandwidth (GB/s, 10^9 B/s)".into(),
+            log_x: true,
+            log_y: true,
+            x_bytes: true,
+            series,
+            markers: Vec::new(),
+        }
+    }
+}
+
+impl Document for TransferDocument {
+    fn heading(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "transfer · {} sizes · {} runs after {} warm-up · GB/s = bytes / median time",
+            self.points.len() / PATHS.len(),
+            self.runs,
+            self.warmup
+        )];
+        if let Some(adapter) = &self.environment.adapter {
+            let software = if adapter.software {
+                " — software adapter: host memory copies, not a real link"
+            } else {
+                ""
+            };
+            lines.push(format!(
+                "GPU: {} ({}, {}){software}",
+                adapter.name, adapter.device_type, adapter.api
+            ));
+        }
+        lines
+    }
+
+    fn tables(&self) -> Vec<Rows> {
+        let mut header = vec!["size".to_string()];
+        header.extend(PATHS.iter().map(|p| format!("{p} GB/s")));
+        header.push("staging time".into());
+        let sizes: Vec<u64> = self
+            .points
+            .iter()
+            .filter(|p| p.path == PATHS[0])
+            .map(|p| p.bytes)
+            .collect();
+        let rows = sizes
+            .iter()
+            .map(|&bytes| {
+                let at = |path: &str| {
+                    self.points
+                        .iter()
+                        .find(|p| p.bytes == bytes && p.path == path)
+                };
+                let mut row = vec![format!("{} ({})", format_bytes(bytes), format_count(bytes))];
+                row.extend(
+                    PATHS
+                        .iter()
+                        .map(|&path| at(path).map_or("–".into(), |p| rate(p.bandwidth_gbs))),
+                );
+                row.push(at("staging").map_or("–".into(), |p| seconds(p.time.median_s)));
+                row
+            })
+            .collect();
+        vec![Rows {
+            header,
+            rows,
+            numeric: (1..=PATHS.len() + 1).collect(),
+        }]
+    }
+
+    fn footer(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .fits
+            .iter()
+            .map(|f| {
+                format!(
+                    "{:<18} t = {} + bytes / {} GB/s   (R² {:.4})",
+                    f.path,
+                    seconds(f.fit.latency_s),
+                    rate(f.fit.bandwidth_gbs),
+                    f.fit.r_squared
+                )
+            })
+            .collect();
+        lines.insert(
+            0,
+            "fitted t(bytes) = latency + bytes / bandwidth, least squares on relative error:"
+                .into(),
+        );
+        lines.push(if self.verified {
+            "every byte arrived intact on every path".into()
+        } else {
+            "VERIFICATION FAILED: bytes differ after a transfer".into()
+        });
+        lines
+    }
+
+    fn csv(&self) -> Rows {
+        Rows {
+            header: [
+                "path",
+                "bytes",
+                "median_s",
+                "min_s",
+                "max_s",
+                "bandwidth_gbs",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: self
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.path.to_string(),
+                        p.bytes.to_string(),
+                        p.time.median_s.to_string(),
+                        p.time.min_s.to_string(),
+                        p.time.max_s.to_string(),
+                        p.bandwidth_gbs.to_string(),
+                    ]
+                })
+                .collect(),
+            numeric: vec![],
+        }
+    }
+
+    fn json(&self) -> Result<serde_json::Value> {
+        to_json(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sizes;
+
+    #[test]
+    fn sizes_double_and_end_at_max() {
+        assert_eq!(sizes(4096, 32768), vec![4096, 8192, 16384, 32768]);
+        assert_eq!(sizes(4096, 20000), vec![4096, 8192, 16384, 20000]);
+        assert_eq!(sizes(4096, 4096), vec![4096]);
+    }
+}

@@ -1,0 +1,120 @@
+//! The experiments as a user runs them, at small sizes on whatever adapter there is (lavapipe in
+//! CI): each prints its table, its JSON has the promised keys, and its plot is valid SVG with one
+//! series per path.
+
+mod common;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn hpclab() -> Command {
+    Command::cargo_bin("hpclab").unwrap()
+}
+
+fn json_of(args: &[&str]) -> Value {
+    let output = hpclab()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn assert_svg(path: &std::path::Path, legend: &[&str]) {
+    let svg = std::fs::read_to_string(path).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "not an SVG document"
+    );
+    for name in legend {
+        assert!(
+            svg.contains(&format!(">{name}<")) || svg.contains(name),
+            "legend lacks {name}"
+        );
+    }
+}
+
+#[test]
+fn transfer_measures_every_path_and_fits_latency_and_bandwidth() {
+    if common::gpu(Default::default()).is_none() {
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let plot = folder.path().join("transfer.svg");
+    let json = json_of(&[
+        "transfer",
+        "--min",
+        "4Ki",
+        "--max",
+        "4Mi",
+        "--runs",
+        "2",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert_eq!(json["verified"], true);
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 11 * 4, "11 sizes (4 KiB … 4 MiB) × 4 paths");
+    for point in points {
+        assert!(point["bandwidth_gbs"].as_f64().unwrap() > 0.0);
+        assert!(point["time"]["median_s"].as_f64().unwrap() > 0.0);
+    }
+    // A path whose times do not grow with size (noise on a shared machine) gets no fit rather
+    // than a negative bandwidth; on any real adapter all four fit.
+    let fits = json["fits"].as_array().unwrap();
+    assert!(!fits.is_empty() && fits.len() <= 4);
+    for fit in fits {
+        assert!(fit["latency_s"].as_f64().unwrap() >= 0.0);
+        assert!(fit["bandwidth_gbs"].as_f64().unwrap() > 0.0);
+    }
+    assert_svg(
+        &plot,
+        &["write_buffer", "staging", "write_buffer_with", "readback"],
+    );
+}
+
+#[test]
+fn latency_reports_round_trip_and_batches() {
+    if common::gpu(Default::default()).is_none() {
+        return;
+    }
+    let json = json_of(&[
+        "latency",
+        "--batches",
+        "1,8",
+        "--runs",
+        "3",
+        "--warmup",
+        "1",
+    ]);
+    assert!(json["round_trip_s"].as_f64().unwrap() > 0.0);
+    assert!(json["empty_submit"]["median_s"].as_f64().unwrap() > 0.0);
+    let batches = json["batches"].as_array().unwrap();
+    assert_eq!(batches.len(), 2);
+    assert_eq!(batches[1]["dispatches"], 8);
+    let per = batches[1]["per_dispatch_s"].as_f64().unwrap();
+    let total = batches[1]["time"]["median_s"].as_f64().unwrap();
+    assert!((per * 8.0 - total).abs() <= total * 1e-9);
+}
+
+#[test]
+fn experiment_mistakes_are_usage_errors() {
+    hpclab()
+        .args(["transfer", "--min", "1Mi", "--max", "4Ki"])
+        .assert()
+        .code(2);
+    hpclab().args(["transfer", "--max", "12Q"]).assert().code(2);
+    hpclab()
+        .args(["latency", "--batches", "0"])
+        .assert()
+        .code(2);
+    hpclab()
+        .args(["latency", "--plot", "/nonexistent/folder/l.svg"])
+        .assert()
+        .code(2);
+}
