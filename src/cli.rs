@@ -28,6 +28,8 @@ pub enum Command {
     List(ListArgs),
     /// Run one kernel on the chosen backends, verify, and time each phase.
     Run(Box<RunArgs>),
+    /// One kernel on every backend over a range of sizes, with the GPU break-even size.
+    Sweep(Box<SweepArgs>),
     /// Host↔device bandwidth and latency from 4 KiB up, for each upload path and for readback.
     Transfer(TransferArgs),
     /// Round trip of an empty dispatch, and the cost per dispatch when many share a submission.
@@ -200,4 +202,45 @@ pub struct RunArgs {
     /// another format).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+}
+
+/// Arguments of `hpclab sweep`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hpclab sweep triad --sizes 1Ki..64Mi --plot triad-sweep.svg\n  hpclab sweep dot --sizes 1000,1M,16M --backend simd,gpu"
+)]
+pub struct SweepArgs {
+    /// Kernel to sweep (see `hpclab list`).
+    pub kernel: String,
+    /// Sizes: FIRST..LAST doubling (e.g. 1Ki..256Mi) or a comma list (1000,1M,2^24).
+    #[arg(long, default_value = "1Ki..16Mi", value_parser = crate::size::parse_sizes)]
+    pub sizes: std::vec::Vec<u64>,
+    /// Backends, comma-separated, or all.
+    #[arg(long, short, default_value = "all")]
+    pub backend: String,
+    /// Variants to run, comma-separated (see `hpclab list`).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Samples kept per backend and size.
+    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub runs: u32,
+    /// Samples discarded first.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub warmup: u32,
+    /// Threads of the rayon backend (default: every core).
+    #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+    /// Iteration cap (mandelbrot, julia).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_iter: Option<u32>,
+    /// Time steps (stencil).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub steps: Option<u32>,
+    /// Seed of the deterministic inputs.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub gpu: GpuChoice,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
 }

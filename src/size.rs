@@ -57,6 +57,32 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(value)
 }
 
+/// Parses a list of sizes: `1Ki..256Mi` (doubling from the first to the last, the last
+/// included) or a comma list `1000,1M,2^24`. Sorted, duplicates removed.
+pub fn parse_sizes(text: &str) -> Result<Vec<u64>, String> {
+    let mut sizes = if let Some((low, high)) = text.split_once("..") {
+        let (low, high) = (parse_size(low)?, parse_size(high)?);
+        if low > high {
+            return Err(format!("'{text}': the first size is larger than the last"));
+        }
+        let mut sizes = Vec::new();
+        let mut size = low;
+        while size < high {
+            sizes.push(size);
+            size = size.saturating_mul(2);
+        }
+        sizes.push(high);
+        sizes
+    } else {
+        text.split(',')
+            .map(parse_size)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    sizes.sort_unstable();
+    sizes.dedup();
+    Ok(sizes)
+}
+
 /// Writes an element count compactly and exactly: `2^25`, `32Mi`, `1M` or the plain number.
 pub fn format_count(n: u64) -> String {
     if n.is_power_of_two() && n >= 1024 {
@@ -120,6 +146,18 @@ mod tests {
         ] {
             assert!(parse_size(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn size_lists_and_ranges() {
+        assert_eq!(parse_sizes("1Ki..8Ki"), Ok(vec![1024, 2048, 4096, 8192]));
+        assert_eq!(parse_sizes("1000..5000"), Ok(vec![1000, 2000, 4000, 5000]));
+        assert_eq!(
+            parse_sizes("1M,1000,2^10,1000"),
+            Ok(vec![1000, 1024, 1_000_000])
+        );
+        assert!(parse_sizes("8Ki..1Ki").is_err());
+        assert!(parse_sizes("1K,12Q").is_err());
     }
 
     #[test]

@@ -118,3 +118,31 @@ fn experiment_mistakes_are_usage_errors() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn sweep_names_the_break_even_and_plots_every_backend() {
+    let folder = tempfile::tempdir().unwrap();
+    let plot = folder.path().join("sweep.svg");
+    let json = json_of(&[
+        "sweep",
+        "triad",
+        "--sizes",
+        "1Ki..16Ki",
+        "--runs",
+        "2",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert_eq!(json["sizes"].as_array().unwrap().len(), 5);
+    let has_gpu = common::gpu(Default::default()).is_some();
+    let backends = if has_gpu { 4 } else { 3 };
+    assert_eq!(json["records"].as_array().unwrap().len(), 5 * backends);
+    let break_even = &json["break_even"];
+    assert!(break_even.get("end_to_end").is_some() && break_even.get("compute_only").is_some());
+    assert!(break_even["summary"].as_str().unwrap().len() > 10);
+    let mut legend = vec!["scalar", "simd", "rayon"];
+    if has_gpu {
+        legend.extend(["gpu (with transfers)", "gpu (compute only)"]);
+    }
+    assert_svg(&plot, &legend);
+}

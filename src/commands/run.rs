@@ -25,6 +25,7 @@ pub struct Implementation {
 }
 
 /// A checked `run` configuration: everything a user can get wrong has been caught.
+#[derive(Clone)]
 pub struct RunConfig {
     pub kernel: &'static dyn Kernel,
     pub size: u64,
@@ -139,6 +140,36 @@ pub fn plan_implementations(
     Ok(plan)
 }
 
+/// Refuses a size whose arrays do not fit in this machine's memory (or in any memory).
+pub fn check_memory(kernel: &dyn Kernel, size: u64, with_gpu: bool) -> Result<()> {
+    if usize::try_from(size).is_err() || size > 1 << 40 {
+        return Err(Error::usage(format!(
+            "--size {size} is far beyond this machine's memory; use a smaller --size"
+        )));
+    }
+    let footprint = kernel.footprint(size);
+    let mut needed = footprint.host_bytes;
+    if with_gpu {
+        // Staging and readback buffers live in host memory (and everything does on a
+        // software adapter); count them so that a run never thrashes halfway.
+        needed += footprint.gpu_bytes;
+    }
+    if let Some(available) = available_memory_bytes() {
+        // Leave a tenth for the OS and everything else running.
+        let usable = available / 10 * 9;
+        if needed > usable {
+            return Err(Error::usage(format!(
+                "--size {size}: {} needs about {} of memory, more than the {} this machine can spare (90% of {} available); use a smaller --size",
+                kernel.info().name,
+                format_bytes(needed),
+                format_bytes(usable),
+                format_bytes(available)
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl RunConfig {
     /// Checks the arguments: kernel, backends, variants, options, sizes against host memory,
     /// output paths.
@@ -175,31 +206,7 @@ impl RunConfig {
             }
         }
         let size = args.size;
-        if usize::try_from(size).is_err() || size > 1 << 40 {
-            return Err(Error::usage(format!(
-                "--size {size} is far beyond this machine's memory; use a smaller --size"
-            )));
-        }
-        let footprint = kernel.footprint(size);
-        let mut needed = footprint.host_bytes;
-        if backends.contains(&Backend::Gpu) {
-            // Staging and readback buffers live in host memory (and everything does on a
-            // software adapter); count them so that a run never thrashes halfway.
-            needed += footprint.gpu_bytes;
-        }
-        if let Some(available) = available_memory_bytes() {
-            // Leave a tenth for the OS and everything else running.
-            let usable = available / 10 * 9;
-            if needed > usable {
-                return Err(Error::usage(format!(
-                    "--size {size}: {} needs about {} of memory, more than the {} this machine can spare (90% of {} available); use a smaller --size",
-                    kernel.info().name,
-                    format_bytes(needed),
-                    format_bytes(usable),
-                    format_bytes(available)
-                )));
-            }
-        }
+        check_memory(kernel, size, backends.contains(&Backend::Gpu))?;
         for path in [&args.output, &args.image].into_iter().flatten() {
             report::check_output_path(path)?;
         }
@@ -238,45 +245,74 @@ impl RunConfig {
     }
 }
 
+/// The GPU as a run sees it: a device, or the reason there is none.
+pub struct GpuState {
+    pub context: Option<GpuContext>,
+    /// Why the GPU rows are missing, when the user did not insist on the GPU.
+    pub unavailable: Option<String>,
+}
+
 /// Opens the GPU when the configuration needs it. A missing adapter is an error when the user
 /// asked for the GPU by name or chose an adapter, and a note in the output otherwise.
-fn open_gpu(config: &RunConfig) -> Result<(Option<GpuContext>, Option<String>)> {
+pub fn open_gpu(config: &RunConfig) -> Result<GpuState> {
     if !config.wants_gpu() {
-        return Ok((None, None));
+        return Ok(GpuState {
+            context: None,
+            unavailable: None,
+        });
     }
     match GpuContext::new(&config.gpu) {
-        Ok(context) => {
-            let largest = config
-                .kernel
-                .footprint(config.size)
-                .largest_gpu_buffer_bytes;
-            if largest > context.adapter.max_buffer_bytes {
-                return Err(Error::usage(format!(
-                    "--size {}: {} needs a {} GPU buffer but {} allows at most {}; use a smaller --size or leave out the gpu backend",
-                    config.size,
-                    config.kernel.info().name,
-                    format_bytes(largest),
-                    context.adapter.name,
-                    format_bytes(context.adapter.max_buffer_bytes)
-                )));
-            }
-            Ok((Some(context), None))
-        }
+        Ok(context) => Ok(GpuState {
+            context: Some(context),
+            unavailable: None,
+        }),
         Err(Error::Usage(message))
             if !config.backends_explicit
                 && config.gpu.adapter == AdapterChoice::Preferred
                 && config.gpu.api.is_none() =>
         {
-            Ok((None, Some(message)))
+            Ok(GpuState {
+                context: None,
+                unavailable: Some(message),
+            })
         }
         Err(error) => Err(error),
     }
 }
 
+/// Refuses a size whose largest GPU buffer the adapter cannot hold.
+pub fn check_gpu_buffer(config: &RunConfig, gpu: &GpuState) -> Result<()> {
+    let Some(context) = gpu.context.as_ref().filter(|_| config.wants_gpu()) else {
+        return Ok(());
+    };
+    let largest = config
+        .kernel
+        .footprint(config.size)
+        .largest_gpu_buffer_bytes;
+    if largest > context.adapter.max_buffer_bytes {
+        return Err(Error::usage(format!(
+            "--size {}: {} needs a {} GPU buffer but {} allows at most {}; use a smaller --size or leave out the gpu backend",
+            config.size,
+            config.kernel.info().name,
+            format_bytes(largest),
+            context.adapter.name,
+            format_bytes(context.adapter.max_buffer_bytes)
+        )));
+    }
+    Ok(())
+}
+
 /// Measures every configured implementation and returns the document. `quiet` hides the
 /// progress bar.
-pub fn measure(config: &RunConfig, command_line: String, quiet: bool) -> Result<RunDocument> {
-    let (gpu, gpu_unavailable) = open_gpu(config)?;
+pub fn measure(
+    config: &RunConfig,
+    gpu_state: &GpuState,
+    command_line: String,
+    quiet: bool,
+) -> Result<RunDocument> {
+    check_gpu_buffer(config, gpu_state)?;
+    let gpu = gpu_state.context.as_ref();
+    let gpu_unavailable = gpu_state.unavailable.clone();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
@@ -309,7 +345,7 @@ pub fn measure(config: &RunConfig, command_line: String, quiet: bool) -> Result<
         problem.clear_output();
         let samples = match backend {
             Backend::Gpu => {
-                let context = gpu.as_ref().expect("filtered above");
+                let context = gpu.expect("filtered above");
                 let mut run = problem.gpu(context, variant)?;
                 let setup = GpuSetupReport::new(&context.setup, run.setup());
                 // Several GPU variants: report the compilation of all of them.
@@ -364,7 +400,7 @@ pub fn measure(config: &RunConfig, command_line: String, quiet: bool) -> Result<
     Ok(RunDocument {
         hpclab_version: env!("CARGO_PKG_VERSION"),
         command: command_line,
-        environment: Environment::capture(config.threads, gpu.as_ref().map(|g| g.adapter.clone())),
+        environment: Environment::capture(config.threads, gpu.map(|g| g.adapter.clone())),
         kernel: info.name.to_string(),
         size: config.size,
         seed: config.seed,
@@ -379,7 +415,8 @@ pub fn measure(config: &RunConfig, command_line: String, quiet: bool) -> Result<
 /// `hpclab run`: check, measure, report.
 pub fn execute(args: &RunArgs, command_line: String) -> Result<Outcome> {
     let config = RunConfig::from_args(args)?;
-    let document = measure(&config, command_line, false)?;
+    let gpu = open_gpu(&config)?;
+    let document = measure(&config, &gpu, command_line, false)?;
     report::emit(&document, config.format, config.output.as_deref())?;
     if let Some(path) = &config.kernel_options.image {
         eprintln!("hpclab: wrote {}", path.display());

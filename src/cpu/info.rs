@@ -50,3 +50,48 @@ pub fn available_memory_bytes() -> Option<u64> {
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
+
+/// One level of the data cache hierarchy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CacheLevel {
+    /// `L1d`, `L2`, `L3`.
+    pub name: String,
+    /// Capacity in bytes (of one instance; L1 and L2 are usually per core).
+    pub bytes: u64,
+}
+
+/// The data and unified caches of CPU 0, where the OS describes them (Linux sysfs).
+pub fn cache_levels() -> Vec<CacheLevel> {
+    let mut levels = Vec::new();
+    for index in 0..8 {
+        let folder = format!("/sys/devices/system/cpu/cpu0/cache/index{index}");
+        let read = |file: &str| {
+            std::fs::read_to_string(format!("{folder}/{file}"))
+                .ok()
+                .map(|s| s.trim().to_string())
+        };
+        let (Some(level), Some(kind), Some(size)) = (read("level"), read("type"), read("size"))
+        else {
+            continue;
+        };
+        if kind == "Instruction" {
+            continue;
+        }
+        let bytes = match size.strip_suffix('K') {
+            Some(kib) => kib.parse::<u64>().ok().map(|k| k * 1024),
+            None => size
+                .strip_suffix('M')
+                .and_then(|m| m.parse::<u64>().ok())
+                .map(|m| m << 20),
+        };
+        if let Some(bytes) = bytes {
+            let name = if kind == "Data" {
+                format!("L{level}d")
+            } else {
+                format!("L{level}")
+            };
+            levels.push(CacheLevel { name, bytes });
+        }
+    }
+    levels
+}

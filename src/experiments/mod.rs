@@ -3,4 +3,5 @@
 //! and, when asked, a figure.
 
 pub mod latency;
+pub mod sweep;
 pub mod transfer;

@@ -95,18 +95,13 @@ impl Chart {
                 .flat_map(|s| s.points.iter().copied())
                 .filter(|&p| self.usable(p))
         };
-        let markers = self
-            .markers
-            .iter()
-            .map(|m| m.x)
-            .filter(|&x| !self.log_x || x > 0.0);
-        let x = self.range(points().map(|p| p.0).chain(markers), self.log_x);
+        let x = self.range(points().map(|p| p.0), self.log_x);
         let y = self.range(points().map(|p| p.1), self.log_y);
         let result = match (self.log_x, self.log_y) {
-            (true, true) => self.draw(path, (x.0..x.1).log_scale(), (y.0..y.1).log_scale(), y),
-            (true, false) => self.draw(path, (x.0..x.1).log_scale(), y.0..y.1, y),
-            (false, true) => self.draw(path, x.0..x.1, (y.0..y.1).log_scale(), y),
-            (false, false) => self.draw(path, x.0..x.1, y.0..y.1, y),
+            (true, true) => self.draw(path, (x.0..x.1).log_scale(), (y.0..y.1).log_scale(), x, y),
+            (true, false) => self.draw(path, (x.0..x.1).log_scale(), y.0..y.1, x, y),
+            (false, true) => self.draw(path, x.0..x.1, (y.0..y.1).log_scale(), x, y),
+            (false, false) => self.draw(path, x.0..x.1, y.0..y.1, x, y),
         };
         result.map_err(|e| {
             Error::io(
@@ -121,6 +116,7 @@ impl Chart {
         path: &Path,
         x_range: X,
         y_range: Y,
+        x_span: (f64, f64),
         y_span: (f64, f64),
     ) -> std::result::Result<(), String>
     where
@@ -166,7 +162,12 @@ impl Chart {
             .axis_desc_style(("sans-serif", 15))
             .draw()
             .map_err(|e| text(&e))?;
-        for marker in &self.markers {
+        // Markers outside the data (an L3 far beyond the largest size) would only stretch the axis.
+        for marker in self
+            .markers
+            .iter()
+            .filter(|m| m.x >= x_span.0 && m.x <= x_span.1)
+        {
             let grey = RGBColor(150, 150, 150);
             chart
                 .draw_series(LineSeries::new(

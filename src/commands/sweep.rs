@@ -1,0 +1,86 @@
+//! `hpclab sweep KERNEL --sizes …`: every backend at every size, and the GPU break-even.
+
+use super::Outcome;
+use super::run::{RunConfig, check_memory, measure, open_gpu};
+use crate::cli::{RunArgs, SweepArgs};
+use crate::environment::Environment;
+use crate::error::Result;
+use crate::experiments::sweep::SweepDocument;
+use crate::report::progress::Progress;
+use crate::report::{self, Format, cap_size};
+
+/// Runs the sweep.
+pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
+    let mut sizes: Vec<u64> = args.sizes.iter().map(|&s| cap_size(s)).collect();
+    sizes.dedup();
+    // The run configuration checks kernel, backends, variants and options once.
+    let base = RunConfig::from_args(&RunArgs {
+        kernel: args.kernel.clone(),
+        size: sizes[0],
+        backend: args.backend.clone(),
+        variant: args.variant.clone(),
+        runs: args.runs,
+        warmup: args.warmup,
+        threads: args.threads,
+        adapter: args.gpu.adapter.clone(),
+        gpu_api: args.gpu.gpu_api,
+        max_iter: args.max_iter,
+        steps: args.steps,
+        residency: None,
+        image: None,
+        seed: args.seed,
+        format: Format::Table,
+        output: None,
+    })?;
+    for &size in &sizes {
+        check_memory(
+            base.kernel,
+            size,
+            base.implementations
+                .iter()
+                .any(|i| i.backend == crate::Backend::Gpu),
+        )?;
+    }
+    for path in [&args.out.output, &args.out.plot].into_iter().flatten() {
+        report::check_output_path(path)?;
+    }
+    let gpu = open_gpu(&base)?;
+    let progress = Progress::new(sizes.len() as u64, false);
+    let mut records = Vec::new();
+    for &size in &sizes {
+        progress.set_message(format!(
+            "{} at n = {}",
+            base.kernel.info().name,
+            crate::size::format_count(size)
+        ));
+        let config = RunConfig {
+            size,
+            ..base.clone()
+        };
+        records.extend(measure(&config, &gpu, command_line.clone(), true)?.records);
+        progress.step();
+    }
+    progress.finish();
+    let environment = Environment::capture(
+        base.threads,
+        gpu.context.as_ref().map(|g| g.adapter.clone()),
+    );
+    let document = SweepDocument::new(
+        base.kernel,
+        sizes,
+        records,
+        environment,
+        command_line,
+        gpu.unavailable.clone(),
+    );
+    report::emit(&document, args.out.format, args.out.output.as_deref())?;
+    if let Some(path) = &args.out.plot {
+        document.chart().write_svg(path)?;
+        eprintln!("hpclab: wrote {}", path.display());
+    }
+    Ok(if document.records.iter().all(|r| r.verified) {
+        Outcome::Success
+    } else {
+        Outcome::VerificationFailed
+    })
+}

@@ -1,0 +1,464 @@
+//! A kernel on every backend over a range of sizes: where each backend is fastest, how the
+//! caches show, and the break-even size from which the GPU wins — end to end (transfers
+//! included) and on compute alone.
+
+use crate::backend::Backend;
+use crate::cpu::info::{CacheLevel, cache_levels};
+use crate::environment::Environment;
+use crate::error::Result;
+use crate::kernels::Kernel;
+use crate::measure::Record;
+use crate::report::format::seconds;
+use crate::report::plot::{Chart, Marker, Series};
+use crate::report::table::Rows;
+use crate::report::{Document, to_json};
+use crate::size::{format_bytes, format_count};
+use serde::Serialize;
+
+/// Where the GPU starts to win, if it does within the sizes measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakEven {
+    /// Smallest size from which the GPU's total (upload + compute + download) beats the best
+    /// CPU backend at every larger size measured; `null` when it never does.
+    pub end_to_end: Option<u64>,
+    /// The same with the GPU's compute phase alone (as if the data already lived there).
+    pub compute_only: Option<u64>,
+    /// The sentence the summary prints.
+    pub summary: String,
+}
+
+/// The output of `hpclab sweep`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepDocument {
+    pub hpclab_version: &'static str,
+    pub command: String,
+    pub environment: Environment,
+    pub kernel: String,
+    pub sizes: Vec<u64>,
+    /// Every record at every size (the same records as `hpclab run`).
+    pub records: Vec<Record>,
+    /// Caches of this CPU and the size at which the kernel's arrays fill each.
+    pub caches: Vec<CacheMark>,
+    pub break_even: BreakEven,
+    /// Why the GPU was left out, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu_unavailable: Option<String>,
+}
+
+/// A cache level placed on the size axis.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheMark {
+    #[serde(flatten)]
+    pub cache: CacheLevel,
+    /// The n at which the kernel's host arrays take this many bytes.
+    pub size: u64,
+}
+
+/// A label for a record: backend, variant.
+fn label(record: &Record) -> String {
+    match &record.variant {
+        Some(variant) => format!("{} {variant}", record.backend),
+        None => record.backend.to_string(),
+    }
+}
+
+/// Finds the break-even sizes from the records.
+pub fn break_even(sizes: &[u64], records: &[Record]) -> BreakEven {
+    let at = |size: u64| records.iter().filter(move |r| r.size == size);
+    let gpu_wins = |size: u64, compute_only: bool| -> Option<bool> {
+        let best_cpu = at(size)
+            .filter(|r| r.backend.is_cpu())
+            .map(|r| r.phases.total.median_s)
+            .reduce(f64::min)?;
+        let gpu = at(size)
+            .filter(|r| r.backend == Backend::Gpu)
+            .map(|r| {
+                if compute_only {
+                    r.phases.compute.median_s
+                } else {
+                    r.phases.total.median_s
+                }
+            })
+            .reduce(f64::min)?;
+        Some(gpu < best_cpu)
+    };
+    let first_winning_run = |compute_only: bool| -> Option<u64> {
+        let wins: Vec<(u64, bool)> = sizes
+            .iter()
+            .filter_map(|&s| gpu_wins(s, compute_only).map(|w| (s, w)))
+            .collect();
+        let last_loss = wins.iter().rposition(|(_, w)| !w);
+        match last_loss {
+            None => wins.first().map(|(s, _)| *s),
+            Some(index) => wins.get(index + 1).map(|(s, _)| *s),
+        }
+    };
+    let has_gpu = records.iter().any(|r| r.backend == Backend::Gpu);
+    let (end_to_end, compute_only) = (first_winning_run(false), first_winning_run(true));
+    let describe = |size: Option<u64>, what: &str| match size {
+        Some(size) if Some(&size) == sizes.first() => format!("{what} wins at every size measured"),
+        Some(size) => format!(
+            "{what} overtakes the best CPU backend from n = {}",
+            format_count(size)
+        ),
+        None => format!(
+            "{what} never overtakes the best CPU backend between n = {} and {}",
+            format_count(sizes[0]),
+            format_count(*sizes.last().unwrap_or(&0))
+        ),
+    };
+    BreakEven {
+        end_to_end,
+        compute_only,
+        summary: if has_gpu {
+            format!(
+                "{}; {}",
+                describe(end_to_end, "the GPU end to end (with transfers)"),
+                describe(compute_only, "GPU compute alone")
+            )
+        } else {
+            "no GPU records: no break-even".to_string()
+        },
+    }
+}
+
+/// Places the cache levels on the size axis of `kernel`.
+pub fn cache_marks(kernel: &dyn Kernel) -> Vec<CacheMark> {
+    let probe = 1u64 << 20;
+    let bytes_per_element = kernel.footprint(probe).host_bytes as f64 / probe as f64;
+    cache_levels()
+        .into_iter()
+        .map(|cache| CacheMark {
+            size: (cache.bytes as f64 / bytes_per_element) as u64,
+            cache,
+        })
+        .collect()
+}
+
+impl SweepDocument {
+    /// Builds the document from the records of every size.
+    pub fn new(
+        kernel: &dyn Kernel,
+        sizes: Vec<u64>,
+        records: Vec<Record>,
+        environment: Environment,
+        command: String,
+        gpu_unavailable: Option<String>,
+    ) -> Self {
+        SweepDocument {
+            hpclab_version: env!("CARGO_PKG_VERSION"),
+            command,
+            environment,
+            kernel: kernel.info().name.to_string(),
+            break_even: break_even(&sizes, &records),
+            caches: cache_marks(kernel),
+            sizes,
+            records,
+            gpu_unavailable,
+        }
+    }
+
+    fn labels(&self) -> Vec<String> {
+        let mut labels: Vec<String> = Vec::new();
+        for record in &self.records {
+            let name = label(record);
+            if !labels.contains(&name) {
+                labels.push(name);
+            }
+        }
+        labels
+    }
+
+    /// Time against size, log–log: one line per backend (its total), the GPU drawn with and
+    /// without transfers; cache sizes and the break-even size marked.
+    pub fn chart(&self) -> Chart {
+        let mut series = Vec::new();
+        for (index, name) in self.labels().into_iter().enumerate() {
+            let of = |r: &&Record| label(r) == name;
+            let total: Vec<(f64, f64)> = self
+                .records
+                .iter()
+                .filter(of)
+                .map(|r| (r.size as f64, r.phases.total.median_s))
+                .collect();
+            let is_gpu = self
+                .records
+                .iter()
+                .filter(of)
+                .any(|r| r.backend == Backend::Gpu);
+            series.push(Series {
+                name: if is_gpu {
+                    format!("{name} (with transfers)")
+                } else {
+                    name.clone()
+                },
+                points: total,
+                dashed: false,
+                color: Some(index),
+            });
+            if is_gpu {
+                let compute = self
+                    .records
+                    .iter()
+                    .filter(of)
+                    .map(|r| (r.size as f64, r.phases.compute.median_s))
+                    .collect();
+                series.push(Series {
+                    name: format!("{name} (compute only)"),
+                    points: compute,
+                    dashed: true,
+                    color: Some(index),
+                });
+            }
+        }
+        let mut markers: Vec<Marker> = self
+            .caches
+            .iter()
+            .map(|c| Marker {
+                x: c.size as f64,
+                label: format!("{} {}", c.cache.name, format_bytes(c.cache.bytes)),
+            })
+            .collect();
+        if let Some(size) = self.break_even.end_to_end {
+            markers.push(Marker {
+                x: size as f64,
+                label: "GPU break-even".into(),
+            });
+        }
+        Chart {
+            title: format!("{}: time per run against size", self.kernel),
+            x_label: "problem size n".into(),
+            y_label: "median time per run (s)".into(),
+            log_x: true,
+            log_y: true,
+            x_bytes: false,
+            series,
+            markers,
+        }
+    }
+}
+
+impl Document for SweepDocument {
+    fn heading(&self) -> Vec<String> {
+        let env = &self.environment;
+        let mut lines = vec![
+            format!(
+                "sweep {} · {} sizes from n = {} to {}",
+                self.kernel,
+                self.sizes.len(),
+                format_count(self.sizes[0]),
+                format_count(*self.sizes.last().unwrap_or(&0))
+            ),
+            format!(
+                "CPU: {} · {} threads · simd {}",
+                env.cpu.model, env.threads, env.simd
+            ),
+        ];
+        if let Some(adapter) = &env.adapter {
+            lines.push(format!(
+                "GPU: {} ({}, {})",
+                adapter.name, adapter.device_type, adapter.api
+            ));
+        }
+        lines
+    }
+
+    fn tables(&self) -> Vec<Rows> {
+        let labels = self.labels();
+        let mut header = vec!["n".to_string()];
+        for name in &labels {
+            if self
+                .records
+                .iter()
+                .any(|r| label(r) == *name && r.backend == Backend::Gpu)
+            {
+                header.push(format!("{name} compute"));
+                header.push(format!("{name} total"));
+            } else {
+                header.push(name.clone());
+            }
+        }
+        header.push("fastest (total)".into());
+        header.push("check".into());
+        let rows = self
+            .sizes
+            .iter()
+            .map(|&size| {
+                let here: Vec<&Record> = self.records.iter().filter(|r| r.size == size).collect();
+                let mut row = vec![format_count(size)];
+                for name in &labels {
+                    let record = here.iter().find(|r| label(r) == *name);
+                    match record {
+                        Some(r) if r.backend == Backend::Gpu => {
+                            row.push(seconds(r.phases.compute.median_s));
+                            row.push(seconds(r.phases.total.median_s));
+                        }
+                        Some(r) => row.push(seconds(r.phases.total.median_s)),
+                        None => row.push("–".into()),
+                    }
+                    if record.is_none() && header.contains(&format!("{name} total")) {
+                        row.push("–".into());
+                    }
+                }
+                let fastest = here
+                    .iter()
+                    .min_by(|a, b| a.phases.total.median_s.total_cmp(&b.phases.total.median_s));
+                row.push(fastest.map_or("–".into(), |r| label(r)));
+                row.push(if here.iter().all(|r| r.verified) {
+                    "ok".into()
+                } else {
+                    "FAILED".into()
+                });
+                row
+            })
+            .collect();
+        let numeric = (1..header.len() - 2).collect();
+        vec![Rows {
+            header,
+            rows,
+            numeric,
+        }]
+    }
+
+    fn footer(&self) -> Vec<String> {
+        let mut lines = vec![format!("break-even: {}", self.break_even.summary)];
+        if !self.caches.is_empty() {
+            let caches: Vec<String> = self
+                .caches
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {} ≈ n {}",
+                        c.cache.name,
+                        format_bytes(c.cache.bytes),
+                        format_count(c.size)
+                    )
+                })
+                .collect();
+            lines.push(format!(
+                "the kernel's arrays fill the caches at: {}",
+                caches.join(", ")
+            ));
+        }
+        if let Some(reason) = &self.gpu_unavailable {
+            lines.push(format!("GPU not run: {reason}"));
+        }
+        lines.push(
+            "medians of the total time per run (CPU: compute; GPU: upload + compute + download)"
+                .into(),
+        );
+        lines
+    }
+
+    fn csv(&self) -> Rows {
+        let rows = self
+            .records
+            .iter()
+            .map(|r| {
+                vec![
+                    r.size.to_string(),
+                    r.backend.to_string(),
+                    r.variant.clone().unwrap_or_default(),
+                    r.phases.compute.median_s.to_string(),
+                    r.phases.total.median_s.to_string(),
+                    r.bandwidth_gbs.to_string(),
+                    r.verified.to_string(),
+                ]
+            })
+            .collect();
+        Rows {
+            header: [
+                "size",
+                "backend",
+                "variant",
+                "compute_median_s",
+                "total_median_s",
+                "bandwidth_gbs",
+                "verified",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows,
+            numeric: vec![],
+        }
+    }
+
+    fn json(&self) -> Result<serde_json::Value> {
+        to_json(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::{Cost, Verification};
+    use crate::measure::PhaseSample;
+    use crate::measure::record::RecordInput;
+
+    fn record(backend: Backend, size: u64, compute_s: f64, transfer_s: f64) -> Record {
+        let gpu = backend == Backend::Gpu;
+        let sample = PhaseSample {
+            upload_s: gpu.then_some(transfer_s / 2.0),
+            compute_wall_s: compute_s,
+            compute_timestamp_s: None,
+            download_s: gpu.then_some(transfer_s / 2.0),
+        };
+        let verification = Verification {
+            passed: true,
+            rule: "exact".into(),
+            checked: 1,
+            mismatches: 0,
+            worst_error_ratio: 0.0,
+            relative_error: None,
+            first_mismatch: None,
+        };
+        let cost = Cost {
+            device_bytes: size,
+            flops: size,
+            upload_bytes: size,
+            download_bytes: size,
+            items: None,
+        };
+        Record::from_samples(
+            RecordInput {
+                kernel: "k",
+                variant: None,
+                backend,
+                size,
+                cost,
+                verification,
+                threads: None,
+            },
+            &[sample],
+        )
+    }
+
+    #[test]
+    fn break_even_is_the_first_size_from_which_the_gpu_keeps_winning() {
+        let sizes = [1, 2, 4, 8];
+        // CPU time n; GPU compute 0.5 n + 1 (ties at n = 2, wins from 4); transfers add 2, so end
+        // to end the GPU wins only from n = 8.
+        let mut records = Vec::new();
+        for &n in &sizes {
+            records.push(record(Backend::Rayon, n, n as f64, 0.0));
+            records.push(record(Backend::Gpu, n, 0.5 * n as f64 + 1.0, 2.0));
+        }
+        let found = break_even(&sizes, &records);
+        assert_eq!(found.compute_only, Some(4));
+        assert_eq!(found.end_to_end, Some(8));
+        // A GPU that never wins.
+        let never: Vec<Record> = sizes
+            .iter()
+            .flat_map(|&n| {
+                [
+                    record(Backend::Simd, n, 1.0, 0.0),
+                    record(Backend::Gpu, n, 2.0, 1.0),
+                ]
+            })
+            .collect();
+        let found = break_even(&sizes, &never);
+        assert_eq!((found.end_to_end, found.compute_only), (None, None));
+        assert!(found.summary.contains("never"));
+    }
+}
