@@ -30,6 +30,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// One kernel on every backend over a range of sizes, with the GPU break-even size.
     Sweep(Box<SweepArgs>),
+    /// Strong scaling of the rayon backend: threads 1..N and 2N, Amdahl fit, Karp–Flatt.
+    Scaling(Box<ScalingArgs>),
     /// Host↔device bandwidth and latency from 4 KiB up, for each upload path and for readback.
     Transfer(TransferArgs),
     /// Round trip of an empty dispatch, and the cost per dispatch when many share a submission.
@@ -241,6 +243,40 @@ pub struct SweepArgs {
     pub seed: u64,
     #[command(flatten)]
     pub gpu: GpuChoice,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
+}
+
+/// Arguments of `hpclab scaling`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  hpclab scaling triad --size 32Mi --plot triad-scaling.svg")]
+pub struct ScalingArgs {
+    /// Kernel to scale (see `hpclab list`).
+    pub kernel: String,
+    /// Problem size n, the same for every thread count (strong scaling).
+    #[arg(long, short = 'n', default_value = "16Mi", value_parser = parse_size)]
+    pub size: u64,
+    /// Largest thread count before the oversubscribed point (default: every core).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_threads: Option<u32>,
+    /// Variant of the rayon backend, for kernels that have several.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Samples kept per thread count.
+    #[arg(long, short, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub runs: u32,
+    /// Samples discarded first.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub warmup: u32,
+    /// Iteration cap (mandelbrot, julia).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_iter: Option<u32>,
+    /// Time steps (stencil).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub steps: Option<u32>,
+    /// Seed of the deterministic inputs.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
     #[command(flatten)]
     pub out: ExperimentOutput,
 }

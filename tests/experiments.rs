@@ -146,3 +146,33 @@ fn sweep_names_the_break_even_and_plots_every_backend() {
     }
     assert_svg(&plot, &legend);
 }
+
+#[test]
+fn scaling_reports_speedups_amdahl_and_karp_flatt() {
+    let folder = tempfile::tempdir().unwrap();
+    let plot = folder.path().join("scaling.svg");
+    let json = json_of(&[
+        "scaling",
+        "add",
+        "--size",
+        "64Ki",
+        "--max-threads",
+        "2",
+        "--runs",
+        "2",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    let points = json["points"].as_array().unwrap();
+    let threads: Vec<u64> = points
+        .iter()
+        .map(|p| p["threads"].as_u64().unwrap())
+        .collect();
+    assert_eq!(threads, vec![1, 2, 4], "1..N and 2N");
+    assert_eq!(points[0]["speedup"].as_f64().unwrap(), 1.0);
+    assert!(points[0].get("karp_flatt").is_none());
+    assert!(points[1]["karp_flatt"].is_number());
+    let serial = json["serial_fraction"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&serial));
+    assert_svg(&plot, &["measured", "ideal", "Amdahl"]);
+}

@@ -3,5 +3,6 @@
 //! and, when asked, a figure.
 
 pub mod latency;
+pub mod scaling;
 pub mod sweep;
 pub mod transfer;

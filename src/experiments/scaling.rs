@@ -1,0 +1,254 @@
+//! Strong scaling of the rayon backend: the same problem on 1, 2, …, N threads and on 2N
+//! (oversubscribed), with speed-up, parallel efficiency, the serial fraction from an Amdahl fit
+//! and the Karp–Flatt metric per thread count.
+
+use crate::environment::Environment;
+use crate::error::Result;
+use crate::measure::Stats;
+use crate::measure::fit::{amdahl_speedup, fit_amdahl, karp_flatt};
+use crate::report::format::{percent, ratio, seconds};
+use crate::report::plot::{Chart, Series};
+use crate::report::table::Rows;
+use crate::report::{Document, to_json};
+use crate::size::format_count;
+use serde::Serialize;
+
+/// One thread count.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScalingPoint {
+    pub threads: usize,
+    /// Compute time of the rayon backend.
+    pub time: Stats,
+    /// Median time on 1 thread / median time here.
+    pub speedup: f64,
+    /// Speed-up / threads.
+    pub efficiency: f64,
+    /// The serial fraction this one speed-up implies (absent on 1 thread).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub karp_flatt: Option<f64>,
+    pub verified: bool,
+}
+
+/// The output of `hpclab scaling`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScalingDocument {
+    pub hpclab_version: &'static str,
+    pub command: String,
+    pub environment: Environment,
+    pub kernel: String,
+    pub size: u64,
+    pub points: Vec<ScalingPoint>,
+    /// Amdahl's serial fraction fitted to the speed-ups up to the core count (oversubscribed
+    /// points excluded: they measure contention, not the serial part).
+    pub serial_fraction: Option<f64>,
+    /// The most speed-up Amdahl's law allows with that fraction: 1 / serial.
+    pub amdahl_limit: Option<f64>,
+    /// Logical cores of this machine.
+    pub cores: usize,
+}
+
+impl ScalingDocument {
+    /// Builds the document from (threads, compute statistics, verified) per thread count; the
+    /// first entry must be 1 thread.
+    pub fn new(
+        kernel: &str,
+        size: u64,
+        measured: Vec<(usize, Stats, bool)>,
+        environment: Environment,
+        command: String,
+    ) -> Self {
+        let base = measured
+            .first()
+            .map_or(f64::NAN, |(_, stats, _)| stats.median_s);
+        let cores = environment.cpu.logical_cores;
+        let points: Vec<ScalingPoint> = measured
+            .into_iter()
+            .map(|(threads, time, verified)| {
+                let speedup = base / time.median_s;
+                ScalingPoint {
+                    threads,
+                    speedup,
+                    efficiency: speedup / threads as f64,
+                    karp_flatt: karp_flatt(speedup, threads as f64),
+                    time,
+                    verified,
+                }
+            })
+            .collect();
+        let fitted: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| p.threads <= cores)
+            .map(|p| (p.threads as f64, p.speedup))
+            .collect();
+        let serial_fraction = fit_amdahl(&fitted);
+        ScalingDocument {
+            hpclab_version: env!("CARGO_PKG_VERSION"),
+            command,
+            environment,
+            kernel: kernel.to_string(),
+            size,
+            amdahl_limit: serial_fraction.filter(|f| *f > 0.0).map(|f| 1.0 / f),
+            serial_fraction,
+            points,
+            cores,
+        }
+    }
+
+    /// Speed-up against threads: measured, ideal, and the fitted Amdahl curve.
+    pub fn chart(&self) -> Chart {
+        let threads: Vec<f64> = self.points.iter().map(|p| p.threads as f64).collect();
+        let mut series = vec![
+            Series {
+                name: "measured".into(),
+                points: self
+                    .points
+                    .iter()
+                    .map(|p| (p.threads as f64, p.speedup))
+                    .collect(),
+                dashed: false,
+                color: Some(0),
+            },
+            Series {
+                name: "ideal (speed-up = threads)".into(),
+                points: threads.iter().map(|&t| (t, t)).collect(),
+                dashed: true,
+                color: Some(7),
+            },
+        ];
+        if let Some(serial) = self.serial_fraction {
+            series.push(Series {
+                name: format!("Amdahl, serial fraction {serial:.3}"),
+                points: threads
+                    .iter()
+                    .map(|&t| (t, amdahl_speedup(serial, t)))
+                    .collect(),
+                dashed: true,
+                color: Some(3),
+            });
+        }
+        Chart {
+            title: format!(
+                "{} at n = {}: speed-up of the rayon backend",
+                self.kernel,
+                format_count(self.size)
+            ),
+            x_label: "threads".into(),
+            y_label: "speed-up over 1 thread".into(),
+            log_x: false,
+            log_y: false,
+            x_bytes: false,
+            series,
+            markers: Vec::new(),
+        }
+    }
+}
+
+impl Document for ScalingDocument {
+    fn heading(&self) -> Vec<String> {
+        vec![
+            format!(
+                "scaling {} · n = {} · rayon backend, threads 1 … {} and {} (oversubscribed)",
+                self.kernel,
+                format_count(self.size),
+                self.cores,
+                2 * self.cores
+            ),
+            format!(
+                "CPU: {} · {} logical cores · simd {}",
+                self.environment.cpu.model, self.cores, self.environment.simd
+            ),
+        ]
+    }
+
+    fn tables(&self) -> Vec<Rows> {
+        let rows = self
+            .points
+            .iter()
+            .map(|p| {
+                vec![
+                    p.threads.to_string(),
+                    seconds(p.time.median_s),
+                    format!("{} – {}", seconds(p.time.min_s), seconds(p.time.max_s)),
+                    ratio(p.speedup),
+                    percent(p.efficiency),
+                    p.karp_flatt.map_or("–".into(), |e| format!("{e:.3}")),
+                    if p.verified {
+                        "ok".into()
+                    } else {
+                        "FAILED".into()
+                    },
+                ]
+            })
+            .collect();
+        vec![Rows {
+            header: [
+                "threads",
+                "compute",
+                "min – max",
+                "speed-up",
+                "efficiency",
+                "Karp–Flatt",
+                "check",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows,
+            numeric: vec![0, 1, 3, 4, 5],
+        }]
+    }
+
+    fn footer(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        match (self.serial_fraction, self.amdahl_limit) {
+            (Some(serial), Some(limit)) => lines.push(format!(
+                "Amdahl fit (threads ≤ {}): serial fraction {serial:.3}, so no thread count can beat {}",
+                self.cores,
+                ratio(limit)
+            )),
+            (Some(serial), None) => lines.push(format!("Amdahl fit (threads ≤ {}): serial fraction {serial:.3} (perfectly parallel)", self.cores)),
+            _ => lines.push("Amdahl fit: needs at least one point with more than one thread".into()),
+        }
+        lines.push(
+            "Karp–Flatt e = (1/S − 1/p) / (1 − 1/p): constant e means a fixed serial part; e growing with p means \
+             overhead or a shared resource (memory bandwidth) that grows with the threads"
+                .into(),
+        );
+        lines
+    }
+
+    fn csv(&self) -> Rows {
+        Rows {
+            header: [
+                "threads",
+                "median_s",
+                "speedup",
+                "efficiency",
+                "karp_flatt",
+                "verified",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: self
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.threads.to_string(),
+                        p.time.median_s.to_string(),
+                        p.speedup.to_string(),
+                        p.efficiency.to_string(),
+                        p.karp_flatt.map_or(String::new(), |e| e.to_string()),
+                        p.verified.to_string(),
+                    ]
+                })
+                .collect(),
+            numeric: vec![],
+        }
+    }
+
+    fn json(&self) -> Result<serde_json::Value> {
+        to_json(self)
+    }
+}
