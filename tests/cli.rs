@@ -173,6 +173,20 @@ fn run_json_follows_the_documented_record() {
         assert_eq!(record["phases"].get("upload").is_some(), is_gpu);
         assert_eq!(record.get("transfer_share").is_some(), is_gpu);
         if is_gpu {
+            let verdict = &record["verdict"];
+            assert!(
+                ["transfer-bound", "launch-bound", "compute-bound"]
+                    .contains(&verdict["bound"].as_str().unwrap()),
+                "{verdict}"
+            );
+            assert!(verdict["predicted_total_s"].as_f64().unwrap() > 0.0);
+            assert!(verdict["reason"].as_str().unwrap().contains("ms"));
+            assert!(
+                json["machine_model"]["device_bandwidth_gbs"]
+                    .as_f64()
+                    .unwrap()
+                    > 0.0
+            );
             let share = record["transfer_share"].as_f64().unwrap();
             assert!(share > 0.0 && share < 1.0);
             assert!(["timestamp", "wall"].contains(&record["compute_timer"].as_str().unwrap()));

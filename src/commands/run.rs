@@ -6,10 +6,12 @@ use crate::cli::RunArgs;
 use crate::cpu::info::available_memory_bytes;
 use crate::environment::Environment;
 use crate::error::{Error, Result};
+use crate::experiments::probe::probe;
 use crate::gpu::{AdapterChoice, GpuContext, GpuRequest};
 use crate::kernels::{self, Kernel, KernelOptions};
 use crate::measure::record::{RecordInput, fill_speedups};
 use crate::measure::runner::{take_samples, time_compute};
+use crate::measure::verdict::{MachineModel, judge};
 use crate::measure::{MeasureOptions, Record};
 use crate::report::progress::Progress;
 use crate::report::{self, Format, GpuSetupReport, RunDocument};
@@ -250,21 +252,43 @@ pub struct GpuState {
     pub context: Option<GpuContext>,
     /// Why the GPU rows are missing, when the user did not insist on the GPU.
     pub unavailable: Option<String>,
+    /// The machine model behind the verdicts, measured on first use.
+    model: std::cell::OnceCell<Option<MachineModel>>,
+}
+
+impl GpuState {
+    /// No GPU: the CPU backends only.
+    pub fn none() -> GpuState {
+        GpuState {
+            context: None,
+            unavailable: None,
+            model: Default::default(),
+        }
+    }
+
+    /// The machine model, probed once per process; `None` when there is no GPU or the probe
+    /// could not fit a model (a very noisy machine).
+    pub fn model(&self) -> Option<&MachineModel> {
+        self.model
+            .get_or_init(|| {
+                self.context
+                    .as_ref()
+                    .and_then(|context| probe(context).ok())
+            })
+            .as_ref()
+    }
 }
 
 /// Opens the GPU when the configuration needs it. A missing adapter is an error when the user
 /// asked for the GPU by name or chose an adapter, and a note in the output otherwise.
 pub fn open_gpu(config: &RunConfig) -> Result<GpuState> {
     if !config.wants_gpu() {
-        return Ok(GpuState {
-            context: None,
-            unavailable: None,
-        });
+        return Ok(GpuState::none());
     }
     match GpuContext::new(&config.gpu) {
         Ok(context) => Ok(GpuState {
             context: Some(context),
-            unavailable: None,
+            ..GpuState::none()
         }),
         Err(Error::Usage(message))
             if !config.backends_explicit
@@ -272,8 +296,8 @@ pub fn open_gpu(config: &RunConfig) -> Result<GpuState> {
                 && config.gpu.api.is_none() =>
         {
             Ok(GpuState {
-                context: None,
                 unavailable: Some(message),
+                ..GpuState::none()
             })
         }
         Err(error) => Err(error),
@@ -393,6 +417,16 @@ pub fn measure(
         ));
     }
     progress.finish();
+    let machine_model = if records.iter().any(|r| r.backend == Backend::Gpu) {
+        gpu_state.model().copied()
+    } else {
+        None
+    };
+    if let Some(model) = &machine_model {
+        for record in records.iter_mut().filter(|r| r.backend == Backend::Gpu) {
+            record.verdict = Some(judge(record, model));
+        }
+    }
     if let Some(path) = &config.kernel_options.image {
         problem.write_image(path)?;
     }
@@ -408,6 +442,7 @@ pub fn measure(
         runs: config.options.runs,
         gpu_setup,
         gpu_unavailable,
+        machine_model,
         records,
     })
 }

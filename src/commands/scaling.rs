@@ -42,10 +42,7 @@ pub fn execute(args: &ScalingArgs, command_line: String) -> Result<Outcome> {
     }
     let mut thread_counts: Vec<usize> = (1..=max).collect();
     thread_counts.push(2 * max);
-    let no_gpu = GpuState {
-        context: None,
-        unavailable: None,
-    };
+    let no_gpu = GpuState::none();
     let progress = Progress::new(thread_counts.len() as u64, false);
     let mut measured = Vec::new();
     for threads in thread_counts {

@@ -3,6 +3,7 @@
 //! and, when asked, a figure.
 
 pub mod latency;
+pub mod probe;
 pub mod scaling;
 pub mod sweep;
 pub mod transfer;

@@ -279,6 +279,10 @@ impl Document for SweepDocument {
             }
         }
         header.push("fastest (total)".into());
+        let any_verdict = self.records.iter().any(|r| r.verdict.is_some());
+        if any_verdict {
+            header.push("GPU verdict".into());
+        }
         header.push("check".into());
         let rows = self
             .sizes
@@ -304,6 +308,18 @@ impl Document for SweepDocument {
                     .iter()
                     .min_by(|a, b| a.phases.total.median_s.total_cmp(&b.phases.total.median_s));
                 row.push(fastest.map_or("–".into(), |r| label(r)));
+                if any_verdict {
+                    let verdicts: Vec<&str> = here
+                        .iter()
+                        .filter_map(|r| r.verdict.as_ref())
+                        .map(|v| v.bound.name())
+                        .collect();
+                    row.push(if verdicts.is_empty() {
+                        "–".into()
+                    } else {
+                        verdicts.join(", ")
+                    });
+                }
                 row.push(if here.iter().all(|r| r.verified) {
                     "ok".into()
                 } else {
@@ -312,7 +328,7 @@ impl Document for SweepDocument {
                 row
             })
             .collect();
-        let numeric = (1..header.len() - 2).collect();
+        let numeric = (1..header.len() - if any_verdict { 3 } else { 2 }).collect();
         vec![Rows {
             header,
             rows,

@@ -5,6 +5,7 @@ pub mod fit;
 pub mod record;
 pub mod runner;
 pub mod stats;
+pub mod verdict;
 
 pub use record::{ComputeTimer, Phases, Record};
 pub use runner::{MeasureOptions, PhaseSample};

@@ -85,6 +85,10 @@ pub struct Record {
     /// Threads the backend used (1 for scalar and simd, the pool size for rayon).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// GPU only: transfer-, launch- or compute-bound, with the numbers that decide it and the
+    /// time the machine model predicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<super::verdict::Verdict>,
 }
 
 /// What [`Record::from_samples`] needs besides the samples.
@@ -155,6 +159,7 @@ impl Record {
                 .as_ref()
                 .map(|s| per_second(input.cost.download_bytes, s.median_s)),
             threads: input.threads,
+            verdict: None,
             cost: input.cost,
             compute_timer,
             phases: Phases {

@@ -38,6 +38,9 @@ pub struct RunDocument {
     /// Why the GPU backend did not run, when it was asked for and could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_unavailable: Option<String>,
+    /// The GPU path's measured link, launch and memory figures behind the GPU verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_model: Option<crate::measure::verdict::MachineModel>,
     /// One record per backend.
     pub records: Vec<Record>,
 }
@@ -305,6 +308,35 @@ fn run_heading(document: &RunDocument) -> Vec<String> {
 /// The lines under the table: the GPU's one-time setup and what the abbreviations mean.
 fn run_footer(document: &RunDocument) -> Vec<String> {
     let mut lines = Vec::new();
+    for record in &document.records {
+        if let Some(verdict) = &record.verdict {
+            let name = record
+                .variant
+                .as_ref()
+                .map_or("gpu".to_string(), |v| format!("gpu {v}"));
+            lines.push(format!(
+                "{name}: {} — {}; the machine model predicts {} (up {} + compute {} + down {}) vs {} measured",
+                verdict.bound.name(),
+                verdict.reason,
+                seconds(verdict.predicted_total_s),
+                seconds(verdict.predicted_upload_s),
+                seconds(verdict.predicted_compute_s),
+                seconds(verdict.predicted_download_s),
+                seconds(verdict.measured_total_s)
+            ));
+        }
+    }
+    if let Some(model) = &document.machine_model {
+        lines.push(format!(
+            "machine model (probed once): upload {} + bytes / {} GB/s · download {} + bytes / {} GB/s · device {} GB/s · launch {}",
+            seconds(model.upload.latency_s),
+            rate(model.upload.bandwidth_gbs),
+            seconds(model.download.latency_s),
+            rate(model.download.bandwidth_gbs),
+            rate(model.device_bandwidth_gbs),
+            seconds(model.dispatch_round_trip_s)
+        ));
+    }
     if let Some(setup) = &document.gpu_setup {
         lines.push(format!(
             "GPU setup, once, outside every phase: adapter {} · device {} · shader compilation {} · buffers {}",
