@@ -204,6 +204,10 @@ pub struct RunArgs {
     /// another format).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// A JSON document saved from an earlier run of the same kernel and size: every figure is
+    /// shown as a ratio to it.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
 }
 
 /// Arguments of `hpclab sweep`.
@@ -241,6 +245,10 @@ pub struct SweepArgs {
     /// Seed of the deterministic inputs.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// A JSON document saved from an earlier sweep (or run) of the same kernel: every figure is
+    /// shown as a ratio to it.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
     #[command(flatten)]
     pub gpu: GpuChoice,
     #[command(flatten)]

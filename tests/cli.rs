@@ -413,3 +413,67 @@ fn help_explains_the_flags() {
             .and(predicate::str::contains("--backend")),
     );
 }
+
+#[test]
+fn compare_shows_ratios_to_a_saved_run_and_refuses_mismatches() {
+    let folder = tempfile::tempdir().unwrap();
+    let baseline = folder.path().join("base.json");
+    let args = [
+        "run",
+        "scale",
+        "--size",
+        "5000",
+        "--runs",
+        "2",
+        "--backend",
+        "scalar,simd",
+    ];
+    hpclab()
+        .args(args)
+        .args(["--format", "json", "--output"])
+        .arg(&baseline)
+        .assert()
+        .success();
+    let output = hpclab()
+        .args(args)
+        .args(["--format", "json", "--compare"])
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let comparison = json["comparison"].as_array().unwrap();
+    assert_eq!(comparison.len(), 2);
+    for c in comparison {
+        let ratio = c["compute_speedup"].as_f64().unwrap();
+        let expected = c["baseline_compute_s"].as_f64().unwrap() / c["compute_s"].as_f64().unwrap();
+        assert!((ratio - expected).abs() <= expected * 1e-12);
+    }
+    hpclab()
+        .args(args)
+        .arg("--compare")
+        .arg(&baseline)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("vs baseline"));
+    // Another kernel, another size, an unreadable file: clear usage errors.
+    let base = baseline.to_str().unwrap();
+    assert_usage_error(
+        &["run", "add", "--size", "5000", "--compare", base],
+        "not add",
+    );
+    assert_usage_error(
+        &["run", "scale", "--size", "6000", "--compare", base],
+        "none of",
+    );
+    assert_usage_error(
+        &["run", "scale", "--compare", "/nonexistent/base.json"],
+        "cannot read",
+    );
+    let garbage = folder.path().join("garbage.json");
+    std::fs::write(&garbage, "not json").unwrap();
+    assert_usage_error(
+        &["run", "scale", "--compare", garbage.to_str().unwrap()],
+        "not JSON",
+    );
+}

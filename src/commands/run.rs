@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::experiments::probe::probe;
 use crate::gpu::{AdapterChoice, GpuContext, GpuRequest};
 use crate::kernels::{self, Kernel, KernelOptions};
+use crate::measure::compare::Baseline;
 use crate::measure::record::{RecordInput, fill_speedups};
 use crate::measure::runner::{take_samples, time_compute};
 use crate::measure::verdict::{MachineModel, judge};
@@ -42,6 +43,8 @@ pub struct RunConfig {
     pub seed: u64,
     pub format: Format,
     pub output: Option<PathBuf>,
+    /// The saved document to compare with, checked against the kernel and size.
+    pub baseline: Option<Baseline>,
 }
 
 /// Parses `scalar,simd,gpu` or `all` against the backends `kernel` has.
@@ -237,6 +240,14 @@ impl RunConfig {
             seed: args.seed,
             format: args.format,
             output: args.output.clone(),
+            baseline: match &args.compare {
+                Some(path) => {
+                    let baseline = Baseline::load(path)?;
+                    baseline.check_matches(kernel.info().name, &[size])?;
+                    Some(baseline)
+                }
+                None => None,
+            },
         })
     }
 
@@ -443,6 +454,8 @@ pub fn measure(
         gpu_setup,
         gpu_unavailable,
         machine_model,
+        comparison: config.baseline.as_ref().map(|b| b.compare(&records)),
+        baseline_command: config.baseline.as_ref().map(|b| b.command.clone()),
         records,
     })
 }

@@ -30,6 +30,7 @@ pub fn execute(args: &ScalingArgs, command_line: String) -> Result<Outcome> {
         seed: args.seed,
         format: Format::Table,
         output: None,
+        compare: None,
     })?;
     if base.implementations.len() != 1 {
         return Err(Error::usage(format!(

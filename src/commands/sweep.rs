@@ -6,6 +6,7 @@ use crate::cli::{RunArgs, SweepArgs};
 use crate::environment::Environment;
 use crate::error::Result;
 use crate::experiments::sweep::SweepDocument;
+use crate::measure::compare::Baseline;
 use crate::report::progress::Progress;
 use crate::report::{self, Format, cap_size};
 
@@ -31,6 +32,7 @@ pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
         seed: args.seed,
         format: Format::Table,
         output: None,
+        compare: None,
     })?;
     for &size in &sizes {
         check_memory(
@@ -41,6 +43,14 @@ pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
                 .any(|i| i.backend == crate::Backend::Gpu),
         )?;
     }
+    let baseline = match &args.compare {
+        Some(path) => {
+            let baseline = Baseline::load(path)?;
+            baseline.check_matches(base.kernel.info().name, &sizes)?;
+            Some(baseline)
+        }
+        None => None,
+    };
     for path in [&args.out.output, &args.out.plot].into_iter().flatten() {
         report::check_output_path(path)?;
     }
@@ -65,7 +75,7 @@ pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
         base.threads,
         gpu.context.as_ref().map(|g| g.adapter.clone()),
     );
-    let document = SweepDocument::new(
+    let mut document = SweepDocument::new(
         base.kernel,
         sizes,
         records,
@@ -73,6 +83,10 @@ pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
         command_line,
         gpu.unavailable.clone(),
     );
+    if let Some(baseline) = &baseline {
+        document.comparison = Some(baseline.compare(&document.records));
+        document.baseline_command = Some(baseline.command.clone());
+    }
     report::emit(&document, args.out.format, args.out.output.as_deref())?;
     if let Some(path) = &args.out.plot {
         document.chart().write_svg(path)?;

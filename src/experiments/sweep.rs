@@ -43,6 +43,12 @@ pub struct SweepDocument {
     /// Why the GPU was left out, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_unavailable: Option<String>,
+    /// With `--compare`: each record's medians as ratios to the baseline's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Vec<crate::measure::compare::Comparison>>,
+    /// With `--compare`: the command that measured the baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_command: Option<String>,
 }
 
 /// A cache level placed on the size axis.
@@ -155,6 +161,8 @@ impl SweepDocument {
             sizes,
             records,
             gpu_unavailable,
+            comparison: None,
+            baseline_command: None,
         }
     }
 
@@ -358,6 +366,22 @@ impl Document for SweepDocument {
         }
         if let Some(reason) = &self.gpu_unavailable {
             lines.push(format!("GPU not run: {reason}"));
+        }
+        if let (Some(comparison), Some(command)) = (&self.comparison, &self.baseline_command) {
+            let ratios: Vec<f64> = comparison
+                .iter()
+                .map(|c| c.total_speedup)
+                .filter(|r| r.is_finite() && *r > 0.0)
+                .collect();
+            if !ratios.is_empty() {
+                let geometric_mean =
+                    (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+                lines.push(format!(
+                    "vs baseline ({} matching records): total time {:.2}× faster on geometric mean (baseline: {command})",
+                    ratios.len(),
+                    geometric_mean
+                ));
+            }
         }
         lines.push(
             "medians of the total time per run (CPU: compute; GPU: upload + compute + download)"

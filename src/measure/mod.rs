@@ -1,6 +1,7 @@
 //! Measurement: the warm-up and sample loop, the statistics, and the record each
 //! (kernel, backend, size) measurement becomes, with its derived figures.
 
+pub mod compare;
 pub mod fit;
 pub mod record;
 pub mod runner;

@@ -41,6 +41,12 @@ pub struct RunDocument {
     /// The GPU path's measured link, launch and memory figures behind the GPU verdicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub machine_model: Option<crate::measure::verdict::MachineModel>,
+    /// With `--compare`: each record's medians as ratios to the baseline's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Vec<crate::measure::compare::Comparison>>,
+    /// With `--compare`: the command that measured the baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_command: Option<String>,
     /// One record per backend.
     pub records: Vec<Record>,
 }
@@ -114,7 +120,7 @@ fn plural(count: usize, noun: &str) -> String {
 }
 
 /// A column of the run table: header, right-aligned or not, and how to fill a cell.
-type Column = (String, bool, Box<dyn Fn(&Record) -> String>);
+type Column<'a> = (String, bool, Box<dyn Fn(&Record) -> String + 'a>);
 
 /// A rate with an SI prefix: `1.25 G`, `830 M`.
 fn si_rate(value: f64) -> String {
@@ -226,6 +232,20 @@ fn run_rows(document: &RunDocument) -> Rows {
             }),
         ));
     }
+    if let Some(comparison) = &document.comparison {
+        columns.push((
+            "vs baseline".into(),
+            true,
+            Box::new(move |r: &Record| {
+                comparison
+                    .iter()
+                    .find(|c| {
+                        c.backend == r.backend.name() && c.variant == r.variant && c.size == r.size
+                    })
+                    .map_or_else(dash, |c| ratio(c.compute_speedup))
+            }),
+        ));
+    }
     columns.push((
         "check".into(),
         false,
@@ -308,6 +328,11 @@ fn run_heading(document: &RunDocument) -> Vec<String> {
 /// The lines under the table: the GPU's one-time setup and what the abbreviations mean.
 fn run_footer(document: &RunDocument) -> Vec<String> {
     let mut lines = Vec::new();
+    if let Some(command) = &document.baseline_command {
+        lines.push(format!(
+            "vs baseline = baseline compute median / this compute median (above 1× is faster); baseline: {command}"
+        ));
+    }
     for record in &document.records {
         if let Some(verdict) = &record.verdict {
             let name = record
