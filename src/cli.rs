@@ -32,6 +32,8 @@ pub enum Command {
     Sweep(Box<SweepArgs>),
     /// Strong scaling of the rayon backend: threads 1..N and 2N, Amdahl fit, Karp–Flatt.
     Scaling(Box<ScalingArgs>),
+    /// The roofline: measured memory and compute ceilings of CPU and GPU, the catalogue placed on it.
+    Roofline(RooflineArgs),
     /// Host↔device bandwidth and latency from 4 KiB up, for each upload path and for readback.
     Transfer(TransferArgs),
     /// Round trip of an empty dispatch, and the cost per dispatch when many share a submission.
@@ -285,6 +287,31 @@ pub struct ScalingArgs {
     /// Seed of the deterministic inputs.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
+}
+
+/// Arguments of `hpclab roofline`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  hpclab roofline --size 4Mi --plot roofline.svg")]
+pub struct RooflineArgs {
+    /// Elements of the probe (each is read once and written once).
+    #[arg(long, short = 'n', default_value = "4Mi", value_parser = parse_size)]
+    pub size: u64,
+    /// Samples kept per point.
+    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub runs: u32,
+    /// Samples discarded first.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub warmup: u32,
+    /// Leave out the catalogue kernels (the probe only).
+    #[arg(long)]
+    pub no_kernels: bool,
+    /// Leave out the GPU (the CPU roof only).
+    #[arg(long)]
+    pub cpu_only: bool,
+    #[command(flatten)]
+    pub gpu: GpuChoice,
     #[command(flatten)]
     pub out: ExperimentOutput,
 }

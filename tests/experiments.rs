@@ -176,3 +176,65 @@ fn scaling_reports_speedups_amdahl_and_karp_flatt() {
     assert!((0.0..=1.0).contains(&serial));
     assert_svg(&plot, &["measured", "ideal", "Amdahl"]);
 }
+
+#[test]
+fn roofline_measures_ceilings_and_places_the_catalogue() {
+    let folder = tempfile::tempdir().unwrap();
+    let plot = folder.path().join("roofline.svg");
+    let output = hpclab()
+        .args([
+            "roofline", "--size", "64Ki", "--runs", "1", "--warmup", "0", "--format", "json",
+            "--plot",
+        ])
+        .arg(&plot)
+        .env("HPCLAB_MAX_SIZE", "64Ki")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let has_gpu = common::gpu(Default::default()).is_some();
+    let devices = if has_gpu { 2 } else { 1 };
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(
+        points.len(),
+        12 * devices,
+        "1/8 … 256 flop/byte on each device"
+    );
+    assert!(points.iter().all(|p| p["verified"] == true));
+    let intensities: Vec<f64> = points
+        .iter()
+        .take(12)
+        .map(|p| p["intensity"].as_f64().unwrap())
+        .collect();
+    assert_eq!(intensities.first(), Some(&0.125));
+    assert_eq!(intensities.last(), Some(&256.0));
+    for ceiling in json["ceilings"].as_array().unwrap() {
+        let (bandwidth, compute) = (
+            ceiling["bandwidth_gbs"].as_f64().unwrap(),
+            ceiling["compute_gflops"].as_f64().unwrap(),
+        );
+        assert!(bandwidth > 0.0 && compute > 0.0);
+        assert!(
+            (ceiling["ridge_flop_per_byte"].as_f64().unwrap() - compute / bandwidth).abs()
+                < 1e-9 * compute / bandwidth
+        );
+    }
+    let kernels = json["kernels"].as_array().unwrap();
+    assert!(
+        kernels.iter().any(|k| k["kernel"] == "triad"),
+        "the catalogue is placed"
+    );
+    assert!(
+        !kernels.iter().any(|k| k["kernel"] == "copy"),
+        "copy has no flops, so no place on a roofline"
+    );
+    let mut legend = vec!["cpu probe", "cpu roof", "triad (rayon)"];
+    if has_gpu {
+        legend.extend(["gpu probe", "gpu roof"]);
+    }
+    assert_svg(&plot, &legend);
+}

@@ -268,6 +268,14 @@ pub struct GpuState {
 }
 
 impl GpuState {
+    /// A GPU state around an open device.
+    pub fn with(context: GpuContext) -> GpuState {
+        GpuState {
+            context: Some(context),
+            ..GpuState::none()
+        }
+    }
+
     /// No GPU: the CPU backends only.
     pub fn none() -> GpuState {
         GpuState {

@@ -4,6 +4,7 @@
 
 pub mod latency;
 pub mod probe;
+pub mod roofline;
 pub mod scaling;
 pub mod sweep;
 pub mod transfer;

@@ -1,0 +1,521 @@
+//! The roofline: a probe kernel whose arithmetic intensity is tunable (a chain of FMAs per
+//! element, from 1/8 to 256 flop/byte) measured on the CPU (rayon + SIMD) and on the GPU; the
+//! measured ceilings (memory bandwidth from the memory-bound end, compute from the compute-bound
+//! end), the ridge point, and the catalogue kernels placed from their cost models and times.
+
+use crate::cpu::AlignedVec;
+use crate::cpu::parallel::for_chunks1;
+use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::gpu::transfer::Role;
+use crate::gpu::{DeviceArray, GpuContext, PassTimer, ShaderSpec, upload_timed};
+use crate::kernels::inputs::uniform_f32;
+use crate::measure::runner::{MeasureOptions, take_samples, time_compute};
+use crate::measure::{PhaseSample, Stats};
+use crate::report::format::rate;
+use crate::report::plot::{Chart, Series};
+use crate::report::table::Rows;
+use crate::report::{Document, to_json};
+use crate::size::format_count;
+use serde::Serialize;
+use std::time::Instant;
+
+/// FMAs per element of each probe point: 0 (one multiply) up to 1024, i.e. 1/8 to 256 flop/byte.
+pub const FMA_CHAINS: [u32; 12] = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+const CHAIN_FACTOR: f32 = 0.999;
+const CHAIN_ADD: f32 = 0.001;
+/// Bytes per element: one f32 read, one written.
+const BYTES_PER_ELEMENT: f64 = 8.0;
+
+/// Flops per element of a chain of `fmas` FMAs (a lone multiply when 0).
+pub fn flops_per_element(fmas: u32) -> f64 {
+    if fmas == 0 { 1.0 } else { 2.0 * fmas as f64 }
+}
+
+/// One probe measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbePoint {
+    /// `cpu` (rayon + SIMD) or `gpu`.
+    pub device: &'static str,
+    pub fmas_per_element: u32,
+    /// Flops per byte moved.
+    pub intensity: f64,
+    pub time: Stats,
+    pub gflops: f64,
+    pub bandwidth_gbs: f64,
+    pub verified: bool,
+}
+
+/// The measured roof of one device.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ceilings {
+    pub device: &'static str,
+    /// Best GB/s among the memory-bound points (intensity ≤ 1 flop/byte).
+    pub bandwidth_gbs: f64,
+    /// Best GFLOP/s among all points.
+    pub compute_gflops: f64,
+    /// compute / bandwidth: the intensity from which the device can be compute-bound.
+    pub ridge_flop_per_byte: f64,
+}
+
+/// A catalogue kernel placed on the roofline.
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelPoint {
+    pub kernel: String,
+    pub backend: String,
+    pub size: u64,
+    /// Flops / device bytes of its cost model.
+    pub intensity: f64,
+    pub gflops: f64,
+}
+
+/// The output of `hpclab roofline`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RooflineDocument {
+    pub hpclab_version: &'static str,
+    pub command: String,
+    pub environment: Environment,
+    /// Elements of the probe.
+    pub size: u64,
+    pub points: Vec<ProbePoint>,
+    pub ceilings: Vec<Ceilings>,
+    pub kernels: Vec<KernelPoint>,
+}
+
+struct Chain<'a> {
+    out: &'a mut [f32],
+    a: &'a [f32],
+    fmas: u32,
+}
+
+impl SimdKernel for Chain<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<S: F32Lanes>(self) {
+        // Eight independent chains in flight cover the FMA latency of two FMA units.
+        const CHAINS: usize = 8;
+        let (factor, add) = (S::splat(CHAIN_FACTOR), S::splat(CHAIN_ADD));
+        let step = CHAINS * S::LANES;
+        let whole = self.a.len() - self.a.len() % step;
+        let mut i = 0;
+        while i < whole {
+            // SAFETY: i + step <= whole <= len of both slices.
+            let mut x: [S; CHAINS] =
+                std::array::from_fn(|k| unsafe { S::load(self.a.as_ptr().add(i + k * S::LANES)) });
+            if self.fmas == 0 {
+                x.iter_mut().for_each(|v| *v = v.mul(factor));
+            }
+            for _ in 0..self.fmas {
+                x.iter_mut().for_each(|v| *v = v.mul_add(factor, add));
+            }
+            for (k, v) in x.into_iter().enumerate() {
+                unsafe { v.store(self.out.as_mut_ptr().add(i + k * S::LANES)) };
+            }
+            i += step;
+        }
+        for (o, &v) in self.out[whole..].iter_mut().zip(&self.a[whole..]) {
+            *o = chain_scalar(v, self.fmas);
+        }
+    }
+}
+
+fn chain_scalar(mut x: f32, fmas: u32) -> f32 {
+    if fmas == 0 {
+        return x * CHAIN_FACTOR;
+    }
+    for _ in 0..fmas {
+        x = x.mul_add(CHAIN_FACTOR, CHAIN_ADD);
+    }
+    x
+}
+
+/// Checks every 997th element against the chain computed in f64. Each f32 step adds at most one
+/// rounding and the chain shrinks earlier errors by 0.999 per step, so the error stays below
+/// 2^-24 / (1 − 0.999) ≈ 6e-5; 1.2e-4 allows twice that (non-fused SSE2 steps round twice).
+fn verify(input: &[f32], output: &[f32], fmas: u32) -> bool {
+    (0..input.len()).step_by(997).all(|i| {
+        let mut x = input[i] as f64;
+        if fmas == 0 {
+            x *= CHAIN_FACTOR as f64;
+        }
+        for _ in 0..fmas {
+            x = x * CHAIN_FACTOR as f64 + CHAIN_ADD as f64;
+        }
+        (output[i] as f64 - x).abs() <= 1.2e-4
+    })
+}
+
+fn point(device: &'static str, fmas: u32, n: usize, samples: &[f64], verified: bool) -> ProbePoint {
+    let time = Stats::from_samples(samples.to_vec()).expect("runs >= 1");
+    ProbePoint {
+        device,
+        fmas_per_element: fmas,
+        intensity: flops_per_element(fmas) / BYTES_PER_ELEMENT,
+        gflops: flops_per_element(fmas) * n as f64 / time.median_s / 1e9,
+        bandwidth_gbs: BYTES_PER_ELEMENT * n as f64 / time.median_s / 1e9,
+        time,
+        verified,
+    }
+}
+
+/// Measures the probe at every intensity on the CPU (current rayon pool) and, when given, the GPU.
+pub fn measure_probe(
+    n: usize,
+    gpu: Option<&GpuContext>,
+    options: MeasureOptions,
+    mut on_point: impl FnMut(),
+) -> Result<Vec<ProbePoint>> {
+    let input = uniform_f32(n, 5, 0);
+    let mut output = AlignedVec::filled(n, f32::NAN);
+    let chains = &FMA_CHAINS;
+    let mut points = Vec::new();
+    for &fmas in chains {
+        output.fill(f32::NAN);
+        let samples = take_samples(
+            options,
+            || {
+                Ok(time_compute(|| {
+                    for_chunks1(&mut output, &input, |out, a| {
+                        dispatch(Chain { out, a, fmas })
+                    })
+                }))
+            },
+            |_, _| {},
+        )?;
+        let times: Vec<f64> = samples.iter().map(|s| s.compute_wall_s).collect();
+        points.push(point("cpu", fmas, n, &times, verify(&input, &output, fmas)));
+        on_point();
+    }
+    let Some(context) = gpu else {
+        return Ok(points);
+    };
+    let bytes = 4 * n as u64;
+    if bytes > context.max_binding_bytes {
+        return Err(Error::usage(format!(
+            "--size {n}: the probe keeps each array in one storage binding ({} bytes at most here); use a smaller --size",
+            context.max_binding_bytes
+        )));
+    }
+    let device_in = DeviceArray::new(context, "roofline input", bytes, Role::Input)?;
+    let device_out = DeviceArray::new(context, "roofline output", bytes, Role::Output)?;
+    upload_timed(context, &[(&device_in, input.as_bytes())])?;
+    let timer = PassTimer::new(context)?;
+    let workgroup_size = context.workgroup_size(256);
+    for &fmas in chains {
+        let compiled = context.pipelines().get(
+            context,
+            &ShaderSpec {
+                label: "roofline",
+                source: include_str!("../../shaders/roofline.wgsl"),
+                entry_point: "main",
+                constants: vec![
+                    ("WORKGROUP_SIZE", workgroup_size as f64),
+                    ("FMAS", fmas as f64),
+                ],
+            },
+        )?;
+        let layout = compiled.pipeline.get_bind_group_layout(0);
+        let group = context.scoped("creating the roofline bind group", || {
+            context
+                .device
+                .create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("roofline"),
+                    layout: &layout,
+                    entries: &[
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: device_out.buffer.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: device_in.buffer.as_entire_binding(),
+                        },
+                    ],
+                })
+        })?;
+        let groups = context.grid_stride_groups(n as u64, workgroup_size);
+        let samples = take_samples(
+            options,
+            || {
+                let started = Instant::now();
+                let mut encoder = context.device.create_command_encoder(&Default::default());
+                {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("roofline"),
+                        timestamp_writes: timer.as_ref().map(PassTimer::pass_writes),
+                    });
+                    pass.set_pipeline(&compiled.pipeline);
+                    pass.set_bind_group(0, &group, &[]);
+                    pass.dispatch_workgroups(groups, 1, 1);
+                }
+                if let Some(timer) = &timer {
+                    timer.resolve(&mut encoder);
+                }
+                context.submit_and_wait([encoder.finish()], "running the roofline probe")?;
+                let compute_wall_s = started.elapsed().as_secs_f64();
+                let compute_timestamp_s = match &timer {
+                    Some(timer) => timer.read_seconds(context)?,
+                    None => None,
+                };
+                Ok(PhaseSample {
+                    upload_s: None,
+                    compute_wall_s,
+                    compute_timestamp_s,
+                    download_s: None,
+                })
+            },
+            |_, _| {},
+        )?;
+        output.fill(f32::NAN);
+        crate::gpu::download_timed(
+            context,
+            &mut [crate::gpu::Download {
+                array: &device_out,
+                host: output.as_bytes_mut(),
+            }],
+        )?;
+        let times: Vec<f64> = samples
+            .iter()
+            .map(|s| s.compute_timestamp_s.unwrap_or(s.compute_wall_s))
+            .collect();
+        points.push(point("gpu", fmas, n, &times, verify(&input, &output, fmas)));
+        on_point();
+    }
+    Ok(points)
+}
+
+/// The ceilings of each device from its probe points.
+pub fn ceilings(points: &[ProbePoint]) -> Vec<Ceilings> {
+    ["cpu", "gpu"]
+        .into_iter()
+        .filter_map(|device| {
+            let mine: Vec<&ProbePoint> = points.iter().filter(|p| p.device == device).collect();
+            let bandwidth = mine
+                .iter()
+                .filter(|p| p.intensity <= 1.0)
+                .map(|p| p.bandwidth_gbs)
+                .reduce(f64::max)?;
+            let compute = mine.iter().map(|p| p.gflops).reduce(f64::max)?;
+            Some(Ceilings {
+                device,
+                bandwidth_gbs: bandwidth,
+                compute_gflops: compute,
+                ridge_flop_per_byte: compute / bandwidth,
+            })
+        })
+        .collect()
+}
+
+impl RooflineDocument {
+    /// The classic log–log roofline: each device's measured probe, its roof (dashed), and the
+    /// catalogue kernels as points.
+    pub fn chart(&self) -> Chart {
+        let intensities: Vec<f64> = FMA_CHAINS
+            .iter()
+            .map(|&f| flops_per_element(f) / BYTES_PER_ELEMENT)
+            .collect();
+        let mut series = Vec::new();
+        for (index, ceiling) in self.ceilings.iter().enumerate() {
+            let color = Some(index);
+            let probe = self
+                .points
+                .iter()
+                .filter(|p| p.device == ceiling.device)
+                .map(|p| (p.intensity, p.gflops))
+                .collect();
+            series.push(Series {
+                name: format!("{} probe", ceiling.device),
+                points: probe,
+                dashed: false,
+                color,
+            });
+            let roof = intensities
+                .iter()
+                .map(|&i| (i, (ceiling.bandwidth_gbs * i).min(ceiling.compute_gflops)))
+                .collect();
+            series.push(Series {
+                name: format!("{} roof", ceiling.device),
+                points: roof,
+                dashed: true,
+                color,
+            });
+        }
+        for (index, kernel) in self.kernels.iter().enumerate() {
+            series.push(Series {
+                name: format!("{} ({})", kernel.kernel, kernel.backend),
+                points: vec![(kernel.intensity, kernel.gflops)],
+                dashed: false,
+                color: Some(2 + index),
+            });
+        }
+        Chart {
+            title: "Roofline: attainable GFLOP/s against arithmetic intensity".into(),
+            x_label: "arithmetic intensity (flop/byte)".into(),
+            y_label: "GFLOP/s".into(),
+            log_x: true,
+            log_y: true,
+            x_bytes: false,
+            series,
+            markers: Vec::new(),
+        }
+    }
+}
+
+impl Document for RooflineDocument {
+    fn heading(&self) -> Vec<String> {
+        let mut lines = vec![
+            format!(
+                "roofline · probe of {} elements: an FMA chain per element, 8 bytes moved per element",
+                format_count(self.size)
+            ),
+            format!(
+                "CPU: {} · {} threads · simd {}",
+                self.environment.cpu.model, self.environment.threads, self.environment.simd
+            ),
+        ];
+        if let Some(adapter) = &self.environment.adapter {
+            lines.push(format!(
+                "GPU: {} ({}, {})",
+                adapter.name, adapter.device_type, adapter.api
+            ));
+        }
+        lines
+    }
+
+    fn tables(&self) -> Vec<Rows> {
+        let devices: Vec<&str> = self.ceilings.iter().map(|c| c.device).collect();
+        let mut header = vec!["flop/byte".to_string(), "FMAs/element".to_string()];
+        for device in &devices {
+            header.push(format!("{device} GFLOP/s"));
+            header.push(format!("{device} GB/s"));
+        }
+        header.push("check".into());
+        let rows = FMA_CHAINS
+            .iter()
+            .map(|&fmas| {
+                let intensity = flops_per_element(fmas) / BYTES_PER_ELEMENT;
+                let mut row = vec![
+                    format!("{intensity}"),
+                    if fmas == 0 {
+                        "mul".into()
+                    } else {
+                        fmas.to_string()
+                    },
+                ];
+                let mut ok = true;
+                for device in &devices {
+                    match self
+                        .points
+                        .iter()
+                        .find(|p| p.device == *device && p.fmas_per_element == fmas)
+                    {
+                        Some(p) => {
+                            ok &= p.verified;
+                            row.push(rate(p.gflops));
+                            row.push(rate(p.bandwidth_gbs));
+                        }
+                        None => row.extend(["–".to_string(), "–".to_string()]),
+                    }
+                }
+                row.push(if ok { "ok".into() } else { "FAILED".into() });
+                row
+            })
+            .collect();
+        let mut tables = vec![Rows {
+            numeric: (0..header.len() - 1).collect(),
+            header,
+            rows,
+        }];
+        if !self.kernels.is_empty() {
+            tables.push(Rows {
+                header: ["kernel", "backend", "n", "flop/byte", "GFLOP/s", "bound by"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                rows: self
+                    .kernels
+                    .iter()
+                    .map(|k| {
+                        let ridge = self
+                            .ceilings
+                            .iter()
+                            .find(|c| (c.device == "gpu") == (k.backend == "gpu"))
+                            .map(|c| c.ridge_flop_per_byte);
+                        vec![
+                            k.kernel.clone(),
+                            k.backend.clone(),
+                            format_count(k.size),
+                            format!("{:.3}", k.intensity),
+                            rate(k.gflops),
+                            ridge.map_or("–".into(), |r| {
+                                if k.intensity < r {
+                                    "memory".into()
+                                } else {
+                                    "compute".into()
+                                }
+                            }),
+                        ]
+                    })
+                    .collect(),
+                numeric: vec![3, 4],
+            });
+        }
+        tables
+    }
+
+    fn footer(&self) -> Vec<String> {
+        self.ceilings
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: bandwidth ceiling {} GB/s, compute ceiling {} GFLOP/s, ridge point {:.2} flop/byte",
+                    c.device,
+                    rate(c.bandwidth_gbs),
+                    rate(c.compute_gflops),
+                    c.ridge_flop_per_byte
+                )
+            })
+            .chain(std::iter::once(
+                "a kernel left of its device's ridge point is memory-bound there; right of it, compute-bound".to_string(),
+            ))
+            .collect()
+    }
+
+    fn csv(&self) -> Rows {
+        Rows {
+            header: [
+                "device",
+                "fmas_per_element",
+                "intensity",
+                "median_s",
+                "gflops",
+                "bandwidth_gbs",
+                "verified",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: self
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.device.to_string(),
+                        p.fmas_per_element.to_string(),
+                        p.intensity.to_string(),
+                        p.time.median_s.to_string(),
+                        p.gflops.to_string(),
+                        p.bandwidth_gbs.to_string(),
+                        p.verified.to_string(),
+                    ]
+                })
+                .collect(),
+            numeric: vec![],
+        }
+    }
+
+    fn json(&self) -> Result<serde_json::Value> {
+        to_json(self)
+    }
+}
