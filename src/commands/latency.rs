@@ -1,14 +1,15 @@
 //! `hpclab latency`: the round trip of an empty dispatch and the cost per dispatch in batches.
 
+use super::Outcome;
 use crate::cli::LatencyArgs;
 use crate::error::Result;
-use crate::experiments::latency::measure;
+use crate::experiments::latency::{LatencyDocument, measure};
 use crate::gpu::GpuContext;
 use crate::measure::MeasureOptions;
 use crate::report;
 
 /// Runs the latency experiment.
-pub fn execute(args: &LatencyArgs, command_line: String) -> Result<()> {
+pub fn document(args: &LatencyArgs, command_line: String) -> Result<LatencyDocument> {
     for path in [&args.out.output, &args.out.plot].into_iter().flatten() {
         report::check_output_path(path)?;
     }
@@ -26,10 +27,12 @@ pub fn execute(args: &LatencyArgs, command_line: String) -> Result<()> {
         command_line,
         false,
     )?;
-    report::emit(&document, args.out.format, args.out.output.as_deref())?;
-    if let Some(path) = &args.out.plot {
-        document.chart().write_svg(path)?;
-        eprintln!("hpclab: wrote {}", path.display());
-    }
-    Ok(())
+    Ok(document)
+}
+
+/// Runs the experiment and publishes its document and figure.
+pub fn execute(args: &LatencyArgs, command_line: String) -> Result<Outcome> {
+    let document = document(args, command_line)?;
+    report::publish(&document, &args.out)?;
+    Ok(Outcome::Success)
 }

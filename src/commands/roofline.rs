@@ -31,7 +31,7 @@ fn kernel_size(kernel: &dyn Kernel) -> u64 {
 }
 
 /// Runs the roofline experiment.
-pub fn execute(args: &RooflineArgs, command_line: String) -> Result<Outcome> {
+pub fn document(args: &RooflineArgs, command_line: String) -> Result<RooflineDocument> {
     for path in [&args.out.output, &args.out.plot].into_iter().flatten() {
         report::check_output_path(path)?;
     }
@@ -124,11 +124,13 @@ pub fn execute(args: &RooflineArgs, command_line: String) -> Result<Outcome> {
         points,
         kernels: placed,
     };
-    report::emit(&document, args.out.format, args.out.output.as_deref())?;
-    if let Some(path) = &args.out.plot {
-        document.chart().write_svg(path)?;
-        eprintln!("hpclab: wrote {}", path.display());
-    }
+    Ok(document)
+}
+
+/// Runs the experiment and publishes its document and figure.
+pub fn execute(args: &RooflineArgs, command_line: String) -> Result<Outcome> {
+    let document = document(args, command_line)?;
+    report::publish(&document, &args.out)?;
     Ok(if document.points.iter().all(|p| p.verified) {
         Outcome::Success
     } else {

@@ -210,7 +210,13 @@ impl RunConfig {
                 )));
             }
         }
-        let size = args.size;
+        let size = report::cap_size(args.size);
+        if size < args.size {
+            eprintln!(
+                "hpclab: HPCLAB_MAX_SIZE caps --size {} to {size}",
+                args.size
+            );
+        }
         check_memory(kernel, size, backends.contains(&Backend::Gpu))?;
         for path in [&args.output, &args.image].into_iter().flatten() {
             report::check_output_path(path)?;

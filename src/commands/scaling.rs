@@ -10,7 +10,7 @@ use crate::report::progress::Progress;
 use crate::report::{self, Format, cap_size};
 
 /// Runs the scaling experiment.
-pub fn execute(args: &ScalingArgs, command_line: String) -> Result<Outcome> {
+pub fn document(args: &ScalingArgs, command_line: String) -> Result<ScalingDocument> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let max = args.max_threads.map_or(cores, |t| t as usize);
     let base = RunConfig::from_args(&RunArgs {
@@ -70,11 +70,13 @@ pub fn execute(args: &ScalingArgs, command_line: String) -> Result<Outcome> {
         environment,
         command_line,
     );
-    report::emit(&document, args.out.format, args.out.output.as_deref())?;
-    if let Some(path) = &args.out.plot {
-        document.chart().write_svg(path)?;
-        eprintln!("hpclab: wrote {}", path.display());
-    }
+    Ok(document)
+}
+
+/// Runs the experiment and publishes its document and figure.
+pub fn execute(args: &ScalingArgs, command_line: String) -> Result<Outcome> {
+    let document = document(args, command_line)?;
+    report::publish(&document, &args.out)?;
     Ok(if document.points.iter().all(|p| p.verified) {
         Outcome::Success
     } else {

@@ -11,7 +11,7 @@ use crate::report::progress::Progress;
 use crate::report::{self, Format, cap_size};
 
 /// Runs the sweep.
-pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
+pub fn document(args: &SweepArgs, command_line: String) -> Result<SweepDocument> {
     let mut sizes: Vec<u64> = args.sizes.iter().map(|&s| cap_size(s)).collect();
     sizes.dedup();
     // The run configuration checks kernel, backends, variants and options once.
@@ -87,11 +87,13 @@ pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
         document.comparison = Some(baseline.compare(&document.records));
         document.baseline_command = Some(baseline.command.clone());
     }
-    report::emit(&document, args.out.format, args.out.output.as_deref())?;
-    if let Some(path) = &args.out.plot {
-        document.chart().write_svg(path)?;
-        eprintln!("hpclab: wrote {}", path.display());
-    }
+    Ok(document)
+}
+
+/// Runs the experiment and publishes its document and figure.
+pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
+    let document = document(args, command_line)?;
+    report::publish(&document, &args.out)?;
     Ok(if document.records.iter().all(|r| r.verified) {
         Outcome::Success
     } else {

@@ -1,14 +1,15 @@
 //! `hpclab transfer`: host↔device bandwidth and latency for each upload path and for readback.
 
+use super::Outcome;
 use crate::cli::TransferArgs;
 use crate::error::{Error, Result};
-use crate::experiments::transfer::{measure, sizes};
+use crate::experiments::transfer::{TransferDocument, measure, sizes};
 use crate::gpu::GpuContext;
 use crate::measure::MeasureOptions;
 use crate::report;
 
 /// Runs the transfer experiment.
-pub fn execute(args: &TransferArgs, command_line: String) -> Result<bool> {
+pub fn document(args: &TransferArgs, command_line: String) -> Result<TransferDocument> {
     if args.min > args.max {
         return Err(Error::usage(format!(
             "--min {} is larger than --max {}",
@@ -30,10 +31,16 @@ pub fn execute(args: &TransferArgs, command_line: String) -> Result<bool> {
         command_line,
         false,
     )?;
-    report::emit(&document, args.out.format, args.out.output.as_deref())?;
-    if let Some(path) = &args.out.plot {
-        document.chart().write_svg(path)?;
-        eprintln!("hpclab: wrote {}", path.display());
-    }
-    Ok(document.verified)
+    Ok(document)
+}
+
+/// Runs the experiment and publishes its document and figure.
+pub fn execute(args: &TransferArgs, command_line: String) -> Result<Outcome> {
+    let document = document(args, command_line)?;
+    report::publish(&document, &args.out)?;
+    Ok(if document.verified {
+        Outcome::Success
+    } else {
+        Outcome::VerificationFailed
+    })
 }

@@ -139,7 +139,7 @@ pub fn measure(
 
 impl LatencyDocument {
     /// Time per dispatch against dispatches per submission, log–log.
-    pub fn chart(&self) -> Chart {
+    fn figure(&self) -> Chart {
         Chart {
             title: format!(
                 "Cost of an empty dispatch on {}",
@@ -260,5 +260,9 @@ impl Document for LatencyDocument {
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
+    }
+
+    fn chart(&self) -> Option<Chart> {
+        Some(self.figure())
     }
 }

@@ -310,7 +310,7 @@ pub fn ceilings(points: &[ProbePoint]) -> Vec<Ceilings> {
 impl RooflineDocument {
     /// The classic log–log roofline: each device's measured probe, its roof (dashed), and the
     /// catalogue kernels as points.
-    pub fn chart(&self) -> Chart {
+    fn figure(&self) -> Chart {
         let intensities: Vec<f64> = FMA_CHAINS
             .iter()
             .map(|&f| flops_per_element(f) / BYTES_PER_ELEMENT)
@@ -517,5 +517,9 @@ impl Document for RooflineDocument {
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
+    }
+
+    fn chart(&self) -> Option<Chart> {
+        Some(self.figure())
     }
 }

@@ -95,7 +95,7 @@ impl ScalingDocument {
     }
 
     /// Speed-up against threads: measured, ideal, and the fitted Amdahl curve.
-    pub fn chart(&self) -> Chart {
+    fn figure(&self) -> Chart {
         let threads: Vec<f64> = self.points.iter().map(|p| p.threads as f64).collect();
         let mut series = vec![
             Series {
@@ -250,5 +250,9 @@ impl Document for ScalingDocument {
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
+    }
+
+    fn chart(&self) -> Option<Chart> {
+        Some(self.figure())
     }
 }

@@ -179,7 +179,7 @@ impl SweepDocument {
 
     /// Time against size, log–log: one line per backend (its total), the GPU drawn with and
     /// without transfers; cache sizes and the break-even size marked.
-    pub fn chart(&self) -> Chart {
+    fn figure(&self) -> Chart {
         let mut series = Vec::new();
         for (index, name) in self.labels().into_iter().enumerate() {
             let of = |r: &&Record| label(r) == name;
@@ -426,6 +426,10 @@ impl Document for SweepDocument {
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
+    }
+
+    fn chart(&self) -> Option<Chart> {
+        Some(self.figure())
     }
 }
 

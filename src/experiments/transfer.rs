@@ -170,7 +170,7 @@ pub fn measure(
 
 impl TransferDocument {
     /// GB/s against size, log–log, one line per path, and each path's fitted model dashed.
-    pub fn chart(&self) -> Chart {
+    fn figure(&self) -> Chart {
         let mut series = Vec::new();
         for path in PATHS {
             let points: Vec<(f64, f64)> = self
@@ -343,6 +343,10 @@ impl Document for TransferDocument {
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
+    }
+
+    fn chart(&self) -> Option<Chart> {
+        Some(self.figure())
     }
 }
 

@@ -30,6 +30,10 @@ pub trait Document {
     fn csv(&self) -> Rows;
     /// The whole document as JSON (every sample, every statistic).
     fn json(&self) -> Result<serde_json::Value>;
+    /// The figure a student would put in a lab report, for experiments that have one.
+    fn chart(&self) -> Option<plot::Chart> {
+        None
+    }
 }
 
 /// Encodes a serializable document as JSON, for [`Document::json`].
@@ -79,6 +83,16 @@ pub fn emit(document: &dyn Document, format: Format, output: Option<&Path>) -> R
             eprintln!("hpclab: wrote {}", path.display());
         }
         None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// Writes a document where `out` says and its figure to `out.plot`.
+pub fn publish(document: &dyn Document, out: &crate::cli::ExperimentOutput) -> Result<()> {
+    emit(document, out.format, out.output.as_deref())?;
+    if let (Some(path), Some(chart)) = (&out.plot, document.chart()) {
+        chart.write_svg(path)?;
+        eprintln!("hpclab: wrote {}", path.display());
     }
     Ok(())
 }
