@@ -34,6 +34,8 @@ pub enum Command {
     Scaling(Box<ScalingArgs>),
     /// The roofline: measured memory and compute ceilings of CPU and GPU, the catalogue placed on it.
     Roofline(RooflineArgs),
+    /// Run a fixed suite and write DIR/report.md, DIR/report.html, the JSON and the plots.
+    Report(ReportArgs),
     /// Host↔device bandwidth and latency from 4 KiB up, for each upload path and for readback.
     Transfer(TransferArgs),
     /// Round trip of an empty dispatch, and the cost per dispatch when many share a submission.
@@ -314,4 +316,16 @@ pub struct RooflineArgs {
     pub gpu: GpuChoice,
     #[command(flatten)]
     pub out: ExperimentOutput,
+}
+
+/// Arguments of `hpclab report`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hpclab report --out my-report\n  HPCLAB_MAX_SIZE=1Mi hpclab report --out quick-report   # a quick pass"
+)]
+pub struct ReportArgs {
+    /// Folder for report.md, report.html, one JSON document and one SVG figure per step
+    /// (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
 }

@@ -238,3 +238,54 @@ fn roofline_measures_ceilings_and_places_the_catalogue() {
     }
     assert_svg(&plot, &legend);
 }
+
+#[test]
+fn report_writes_markdown_html_json_and_plots() {
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("report");
+    let output = hpclab()
+        .args(["report", "--out"])
+        .arg(&out)
+        .env("HPCLAB_MAX_SIZE", "16Ki")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for (name, title, line) in hpclab::commands::report::SUITE {
+        assert!(
+            markdown.contains(title) && markdown.contains(line),
+            "report.md lacks {title}"
+        );
+        assert!(
+            html.contains(&hpclab::report::html::escape(title)),
+            "report.html lacks {title}"
+        );
+        let json: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            json["environment"]["cpu"].is_object(),
+            "{name}.json has its environment"
+        );
+    }
+    assert!(
+        markdown.contains("![") && markdown.contains(".svg)"),
+        "plots linked from the Markdown"
+    );
+    assert!(
+        html.matches("<svg").count() >= 3,
+        "plots inlined in the HTML"
+    );
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    hpclab()
+        .args(["report", "--out"])
+        .arg(out.join("report.md"))
+        .assert()
+        .code(2);
+}

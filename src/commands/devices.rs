@@ -8,8 +8,9 @@ use crate::report::table::{Rows, render_terminal};
 use crate::size::format_bytes;
 use serde::Serialize;
 
+/// The CPU and every adapter, as `hpclab devices` shows them.
 #[derive(Serialize)]
-struct Devices {
+pub struct Devices {
     cpu: CpuInfo,
     adapters: Vec<AdapterSummary>,
 }
@@ -32,7 +33,16 @@ pub fn execute(args: &DevicesArgs) -> Result<()> {
     Ok(())
 }
 
-fn render(devices: &Devices) -> String {
+/// Describes this machine's devices.
+pub fn detect(api: Option<crate::gpu::GpuApi>) -> Devices {
+    Devices {
+        cpu: CpuInfo::detect(),
+        adapters: list_adapters(api),
+    }
+}
+
+/// The devices as the terminal table of `hpclab devices`.
+pub fn render(devices: &Devices) -> String {
     let cpu = &devices.cpu;
     let mut text = format!(
         "CPU: {} · {} logical cores · {} · simd backend uses {} ({} f32 lanes{})\n",

@@ -4,6 +4,7 @@
 pub mod devices;
 pub mod latency;
 pub mod list;
+pub mod report;
 pub mod roofline;
 pub mod run;
 pub mod scaling;
@@ -28,6 +29,7 @@ pub fn execute(cli: Cli, command_line: String) -> Result<Outcome> {
         Command::Devices(args) => devices::execute(&args).map(|()| Outcome::Success),
         Command::List(args) => list::execute(&args).map(|()| Outcome::Success),
         Command::Run(args) => run::execute(&args, command_line),
+        Command::Report(args) => report::execute(&args),
         Command::Roofline(args) => roofline::execute(&args, command_line),
         Command::Scaling(args) => scaling::execute(&args, command_line),
         Command::Sweep(args) => sweep::execute(&args, command_line),

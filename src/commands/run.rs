@@ -474,6 +474,13 @@ pub fn measure(
     })
 }
 
+/// Checks the arguments, opens the GPU when needed and measures: the document of one run.
+pub fn document(args: &RunArgs, command_line: String) -> Result<RunDocument> {
+    let config = RunConfig::from_args(args)?;
+    let gpu = open_gpu(&config)?;
+    measure(&config, &gpu, command_line, false)
+}
+
 /// `hpclab run`: check, measure, report.
 pub fn execute(args: &RunArgs, command_line: String) -> Result<Outcome> {
     let config = RunConfig::from_args(args)?;

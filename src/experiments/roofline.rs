@@ -363,6 +363,10 @@ impl RooflineDocument {
 }
 
 impl Document for RooflineDocument {
+    fn verified(&self) -> bool {
+        self.points.iter().all(|p| p.verified)
+    }
+
     fn heading(&self) -> Vec<String> {
         let mut lines = vec![
             format!(

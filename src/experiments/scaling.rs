@@ -144,6 +144,10 @@ impl ScalingDocument {
 }
 
 impl Document for ScalingDocument {
+    fn verified(&self) -> bool {
+        self.points.iter().all(|p| p.verified)
+    }
+
     fn heading(&self) -> Vec<String> {
         vec![
             format!(

@@ -247,6 +247,10 @@ impl SweepDocument {
 }
 
 impl Document for SweepDocument {
+    fn verified(&self) -> bool {
+        self.records.iter().all(|r| r.verified)
+    }
+
     fn heading(&self) -> Vec<String> {
         let env = &self.environment;
         let mut lines = vec![

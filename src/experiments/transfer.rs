@@ -227,6 +227,10 @@ impl TransferDocument {
 }
 
 impl Document for TransferDocument {
+    fn verified(&self) -> bool {
+        self.verified
+    }
+
     fn heading(&self) -> Vec<String> {
         let mut lines = vec![format!(
             "transfer · {} sizes · {} runs after {} warm-up · GB/s = bytes / median time",

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod format;
+pub mod html;
 pub mod image;
 pub mod json;
 pub mod markdown;
@@ -30,6 +31,8 @@ pub trait Document {
     fn csv(&self) -> Rows;
     /// The whole document as JSON (every sample, every statistic).
     fn json(&self) -> Result<serde_json::Value>;
+    /// True when every result in it was verified.
+    fn verified(&self) -> bool;
     /// The figure a student would put in a lab report, for experiments that have one.
     fn chart(&self) -> Option<plot::Chart> {
         None

@@ -424,6 +424,10 @@ const CSV_HEADER: [&str; 26] = [
 ];
 
 impl Document for RunDocument {
+    fn verified(&self) -> bool {
+        self.all_verified()
+    }
+
     fn heading(&self) -> Vec<String> {
         run_heading(self)
     }

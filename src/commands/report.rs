@@ -1,0 +1,157 @@
+//! `hpclab report --out DIR`: a fixed suite of runs and experiments — what a student hands in.
+//! Each step is an ordinary hpclab command line, shown in the report so anyone can rerun it;
+//! `HPCLAB_MAX_SIZE` caps every size so the whole suite can run quickly anywhere.
+
+use super::Outcome;
+use crate::cli::{Cli, Command, ReportArgs};
+use crate::error::{Error, Result};
+use crate::report::{Document, Exporter, html, markdown::MarkdownExporter, write_atomically};
+use clap::Parser;
+use std::path::Path;
+
+/// The suite: (file name, title, command line). Sizes are capped by `HPCLAB_MAX_SIZE`.
+pub const SUITE: [(&str, &str, &str); 7] = [
+    (
+        "run-triad",
+        "Memory bandwidth: STREAM triad on every backend",
+        "hpclab run triad --runs 5",
+    ),
+    (
+        "run-dot",
+        "A reduction: dot on every backend",
+        "hpclab run dot --runs 5",
+    ),
+    (
+        "sweep-triad",
+        "Triad across sizes: caches and the GPU break-even",
+        "hpclab sweep triad --sizes 1Ki..64Mi --runs 3",
+    ),
+    (
+        "scaling-triad",
+        "Shared-memory scaling of triad",
+        "hpclab scaling triad --size 32Mi --runs 3",
+    ),
+    (
+        "transfer",
+        "Host↔device transfers",
+        "hpclab transfer --max 256Mi --runs 3",
+    ),
+    ("latency", "Launch latency", "hpclab latency --runs 20"),
+    (
+        "roofline",
+        "The roofline",
+        "hpclab roofline --size 4Mi --runs 3",
+    ),
+];
+
+/// Runs one step's command line and returns its document.
+fn step(line: &str) -> Result<Box<dyn Document>> {
+    let cli = Cli::try_parse_from(line.split_whitespace())
+        .map_err(|e| Error::usage(format!("suite step '{line}': {e}")))?;
+    let line = line.to_string();
+    Ok(match cli.command {
+        Command::Run(args) => Box::new(super::run::document(&args, line)?),
+        Command::Sweep(args) => Box::new(super::sweep::document(&args, line)?),
+        Command::Scaling(args) => Box::new(super::scaling::document(&args, line)?),
+        Command::Transfer(args) => Box::new(super::transfer::document(&args, line)?),
+        Command::Latency(args) => Box::new(super::latency::document(&args, line)?),
+        Command::Roofline(args) => Box::new(super::roofline::document(&args, line)?),
+        _ => {
+            return Err(Error::usage(format!(
+                "suite step '{line}' is not a measuring command"
+            )));
+        }
+    })
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    write_atomically(path, text)
+}
+
+/// Runs the suite and writes the report.
+pub fn execute(args: &ReportArgs) -> Result<Outcome> {
+    let folder = &args.out;
+    if folder.exists() && !folder.is_dir() {
+        return Err(Error::usage(format!(
+            "--out {}: is a file; give a folder",
+            folder.display()
+        )));
+    }
+    std::fs::create_dir_all(folder).map_err(|e| {
+        Error::usage(format!(
+            "--out {}: cannot create it ({e})",
+            folder.display()
+        ))
+    })?;
+    let devices = super::devices::detect(None);
+    let machine = super::devices::render(&devices);
+    let mut markdown = format!(
+        "# hpclab report\n\nhpclab {} · {}\n\n## Machine\n\n```text\n{machine}```\n",
+        env!("CARGO_PKG_VERSION"),
+        std::env::var("HPCLAB_MAX_SIZE").map_or("full sizes".to_string(), |cap| format!(
+            "sizes capped at HPCLAB_MAX_SIZE={cap}"
+        ))
+    );
+    let mut body = format!("<h2>Machine</h2>\n<pre>{}</pre>\n", html::escape(&machine));
+    let mut all_verified = true;
+    for (name, title, line) in SUITE {
+        eprintln!("hpclab report: {line}");
+        match step(line) {
+            Ok(document) => {
+                let json = serde_json::to_string_pretty(&document.json()?)
+                    .map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))?;
+                write(&folder.join(format!("{name}.json")), &(json + "\n"))?;
+                let svg = match document.chart() {
+                    Some(chart) => {
+                        let path = folder.join(format!("{name}.svg"));
+                        chart.write_svg(&path)?;
+                        Some(
+                            std::fs::read_to_string(&path)
+                                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?,
+                        )
+                    }
+                    None => None,
+                };
+                all_verified &= document.verified();
+                markdown.push_str(&format!(
+                    "\n## {title}\n\n`{line}`\n\n{}",
+                    MarkdownExporter.render(document.as_ref())?
+                ));
+                if svg.is_some() {
+                    markdown.push_str(&format!("\n![{title}]({name}.svg)\n"));
+                }
+                body.push_str(&html::section(
+                    title,
+                    line,
+                    document.as_ref(),
+                    svg.as_deref(),
+                ));
+            }
+            Err(error) => {
+                // One step that cannot run here (no GPU for the transfer experiment, say) must
+                // not lose the others.
+                markdown.push_str(&format!("\n## {title}\n\n`{line}`\n\nnot run: {error}\n"));
+                body.push_str(&format!(
+                    "<section><h2>{}</h2><p><code>{}</code></p><p>not run: {}</p></section>\n",
+                    html::escape(title),
+                    html::escape(line),
+                    html::escape(&error.to_string())
+                ));
+            }
+        }
+    }
+    write(&folder.join("report.md"), &markdown)?;
+    write(
+        &folder.join("report.html"),
+        &html::page("hpclab report", &body),
+    )?;
+    eprintln!(
+        "hpclab: wrote {}/report.md and report.html",
+        folder.display()
+    );
+    Ok(if all_verified {
+        Outcome::Success
+    } else {
+        Outcome::VerificationFailed
+    })
+}

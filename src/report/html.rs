@@ -1,0 +1,107 @@
+//! A self-contained HTML page of documents: headings, tables and notes, with each figure's SVG
+//! inlined, so that one file is what a student hands in.
+
+use super::Document;
+use super::table::Rows;
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// One table as HTML.
+pub fn table(rows: &Rows) -> String {
+    let mut html = String::from("<table>\n<thead><tr>");
+    for (i, cell) in rows.header.iter().enumerate() {
+        let class = if rows.numeric.contains(&i) {
+            " class=\"num\""
+        } else {
+            ""
+        };
+        html.push_str(&format!("<th{class}>{}</th>", escape(cell)));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    for row in &rows.rows {
+        html.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let class = if rows.numeric.contains(&i) {
+                " class=\"num\""
+            } else {
+                ""
+            };
+            html.push_str(&format!("<td{class}>{}</td>", escape(cell)));
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody></table>\n");
+    html
+}
+
+/// One document as an HTML section; `svg` is its figure, inlined when present.
+pub fn section(title: &str, command: &str, document: &dyn Document, svg: Option<&str>) -> String {
+    let mut html = format!(
+        "<section>\n<h2>{}</h2>\n<p><code>{}</code></p>\n",
+        escape(title),
+        escape(command)
+    );
+    let heading = document.heading();
+    if !heading.is_empty() {
+        html.push_str("<ul>\n");
+        for line in heading {
+            html.push_str(&format!("<li>{}</li>\n", escape(&line)));
+        }
+        html.push_str("</ul>\n");
+    }
+    for rows in document.tables() {
+        html.push_str(&table(&rows));
+    }
+    for line in document.footer() {
+        html.push_str(&format!("<p class=\"note\">{}</p>\n", escape(&line)));
+    }
+    if let Some(svg) = svg {
+        // Drop the XML prolog, if any: an inline <svg> element needs none.
+        let start = svg.find("<svg").unwrap_or(0);
+        html.push_str(&format!("<figure>{}</figure>\n", &svg[start..]));
+    }
+    html.push_str("</section>\n");
+    html
+}
+
+/// Wraps sections into a page.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n\
+         body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }}\n\
+         table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}\n\
+         th, td {{ border: 1px solid #bbb; padding: 0.25em 0.6em; }}\n\
+         th {{ background: #eee; }} .num {{ text-align: right; font-variant-numeric: tabular-nums; }}\n\
+         .note {{ color: #333; font-size: 0.9em; margin: 0.2em 0; }} figure {{ margin: 1em 0; }}\n\
+         </style>\n</head>\n<body>\n<h1>{}</h1>\n{}</body>\n</html>\n",
+        escape(title),
+        escape(title),
+        body
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_escape_their_cells() {
+        let rows = Rows {
+            header: vec!["a<b".into(), "n".into()],
+            rows: vec![vec!["x & y".into(), "3".into()]],
+            numeric: vec![1],
+        };
+        let html = table(&rows);
+        assert!(
+            html.contains("<th>a&lt;b</th>")
+                && html.contains("<td>x &amp; y</td>")
+                && html.contains("<td class=\"num\">3</td>")
+        );
+    }
+}
