@@ -5,6 +5,7 @@
 //! prepares) plus one shader in `shaders/`, and one line in [`all`].
 
 pub mod inputs;
+pub mod matmul;
 pub mod stream;
 pub mod verify;
 
@@ -224,6 +225,7 @@ pub fn all() -> Vec<&'static dyn Kernel> {
         &stream::ADD,
         &stream::TRIAD,
         &stream::dot::Dot,
+        &matmul::Matmul,
     ]
 }
 

@@ -1,0 +1,44 @@
+// matmul, naive: C = A·B with one invocation per element of C, every operand read from global
+// memory (n loads of A and n of B per element: the memory system, not the ALUs, sets the pace).
+//
+// One dispatch sees one band of rows of C and of A (rows i0 .. i0 + rows, bound at an offset)
+// and one band of rows of B (the depth range k0 .. k0 + k_count), so matrices larger than one
+// storage binding are done band by band; `accumulate` adds to C instead of overwriting it for
+// every depth band after the first. With one band, rows = k_count = n, k0 = 0, accumulate = 0.
+
+struct Params {
+    n: u32,
+    rows: u32,
+    k0: u32,
+    k_count: u32,
+    accumulate: u32,
+}
+
+// Side of the square workgroup (WORKGROUP_SIDE² invocations), set from Rust within the
+// adapter's limits.
+override WORKGROUP_SIDE: u32 = 16u;
+
+@group(0) @binding(0) var<storage, read_write> c: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIDE, WORKGROUP_SIDE)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    let n = params.n;
+    // x runs along a row, so neighbouring invocations read neighbouring elements of B and C.
+    let col = id.x;
+    let row = id.y;
+    if col >= n || row >= params.rows {
+        return;
+    }
+    var sum = 0.0;
+    if params.accumulate != 0u {
+        sum = c[row * n + col];
+    }
+    let a_row = row * n + params.k0;
+    for (var k = 0u; k < params.k_count; k++) {
+        sum += a[a_row + k] * b[k * n + col];
+    }
+    c[row * n + col] = sum;
+}

@@ -1,0 +1,376 @@
+//! matmul on the GPU: the `naive` and `tiled` shaders, and how the matrices are split when they
+//! exceed one storage binding.
+//!
+//! **Bands.** A, B and C are each one buffer, but a shader sees at most
+//! `context.max_binding_bytes` of a buffer through one binding (128 MiB on lavapipe, n ≈ 5792).
+//! Beyond that the product is done by bands of R rows, R chosen so that a band fits a binding
+//! and starts at an offset aligned to `min_storage_buffer_offset_alignment`:
+//! `C[I] = Σ_K A[I, K] · B[K, :]` over row bands I of A and C and depth bands K (row bands of
+//! B). Band I of A (all n columns) holds `A[I, K]` for every K; band K of B holds `B[K, :]`. One
+//! dispatch per pair (I, K), in one compute pass, in order of K within each I; all but the first
+//! add to C (wgpu orders the dispatches of a pass that write the same storage buffer). B is
+//! banded too: A and B are the same size, so keeping B whole would never let a matrix that does
+//! not fit one binding through. With one band (the usual case) there is one dispatch.
+//!
+//! **Dispatch.** A 2-D grid: x over the n columns of C, y over the rows of the band. Each
+//! dimension is checked against `max_compute_workgroups_per_dimension` (65 535 workgroups of 16
+//! cover n ≤ 1 048 560, far beyond any matrix that fits in memory).
+
+use super::MatmulProblem;
+use crate::error::{Error, Result};
+use crate::gpu::transfer::Role;
+use crate::gpu::{
+    DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
+};
+use crate::kernels::{GpuRun, GpuSetup};
+use crate::measure::PhaseSample;
+use std::num::NonZeroU64;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The two GPU implementations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuVariant {
+    /// One invocation per element of C, operands from global memory.
+    Naive,
+    /// Tiles of A and B through workgroup memory.
+    Tiled,
+}
+
+impl GpuVariant {
+    /// The variant called `name`; `None` means `tiled`.
+    pub fn parse(name: Option<&str>) -> Result<GpuVariant> {
+        match name {
+            Some("naive") => Ok(GpuVariant::Naive),
+            Some("tiled") | None => Ok(GpuVariant::Tiled),
+            Some(other) => Err(Error::usage(format!(
+                "matmul has no GPU variant '{other}'; it has naive, tiled"
+            ))),
+        }
+    }
+}
+
+/// Preferred side of the square workgroups (16 × 16 = 256 invocations, the WebGPU minimum
+/// limit, so it fits every adapter).
+pub const PREFERRED_SIDE: u32 = 16;
+
+/// Bytes of workgroup memory per invocation of the tiled shader: one f32 of A's tile, one of B's.
+const TILED_SHARED_BYTES: u32 = 8;
+
+/// Bytes of one dispatch's parameters (`Params` in the shaders, padded).
+const PARAMS_BYTES: u64 = 32;
+
+/// The side of a square workgroup: `preferred`, halved until `side²` invocations and
+/// `side² · shared_bytes` of workgroup memory fit the device's limits.
+pub fn workgroup_side(limits: &wgpu::Limits, preferred: u32, shared_bytes: u32) -> u32 {
+    let mut side = preferred.max(1);
+    while side > 1
+        && (side * side > limits.max_compute_invocations_per_workgroup
+            || side > limits.max_compute_workgroup_size_x
+            || side > limits.max_compute_workgroup_size_y
+            || side * side * shared_bytes > limits.max_compute_workgroup_storage_size)
+    {
+        side /= 2;
+    }
+    side
+}
+
+/// Rows per band for n × n f32 matrices: n when a whole matrix fits one binding of
+/// `binding_bytes`; otherwise the most rows that fit, rounded down so that every band starts at
+/// a multiple of `alignment` bytes. An `Err` when not even that is possible.
+pub fn band_rows(n: u64, binding_bytes: u64, alignment: u64) -> Result<u64> {
+    let row_bytes = 4 * n.max(1);
+    if n.saturating_mul(row_bytes) <= binding_bytes {
+        return Ok(n);
+    }
+    let fit = binding_bytes / row_bytes;
+    let alignment = alignment.max(1);
+    let step = alignment / gcd(alignment, row_bytes);
+    let rows = fit / step * step;
+    if rows == 0 {
+        return Err(Error::usage(format!(
+            "matmul at n = {n}: a band of {step} rows ({} bytes, the fewest that start at a {alignment}-byte aligned offset) \
+             does not fit one storage binding of {binding_bytes} bytes; use a smaller --size",
+            step * row_bytes
+        )));
+    }
+    Ok(rows)
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// One dispatch: its bind group and its workgroup counts.
+struct Dispatch {
+    group: wgpu::BindGroup,
+    workgroups: (u32, u32),
+}
+
+/// The matrices on the device and one pipeline, ready for samples.
+pub struct MatmulGpu<'a> {
+    context: &'a GpuContext,
+    problem: &'a mut MatmulProblem,
+    a: DeviceArray,
+    b: DeviceArray,
+    c: DeviceArray,
+    pipeline: Arc<wgpu::ComputePipeline>,
+    dispatches: Vec<Dispatch>,
+    timer: Option<PassTimer>,
+    setup: GpuSetup,
+    /// Kept alive for the bind groups.
+    _params: wgpu::Buffer,
+}
+
+impl<'a> MatmulGpu<'a> {
+    /// Compiles the variant's shader, allocates A, B and C, and makes one bind group per pair
+    /// of bands.
+    pub fn new(
+        problem: &'a mut MatmulProblem,
+        context: &'a GpuContext,
+        variant: Option<&str>,
+    ) -> Result<MatmulGpu<'a>> {
+        let variant = GpuVariant::parse(variant)?;
+        let limits = context.device.limits();
+        let (spec, side) = match variant {
+            GpuVariant::Naive => {
+                let side = workgroup_side(&limits, PREFERRED_SIDE, 0);
+                let spec = ShaderSpec {
+                    label: "matmul/naive",
+                    source: include_str!("../../../shaders/matmul/naive.wgsl"),
+                    entry_point: "main",
+                    constants: vec![("WORKGROUP_SIDE", side as f64)],
+                };
+                (spec, side)
+            }
+            GpuVariant::Tiled => {
+                let side = workgroup_side(&limits, PREFERRED_SIDE, TILED_SHARED_BYTES);
+                let spec = ShaderSpec {
+                    label: "matmul/tiled",
+                    source: include_str!("../../../shaders/matmul/tiled.wgsl"),
+                    entry_point: "main",
+                    constants: vec![("TILE", side as f64)],
+                };
+                (spec, side)
+            }
+        };
+
+        let n = problem.n as u64;
+        let rows_per_band = band_rows(
+            n,
+            context.max_binding_bytes,
+            limits.min_storage_buffer_offset_alignment as u64,
+        )?;
+        let bands: Vec<(u64, u64)> = (0..n)
+            .step_by(rows_per_band.max(1) as usize)
+            .map(|first| (first, rows_per_band.min(n - first)))
+            .collect();
+        let max_groups = limits.max_compute_workgroups_per_dimension;
+        let groups_x = n.div_ceil(side as u64);
+        let groups_y = rows_per_band.div_ceil(side as u64);
+        if groups_x.max(groups_y) > max_groups as u64 {
+            return Err(Error::usage(format!(
+                "matmul at n = {n}: {} workgroups of {side} in one dimension, more than the adapter's {max_groups}; use a smaller --size",
+                groups_x.max(groups_y)
+            )));
+        }
+
+        let compiled = context.pipelines().get(context, &spec)?;
+        let started = Instant::now();
+        let matrix_bytes = 4 * n * n;
+        let a = DeviceArray::new(context, "matmul a", matrix_bytes, Role::Input)?;
+        let b = DeviceArray::new(context, "matmul b", matrix_bytes, Role::Input)?;
+        let c = DeviceArray::new(context, "matmul c", matrix_bytes, Role::Output)?;
+
+        // One parameter block per dispatch, each at a uniform-offset-aligned slot.
+        let stride = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
+        let pairs = bands.len() * bands.len();
+        let mut params_bytes = vec![0u8; pairs * stride as usize];
+        for (index, (&(_, rows), &(k0, k_count))) in bands
+            .iter()
+            .flat_map(|row_band| bands.iter().map(move |depth_band| (row_band, depth_band)))
+            .enumerate()
+        {
+            let values: [u32; 8] = [
+                n as u32,
+                rows as u32,
+                k0 as u32,
+                k_count as u32,
+                (k0 > 0) as u32,
+                0,
+                0,
+                0,
+            ];
+            params_bytes[index * stride as usize..][..PARAMS_BYTES as usize]
+                .copy_from_slice(bytemuck::cast_slice(&values));
+        }
+        let layout = compiled.pipeline.get_bind_group_layout(0);
+        let (params, dispatches) = context.scoped("creating matmul bind groups", || {
+            let params = context.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("matmul params"),
+                size: params_bytes.len() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            // Set-up, not timed: flushed by the first upload's submission.
+            context.queue.write_buffer(&params, 0, &params_bytes);
+            let mut dispatches = Vec::with_capacity(pairs);
+            for &(first_row, rows) in &bands {
+                for &(k0, k_count) in &bands {
+                    let index = dispatches.len() as u64;
+                    let group = context
+                        .device
+                        .create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: Some("matmul band pair"),
+                            layout: &layout,
+                            entries: &[
+                                wgpu::BindGroupEntry {
+                                    binding: 0,
+                                    resource: c.binding(first_row * n, rows * n, 4),
+                                },
+                                wgpu::BindGroupEntry {
+                                    binding: 1,
+                                    resource: a.binding(first_row * n, rows * n, 4),
+                                },
+                                wgpu::BindGroupEntry {
+                                    binding: 2,
+                                    resource: b.binding(k0 * n, k_count * n, 4),
+                                },
+                                wgpu::BindGroupEntry {
+                                    binding: 3,
+                                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                        buffer: &params,
+                                        offset: index * stride,
+                                        size: NonZeroU64::new(PARAMS_BYTES),
+                                    }),
+                                },
+                            ],
+                        });
+                    dispatches.push(Dispatch {
+                        group,
+                        workgroups: (groups_x as u32, rows.div_ceil(side as u64) as u32),
+                    });
+                }
+            }
+            (params, dispatches)
+        })?;
+        let timer = PassTimer::new(context)?;
+        let buffers_s = started.elapsed().as_secs_f64();
+        Ok(MatmulGpu {
+            context,
+            problem,
+            a,
+            b,
+            c,
+            pipeline: compiled.pipeline,
+            dispatches,
+            timer,
+            setup: GpuSetup {
+                shader_compile_s: compiled.compile_s,
+                buffers_s,
+            },
+            _params: params,
+        })
+    }
+
+    /// Dispatches per sample (1 unless the matrices are split into bands).
+    pub fn dispatch_count(&self) -> usize {
+        self.dispatches.len()
+    }
+}
+
+impl GpuRun for MatmulGpu<'_> {
+    fn sample(&mut self) -> Result<PhaseSample> {
+        let context = self.context;
+        let upload_s = upload_timed(
+            context,
+            &[
+                (&self.a, self.problem.a.as_bytes()),
+                (&self.b, self.problem.b.as_bytes()),
+            ],
+        )?;
+
+        let started = Instant::now();
+        let mut encoder = context
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("matmul"),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("matmul"),
+                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
+            });
+            pass.set_pipeline(&self.pipeline);
+            for dispatch in &self.dispatches {
+                pass.set_bind_group(0, &dispatch.group, &[]);
+                pass.dispatch_workgroups(dispatch.workgroups.0, dispatch.workgroups.1, 1);
+            }
+        }
+        if let Some(timer) = &self.timer {
+            timer.resolve(&mut encoder);
+        }
+        context.submit_and_wait([encoder.finish()], "computing matmul")?;
+        let compute_wall_s = started.elapsed().as_secs_f64();
+        let compute_timestamp_s = match &self.timer {
+            Some(timer) => timer.read_seconds(context)?,
+            None => None,
+        };
+
+        let download_s = download_timed(
+            context,
+            &mut [Download {
+                array: &self.c,
+                host: self.problem.c.as_bytes_mut(),
+            }],
+        )?;
+        Ok(PhaseSample {
+            upload_s: Some(upload_s),
+            compute_wall_s,
+            compute_timestamp_s,
+            download_s: Some(download_s),
+        })
+    }
+
+    fn setup(&self) -> GpuSetup {
+        self.setup
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_fit_a_binding_and_start_aligned() {
+        assert_eq!(band_rows(1024, 128 << 20, 256).unwrap(), 1024);
+        // 129 floats a row: 516 bytes; 256-byte offsets need a multiple of 64 rows.
+        assert_eq!(band_rows(129, 64 * 516, 256).unwrap(), 64);
+        assert_eq!(
+            band_rows(129, 64 * 516 - 1, 256).unwrap_err().exit_code(),
+            2
+        );
+        // 67 floats a row: 268 bytes; 4096 bytes hold 15 rows, and 32-byte offsets need a
+        // multiple of 8 rows, 256-byte offsets a multiple of 64.
+        assert_eq!(band_rows(67, 4096, 32).unwrap(), 8);
+        assert!(band_rows(67, 4096, 256).is_err());
+        for (n, binding, alignment) in [(300, 100_000, 256), (1000, 1 << 20, 64), (40, 1000, 32)] {
+            let rows = band_rows(n, binding, alignment).unwrap();
+            assert!(rows * 4 * n <= binding && (rows * 4 * n).is_multiple_of(alignment));
+        }
+    }
+
+    #[test]
+    fn workgroup_sides_respect_the_limits() {
+        let mut limits = wgpu::Limits::default();
+        assert_eq!(workgroup_side(&limits, 16, 8), 16);
+        limits.max_compute_invocations_per_workgroup = 128;
+        assert_eq!(workgroup_side(&limits, 16, 8), 8);
+        limits.max_compute_invocations_per_workgroup = 1024;
+        limits.max_compute_workgroup_storage_size = 1024;
+        assert_eq!(workgroup_side(&limits, 32, 8), 8);
+    }
+}

@@ -1,0 +1,193 @@
+//! matmul: C = A·B for n × n f32 matrices, row-major.
+//!
+//! The lesson is data reuse. Each element of A and B is used n times, so the product does 2n³
+//! flops on 12n² bytes: done naively it is bound by memory traffic, done with blocking it is bound
+//! by the FMA units. The CPU backends go from the plain loop (`scalar`) to a cache-blocked,
+//! packed, register-tiled SIMD kernel (`simd`, then `rayon` on every core), next to a tuned crate
+//! (`library`: `gemm`) as the yardstick. On the GPU, `naive` reads every operand from global
+//! memory and `tiled` stages tiles of A and B through workgroup memory.
+//!
+//! Files: `cpu.rs` (the CPU versions and the f64 reference), `gpu.rs` (both shaders' runs, and
+//! the row-band chunking for matrices larger than one storage binding).
+
+pub mod cpu;
+pub mod gpu;
+
+use crate::backend::Backend;
+use crate::cpu::AlignedVec;
+use crate::error::Result;
+use crate::gpu::GpuContext;
+use crate::kernels::inputs::uniform_f32;
+use crate::kernels::verify::check_elements;
+use crate::kernels::{
+    Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
+    Verification,
+};
+use cpu::Workspace;
+
+/// The matmul kernel.
+pub struct Matmul;
+
+/// Unit roundoff of f32.
+const F32_ROUNDING: f64 = 1.0 / (1u64 << 24) as f64;
+
+/// The constant γ of the verification bound `|C − C64| ≤ γ·n·u·(|A|·|B|)_ij`.
+pub const ERROR_CONSTANT: f64 = 2.0;
+
+const INFO: KernelInfo = KernelInfo {
+    name: "matmul",
+    summary: "C = A·B for n × n f32 matrices: 2n³ flops on 12n² bytes, bound by reuse (blocking) rather than by memory",
+    reference: "Lanaro, Python High Performance 2e, ch. 7 (a 5000 × 5000 matrix product on the GPU, transfer included); \
+                blocking after Goto & van de Geijn, Anatomy of High-Performance Matrix Multiplication (ACM TOMS 2008)",
+    size_meaning: "n = side of the square matrices (A, B and C are n × n f32, 4n² bytes each; n = 1024 is 4 MiB per matrix)",
+    cost_model: CostModel {
+        device_bytes: "12·n² (compulsory traffic: read A and B, write C once; the real traffic depends on the blocking)",
+        flops: "2·n³",
+        upload_bytes: "8·n²",
+        download_bytes: "4·n²",
+    },
+    scalar_loop: "vectorized: the plain loop runs in i-k-j order, so its inner loop is an axpy over a row of B and a row \
+                  of C (unit stride, independent iterations) that the compiler vectorizes with the baseline SSE2 (4 lanes, \
+                  no FMA); the i-j-k order would sum a strided column of B into one scalar, which may not be reordered",
+    verification: "|C - C64| <= 2·n·2^-24·(|A|·|B|)_ij for every element, C64 the product in f64: any f32 dot product of \
+                   length n, in any summation order, with or without FMA, is within γ_n = n·u/(1 - n·u) <= 2·n·u of the \
+                   exact one (Higham, Accuracy and Stability of Numerical Algorithms, §3.1); the factor 2 also covers the f64 \
+                   reference's own n·2^-53. Inputs are uniform in [0, 1), so |A|·|B| = A·B = C64",
+};
+
+const GPU_VARIANTS: [Variant; 2] = [
+    Variant {
+        name: "naive",
+        summary: "one invocation per element of C, every operand read from global memory",
+        default: true,
+    },
+    Variant {
+        name: "tiled",
+        summary: "tiles of A and B staged through workgroup memory (workgroupBarrier), each value read from global memory once per tile",
+        default: true,
+    },
+];
+
+impl Kernel for Matmul {
+    fn info(&self) -> &KernelInfo {
+        &INFO
+    }
+
+    fn cost(&self, n: u64) -> Cost {
+        let square = n.saturating_mul(n);
+        Cost {
+            device_bytes: square.saturating_mul(12),
+            flops: square.saturating_mul(n).saturating_mul(2),
+            upload_bytes: square.saturating_mul(8),
+            download_bytes: square.saturating_mul(4),
+            items: None,
+        }
+    }
+
+    fn footprint(&self, n: u64) -> Footprint {
+        let matrix = n.saturating_mul(n).saturating_mul(4);
+        Footprint {
+            // A, B, C in f32, the reference in f64, the packing buffers.
+            host_bytes: matrix.saturating_mul(5).saturating_add(Workspace::bytes(n)),
+            largest_gpu_buffer_bytes: matrix,
+            // A, B, C on the device, A's and B's staging buffers, C's readback buffer, and the
+            // per-dispatch parameters (256 bytes per pair of row bands: negligible).
+            gpu_bytes: matrix.saturating_mul(6),
+        }
+    }
+
+    fn backends(&self) -> &'static [Backend] {
+        &Backend::ALL
+    }
+
+    fn variants(&self, backend: Backend) -> &'static [Variant] {
+        match backend {
+            Backend::Gpu => &GPU_VARIANTS,
+            _ => &[],
+        }
+    }
+
+    fn prepare(&self, n: usize, seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
+        Box::new(MatmulProblem::new(n, seed))
+    }
+}
+
+/// The inputs, output, reference and packing buffers of one product.
+pub struct MatmulProblem {
+    n: usize,
+    a: AlignedVec<f32>,
+    b: AlignedVec<f32>,
+    c: AlignedVec<f32>,
+    /// A·B in f64 (also |A|·|B|, the inputs being non-negative).
+    exact: Vec<f64>,
+    workspace: Workspace,
+}
+
+impl MatmulProblem {
+    /// A and B uniform in [0, 1) from `seed` (streams 0 and 1), C poisoned with NaN, the f64
+    /// reference computed (in parallel on the current pool).
+    pub fn new(n: usize, seed: u64) -> MatmulProblem {
+        let a = uniform_f32(n * n, seed, 0);
+        let b = uniform_f32(n * n, seed, 1);
+        let exact = cpu::reference(&a, &b, n);
+        MatmulProblem {
+            n,
+            a,
+            b,
+            c: AlignedVec::filled(n * n, f32::NAN),
+            exact,
+            workspace: Workspace::new(n),
+        }
+    }
+
+    /// Side of the matrices.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// C from the last run, row-major.
+    pub fn output(&self) -> &[f32] {
+        &self.c
+    }
+
+    /// Checks any n × n `output` against the f64 reference with the stated bound (what
+    /// `verify` applies to the last run; tests use it on outputs they altered). Panics when
+    /// `output` is not n × n.
+    pub fn check(&self, output: &[f32]) -> Verification {
+        let scale = ERROR_CONSTANT * self.n as f64 * F32_ROUNDING;
+        assert_eq!(output.len(), self.exact.len(), "output is not n × n");
+        check_elements(output, INFO.verification, |i| {
+            let exact = self.exact[i];
+            (exact, scale * exact.abs())
+        })
+    }
+}
+
+impl Problem for MatmulProblem {
+    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+        let (a, b, c, n) = (&self.a[..], &self.b[..], &mut self.c[..], self.n);
+        match backend {
+            Backend::Scalar => cpu::scalar(a, b, c, n),
+            Backend::Simd => cpu::simd(a, b, c, n, &mut self.workspace),
+            Backend::Rayon => cpu::rayon(a, b, c, n, &mut self.workspace),
+            Backend::Library => cpu::library(a, b, c, n),
+            Backend::Gpu => unreachable!("gpu is not a CPU backend"),
+        }
+    }
+
+    fn gpu<'a>(
+        &'a mut self,
+        context: &'a GpuContext,
+        variant: Option<&str>,
+    ) -> Result<Box<dyn GpuRun + 'a>> {
+        Ok(Box::new(gpu::MatmulGpu::new(self, context, variant)?))
+    }
+
+    fn verify(&self) -> Verification {
+        self.check(&self.c)
+    }
+
+    fn clear_output(&mut self) {
+        self.c.fill(f32::NAN);
+    }
+}
