@@ -4,7 +4,10 @@
 //! Adding a kernel means one Rust file that implements [`Kernel`] (and the [`Problem`] it
 //! prepares) plus one shader in `shaders/`, and one line in [`all`].
 
+pub mod histogram;
 pub mod inputs;
+pub mod pi;
+pub mod reduce;
 pub mod stream;
 pub mod verify;
 
@@ -224,6 +227,9 @@ pub fn all() -> Vec<&'static dyn Kernel> {
         &stream::ADD,
         &stream::TRIAD,
         &stream::dot::Dot,
+        &pi::Pi,
+        &histogram::Histogram,
+        &reduce::Reduce,
     ]
 }
 
