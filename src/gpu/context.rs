@@ -1,8 +1,9 @@
 //! Instance, adapter choice and device: everything the GPU path creates once per process.
 //!
 //! The device asks for the adapter's own limits (the defaults stop at 256 MiB buffers) and for
-//! timestamp queries when the adapter has them. wgpu panics on errors unless told otherwise, so
-//! an uncaptured-error handler collects them and every step that can fail checks the collection.
+//! timestamp queries and subgroup operations when the adapter has them. wgpu panics on errors
+//! unless told otherwise, so an uncaptured-error handler collects them and every step that can
+//! fail checks the collection.
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -126,6 +127,9 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     /// True when the device was created with timestamp queries.
     pub timestamps: bool,
+    /// True when the device was created with `Features::SUBGROUP` (WGSL `subgroupAdd`,
+    /// `subgroup_size`, …); kernels that use subgroups check it and refuse without it.
+    pub subgroups: bool,
     /// Nanoseconds per timestamp tick.
     pub timestamp_period_ns: f64,
     /// The largest storage binding the kernels may use (bytes).
@@ -232,13 +236,17 @@ impl GpuContext {
 
         let started = Instant::now();
         let timestamps = summary.timestamps;
+        let subgroups = adapter.features().contains(wgpu::Features::SUBGROUP);
+        let mut required_features = wgpu::Features::empty();
+        if timestamps {
+            required_features |= wgpu::Features::TIMESTAMP_QUERY;
+        }
+        if subgroups {
+            required_features |= wgpu::Features::SUBGROUP;
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("hpclab"),
-            required_features: if timestamps {
-                wgpu::Features::TIMESTAMP_QUERY
-            } else {
-                wgpu::Features::empty()
-            },
+            required_features,
             required_limits: adapter.limits(),
             memory_hints: wgpu::MemoryHints::Performance,
             ..Default::default()
@@ -262,6 +270,7 @@ impl GpuContext {
             device,
             queue,
             timestamps,
+            subgroups,
             max_binding_bytes,
             setup: ContextSetup {
                 adapter_s,

@@ -4,8 +4,11 @@
 //! Adding a kernel means one Rust file that implements [`Kernel`] (and the [`Problem`] it
 //! prepares) plus one shader in `shaders/`, and one line in [`all`].
 
+pub mod histogram;
 pub mod inputs;
 pub mod matmul;
+pub mod pi;
+pub mod reduce;
 pub mod stream;
 pub mod verify;
 
@@ -226,6 +229,9 @@ pub fn all() -> Vec<&'static dyn Kernel> {
         &stream::TRIAD,
         &stream::dot::Dot,
         &matmul::Matmul,
+        &pi::Pi,
+        &histogram::Histogram,
+        &reduce::Reduce,
     ]
 }
 

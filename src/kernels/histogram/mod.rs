@@ -1,0 +1,211 @@
+//! Byte histogram: how many times each of the 256 byte values occurs in n random bytes.
+//!
+//! The lesson is contention. Every element is a read-modify-write of a bin that any other
+//! element may also hit, so the work is simple and the difficulty is the shared counters: on
+//! the CPU, repeated bins chain increments through memory (the sub-table answer); across cores,
+//! shared bins would need atomics (private tables merged at the end instead); on the GPU, the
+//! `global-atomics` variant sends every byte to 256 global words while `private` counts in each
+//! workgroup's own memory first. Counts are integers, so every backend must match exactly.
+
+pub mod cpu;
+mod gpu;
+
+use crate::backend::Backend;
+use crate::cpu::AlignedVec;
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::kernels::inputs::random_bits;
+use crate::kernels::{
+    Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
+    Verification,
+};
+use cpu::{BINS, Counts};
+use rayon::prelude::*;
+
+/// The byte-histogram kernel.
+pub struct Histogram;
+
+const INFO: KernelInfo = KernelInfo {
+    name: "histogram",
+    summary: "counts of each of the 256 byte values in n random bytes: one read-modify-write of a shared bin per byte",
+    reference: "the contention lesson of parallel histograms (CUDA/OpenCL privatisation: global vs shared-memory \
+                atomics); Gorelick & Ozsvald, High Performance Python, ch. 9 (sharing state between processes)",
+    size_meaning: "n = bytes (uniform random, from the seed; the GPU gets them packed four per u32)",
+    cost_model: CostModel {
+        device_bytes: "n + 1024 (each byte read once, 256 u32 bins written; atomic traffic on the bins not counted)",
+        flops: "0",
+        upload_bytes: "n rounded up to a multiple of 4",
+        download_bytes: "1024 (256 u32 bins)",
+    },
+    scalar_loop: "not vectorized: each byte increments a bin that a later byte may increment again, a dependence \
+                  through memory the compiler cannot rule out (a vector scatter would lose increments when two lanes \
+                  hit one bin)",
+    verification: "exact: each of the 256 counts equals the reference count (a plain loop over 64 KiB blocks, in \
+                   parallel, in prepare); GPU bins are u32, exact while no bin passes 2^32 − 1",
+};
+
+const GPU_VARIANTS: [Variant; 2] = [
+    Variant {
+        name: "global-atomics",
+        summary: "one atomicAdd per byte on 256 bins in global memory",
+        default: true,
+    },
+    Variant {
+        name: "private",
+        summary: "per-workgroup bins in workgroup memory, then one global atomicAdd per bin",
+        default: true,
+    },
+];
+
+impl Kernel for Histogram {
+    fn info(&self) -> &KernelInfo {
+        &INFO
+    }
+
+    fn cost(&self, n: u64) -> Cost {
+        Cost {
+            device_bytes: n + 4 * BINS as u64,
+            flops: 0,
+            upload_bytes: n.next_multiple_of(4),
+            download_bytes: 4 * BINS as u64,
+            items: None,
+        }
+    }
+
+    fn footprint(&self, n: u64) -> Footprint {
+        let padded = n.next_multiple_of(4).max(4);
+        Footprint {
+            host_bytes: padded + 2 * 8 * BINS as u64,
+            largest_gpu_buffer_bytes: padded,
+            // Data and its staging buffer; bins and their readback; chunk sizes (small).
+            gpu_bytes: 2 * padded + 2 * 4 * BINS as u64 + 4096,
+        }
+    }
+
+    fn variants(&self, backend: Backend) -> &'static [Variant] {
+        match backend {
+            Backend::Gpu => &GPU_VARIANTS,
+            _ => &[],
+        }
+    }
+
+    fn prepare(&self, n: usize, seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
+        Box::new(HistogramProblem::new(n, seed))
+    }
+}
+
+/// Count that no run leaves in a bin (more than any n can give): the poisoned output.
+const POISON: u64 = u64::MAX;
+
+/// n random bytes, their reference histogram, and the histogram of the last run.
+pub struct HistogramProblem {
+    n: usize,
+    /// The bytes, followed by zeros up to a multiple of 4 (the GPU's u32 packing).
+    data: AlignedVec<u8>,
+    reference: Counts,
+    counts: Counts,
+}
+
+impl HistogramProblem {
+    /// `n` bytes uniform in 0..=255 from `seed` (array stream 0), and their reference counts.
+    pub fn new(n: usize, seed: u64) -> Self {
+        let mut data = AlignedVec::<u8>::zeroed(n.next_multiple_of(4));
+        data[..n]
+            .par_chunks_mut(1 << 16)
+            .enumerate()
+            .for_each(|(block, part)| {
+                // 2^16 bytes per block = 2^13 random 64-bit words.
+                let first_word = (block << 13) as u64;
+                for (k, bytes) in part.chunks_mut(8).enumerate() {
+                    let bits = random_bits(seed, 0, first_word + k as u64).to_le_bytes();
+                    bytes.copy_from_slice(&bits[..bytes.len()]);
+                }
+            });
+        let reference = cpu::reference(&data[..n]);
+        HistogramProblem {
+            n,
+            data,
+            reference,
+            counts: [POISON; BINS],
+        }
+    }
+
+    /// The input bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.data[..self.n]
+    }
+
+    /// The counts of the last run.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// The reference counts.
+    pub fn reference(&self) -> &Counts {
+        &self.reference
+    }
+
+    /// The bytes with their zero padding, as uploaded.
+    fn padded_bytes(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Problem for HistogramProblem {
+    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+        let data = &self.data[..self.n];
+        self.counts = match backend {
+            Backend::Scalar => cpu::scalar(data),
+            Backend::Simd => cpu::sub_tables(data),
+            Backend::Rayon => cpu::rayon(data),
+            Backend::Library | Backend::Gpu => {
+                unreachable!("{backend} is not a CPU backend of this kernel")
+            }
+        };
+    }
+
+    fn gpu<'a>(
+        &'a mut self,
+        context: &'a GpuContext,
+        variant: Option<&str>,
+    ) -> Result<Box<dyn GpuRun + 'a>> {
+        let method = match variant {
+            None | Some("global-atomics") => gpu::Method::GlobalAtomics,
+            Some("private") => gpu::Method::Private,
+            Some(other) => {
+                return Err(Error::usage(format!(
+                    "histogram has no GPU variant '{other}'; it has global-atomics, private"
+                )));
+            }
+        };
+        Ok(Box::new(gpu::HistogramGpu::new(self, context, method)?))
+    }
+
+    fn verify(&self) -> Verification {
+        let wrong: Vec<usize> = (0..BINS)
+            .filter(|&bin| self.counts[bin] != self.reference[bin])
+            .collect();
+        Verification {
+            passed: wrong.is_empty(),
+            rule: INFO.verification.to_string(),
+            checked: BINS as u64,
+            mismatches: wrong.len() as u64,
+            worst_error_ratio: if wrong.is_empty() { 0.0 } else { f64::INFINITY },
+            relative_error: None,
+            first_mismatch: wrong.first().map(|&bin| {
+                if self.counts[bin] == POISON {
+                    format!("bin {bin}: no count was written")
+                } else {
+                    format!(
+                        "bin {bin}: got {}, expected {}",
+                        self.counts[bin], self.reference[bin]
+                    )
+                }
+            }),
+        }
+    }
+
+    fn clear_output(&mut self) {
+        self.counts = [POISON; BINS];
+    }
+}

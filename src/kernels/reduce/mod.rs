@@ -1,0 +1,408 @@
+//! Sum of n f32 by several strategies, each with its error beside its time.
+//!
+//! The lesson is that a reduction's speed and its accuracy come from the same choice: the shape
+//! of the addition tree. One accumulator in order is a chain of n dependent adds (slow) along
+//! which every element is rounded up to n times (inaccurate: with positive inputs the error
+//! grows with n, and above 2^24 the accumulator ignores small elements altogether). Pairwise
+//! halving, SIMD accumulators, per-thread chunks and GPU trees all shorten the chain, so they are
+//! both faster and more accurate. The inputs are uniform in [0, 1): positive, so errors pile up
+//! instead of cancelling, which makes the difference visible in the "rel. error" column.
+
+pub mod bound;
+pub mod cpu;
+mod gpu;
+
+use crate::backend::Backend;
+use crate::cpu::{AlignedVec, Isa};
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::kernels::inputs::uniform_f32;
+use crate::kernels::verify::check_value;
+use crate::kernels::{
+    Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
+    Verification,
+};
+use bound::{CPU_UNIT, Depth, GPU_UNIT};
+use rayon::prelude::*;
+
+/// The reduction kernel.
+pub struct Reduce;
+
+const INFO: KernelInfo = KernelInfo {
+    name: "reduce",
+    summary: "sum of n f32 by several strategies (in order, pairwise, SIMD accumulators, chunks, GPU tree, \
+              subgroups, atomics), each with its error against the exact sum",
+    reference: "Higham, Accuracy and Stability of Numerical Algorithms, ch. 4 (summation); Gorelick & Ozsvald, \
+                High Performance Python, ch. 6 (numpy's pairwise sum); Harris, Optimizing Parallel Reduction in CUDA",
+    size_meaning: "n = elements (f32, uniform in [0, 1) with 24 random bits)",
+    cost_model: CostModel {
+        device_bytes: "4·n",
+        flops: "n (one add per element)",
+        upload_bytes: "4·n",
+        download_bytes: "4",
+    },
+    scalar_loop: "not vectorized: one accumulator in strict order, and the compiler may not reorder float adds \
+                  (that is the sequential variant; pairwise is recursive with the same in-order loop at its base)",
+    verification: "|ŝ − s| ≤ the smaller of γ_h·Σ|x| (worst case, Higham 2002 §4.2; γ_h = h·u/(1 − h·u), only \
+                   while h·u ≤ 1/2) and (exp(λ√h·u + h·u²/(1 − u)) − 1)·Σ|x| (probabilistic, λ = 8, Higham & Mary \
+                   2019: independent mean-zero roundings; smaller from h = 64 on) plus, where a sum in order can reach \
+                   2^24, the elements it may then ignore (biased, so outside that model). s is the exact sum (integer \
+                   arithmetic on the 24-bit inputs); h the most roundings on any element's path for the strategy: \
+                   sequential n − 1; pairwise block + halvings; accumulators n/(8·lanes) + 8 + lanes; GPU \
+                   per-invocation share + tree levels + partials per lane + tree levels (subgroup: 2·workgroup size \
+                   per level, subgroupAdd's order is unspecified); atomics + one per workgroup. u = 2^-24 on the CPU, \
+                   2^-23 on the GPU (WGSL may round either way). rel. error = |ŝ − s|/s",
+};
+
+const SCALAR_VARIANTS: [Variant; 2] = [
+    Variant {
+        name: "sequential",
+        summary: "one f32 accumulator, strict order: n − 1 dependent adds",
+        default: true,
+    },
+    Variant {
+        name: "pairwise",
+        summary: "recursive halving down to blocks of 128 summed in order (numpy's sum)",
+        default: true,
+    },
+];
+
+const SIMD_VARIANTS: [Variant; 1] = [Variant {
+    name: "accumulators",
+    summary: "8 vector accumulators in flight, added at the end",
+    default: true,
+}];
+
+const RAYON_VARIANTS: [Variant; 1] = [Variant {
+    name: "accumulators",
+    summary: "one chunk per thread with 8 vector accumulators, chunk sums added in f64",
+    default: true,
+}];
+
+const GPU_VARIANTS: [Variant; 3] = [
+    Variant {
+        name: "tree",
+        summary: "workgroup tree in workgroup memory, partials added by a second pass",
+        default: true,
+    },
+    Variant {
+        name: "subgroup",
+        summary: "subgroupAdd inside each subgroup, then across subgroups (needs the SUBGROUP feature)",
+        default: false,
+    },
+    Variant {
+        name: "atomics",
+        summary: "each workgroup adds its partial into one global accumulator (compare-exchange loop on the f32 bits)",
+        default: true,
+    },
+];
+
+/// How a sum is computed: one entry per (backend, variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// One accumulator in order (scalar).
+    Sequential,
+    /// Recursive halving over blocks of 128 (scalar).
+    Pairwise,
+    /// Vector accumulators on one core (simd).
+    Accumulators,
+    /// Vector accumulators in one chunk per thread (rayon).
+    ChunkAccumulators,
+    /// Workgroup trees and a second pass (gpu).
+    Tree,
+    /// subgroupAdd, then across subgroups (gpu).
+    Subgroup,
+    /// Workgroup trees, partials added atomically (gpu).
+    Atomics,
+}
+
+impl Strategy {
+    /// The strategy of `backend` with `variant` (its default when `None`).
+    pub fn of(backend: Backend, variant: Option<&str>) -> Option<Strategy> {
+        Some(match (backend, variant) {
+            (Backend::Scalar, None | Some("sequential")) => Strategy::Sequential,
+            (Backend::Scalar, Some("pairwise")) => Strategy::Pairwise,
+            (Backend::Simd, None | Some("accumulators")) => Strategy::Accumulators,
+            (Backend::Rayon, None | Some("accumulators")) => Strategy::ChunkAccumulators,
+            (Backend::Gpu, None | Some("tree")) => Strategy::Tree,
+            (Backend::Gpu, Some("subgroup")) => Strategy::Subgroup,
+            (Backend::Gpu, Some("atomics")) => Strategy::Atomics,
+            _ => return None,
+        })
+    }
+
+    /// The variant name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Sequential => "sequential",
+            Strategy::Pairwise => "pairwise",
+            Strategy::Accumulators | Strategy::ChunkAccumulators => "accumulators",
+            Strategy::Tree => "tree",
+            Strategy::Subgroup => "subgroup",
+            Strategy::Atomics => "atomics",
+        }
+    }
+}
+
+impl Kernel for Reduce {
+    fn info(&self) -> &KernelInfo {
+        &INFO
+    }
+
+    fn cost(&self, n: u64) -> Cost {
+        Cost {
+            device_bytes: 4 * n,
+            flops: n,
+            upload_bytes: 4 * n,
+            download_bytes: 4,
+            items: None,
+        }
+    }
+
+    fn footprint(&self, n: u64) -> Footprint {
+        Footprint {
+            host_bytes: 4 * n,
+            largest_gpu_buffer_bytes: 4 * n,
+            // The array and its staging buffer; partials (4 KiB per chunk) and readback.
+            gpu_bytes: 8 * n + 8 * 4096 * n.div_ceil(1 << 25).max(1),
+        }
+    }
+
+    fn variants(&self, backend: Backend) -> &'static [Variant] {
+        match backend {
+            Backend::Scalar => &SCALAR_VARIANTS,
+            Backend::Simd => &SIMD_VARIANTS,
+            Backend::Rayon => &RAYON_VARIANTS,
+            Backend::Gpu => &GPU_VARIANTS,
+            Backend::Library => &[],
+        }
+    }
+
+    fn prepare(&self, n: usize, seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
+        Box::new(ReduceProblem::new(n, seed))
+    }
+}
+
+/// The GPU's reduction shape, recorded when a GPU run is set up: what the error bound needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GpuShape {
+    workgroup_size: u32,
+    /// Elements one invocation adds in order, at most.
+    per_invocation: u64,
+    /// Partial sums the second pass adds (tree, subgroup).
+    partials: u64,
+    /// Workgroups of all chunks together (atomics: one accumulator update each).
+    groups: u64,
+}
+
+/// n f32 inputs, their exact sum, and the result of the last run with the strategy it used.
+pub struct ReduceProblem {
+    x: AlignedVec<f32>,
+    /// The exact sum (to f64 precision): the inputs are multiples of 2^-24, summed as integers.
+    exact: f64,
+    result: AlignedVec<f32>,
+    strategy: Strategy,
+    gpu_shape: Option<GpuShape>,
+}
+
+impl ReduceProblem {
+    /// Inputs uniform in [0, 1) from `seed` (array stream 0), and their exact sum.
+    pub fn new(n: usize, seed: u64) -> Self {
+        let x = uniform_f32(n, seed, 0);
+        // Each input is k·2^-24 with k < 2^24 (see `unit_f32`), so Σk is exact in u64 for any
+        // n up to 2^40, and one conversion to f64 gives the sum to 2^-53.
+        let units: u64 = x
+            .par_iter()
+            .map(|&value| (value as f64 * (1u64 << 24) as f64) as u64)
+            .sum();
+        ReduceProblem {
+            x,
+            exact: units as f64 / (1u64 << 24) as f64,
+            result: AlignedVec::filled(1, f32::NAN),
+            strategy: Strategy::Sequential,
+            gpu_shape: None,
+        }
+    }
+
+    /// The inputs.
+    pub fn inputs(&self) -> &[f32] {
+        &self.x
+    }
+
+    /// The exact sum.
+    pub fn exact(&self) -> f64 {
+        self.exact
+    }
+
+    /// The result of the last run.
+    pub fn result(&self) -> f32 {
+        self.result[0]
+    }
+
+    /// Checks `value` as the result of `strategy` (on the GPU, with the shape of the last GPU
+    /// set-up) against the exact sum and that strategy's bound.
+    pub fn check(&self, strategy: Strategy, value: f32) -> Verification {
+        let (allowed, rule) = bound::allowed_error(&self.depth(strategy), self.exact);
+        check_value(
+            value as f64,
+            self.exact,
+            allowed,
+            &format!("{}: {rule}", strategy.name()),
+        )
+    }
+
+    /// The rounding structure of `strategy` on these inputs.
+    pub fn depth(&self, strategy: Strategy) -> Depth {
+        let n = self.x.len() as u64;
+        let cpu = |roundings, chains, chain_len, why: String| Depth {
+            roundings,
+            unit: CPU_UNIT,
+            chains,
+            chain_len,
+            why,
+        };
+        let accumulators = || {
+            let lanes = Isa::selected().f32_lanes() as u64;
+            let k = cpu::ACCUMULATORS as u64;
+            let chains = k * lanes;
+            // A register element: its chain, the registers added, the lanes added, the tail
+            // added. A tail element: the tail in order, then added.
+            let roundings = (n / chains + k + lanes).max(chains);
+            (roundings, chains, n.div_ceil(chains))
+        };
+        match strategy {
+            Strategy::Sequential => {
+                cpu(n.saturating_sub(1), 1, n, "n − 1 additions in order".into())
+            }
+            Strategy::Pairwise => {
+                let block = cpu::PAIRWISE_BLOCK as u64;
+                let mut levels = 0;
+                let mut longest = n;
+                while longest > block {
+                    longest = longest.div_ceil(2);
+                    levels += 1;
+                }
+                cpu(
+                    n.min(block).saturating_sub(1) + levels,
+                    n.div_ceil(block),
+                    n.min(block),
+                    format!(
+                        "{} in a block + {levels} halvings",
+                        n.min(block).saturating_sub(1)
+                    ),
+                )
+            }
+            Strategy::Accumulators => {
+                let (roundings, chains, chain_len) = accumulators();
+                cpu(
+                    roundings,
+                    chains,
+                    chain_len,
+                    format!("{chains} interleaved chains of ≤ {chain_len}, then combined"),
+                )
+            }
+            Strategy::ChunkAccumulators => {
+                // Any chunking is covered by the whole array's bound; +2 for the f64 combination
+                // and the final rounding to f32.
+                let (roundings, chains, chain_len) = accumulators();
+                cpu(
+                    roundings + 2,
+                    chains,
+                    chain_len,
+                    format!(
+                        "per chunk ≤ {chains} chains of ≤ {chain_len}, then f64 combination and one rounding"
+                    ),
+                )
+            }
+            Strategy::Tree | Strategy::Subgroup | Strategy::Atomics => {
+                let Some(shape) = self.gpu_shape else {
+                    // No GPU set-up yet: nothing of this strategy has run; the bound of the
+                    // longest chain stands in.
+                    return self.depth(Strategy::Sequential);
+                };
+                let size = shape.workgroup_size as u64;
+                let levels = size.ilog2() as u64;
+                let per_lane = shape.partials.div_ceil(size);
+                let (roundings, why) = match strategy {
+                    Strategy::Tree => (
+                        shape.per_invocation + levels + per_lane + levels,
+                        format!(
+                            "{} per invocation + {levels} tree levels + {per_lane} partials per lane + {levels} levels",
+                            shape.per_invocation
+                        ),
+                    ),
+                    // subgroupAdd's order is unspecified: each workgroup-wide sum is bounded by
+                    // two subgroup sums (≤ size − 1 each) and the loop between them.
+                    Strategy::Subgroup => (
+                        shape.per_invocation + 2 * size + per_lane + 2 * size,
+                        format!(
+                            "{} per invocation + ≤ {} in subgroup sums + {per_lane} partials per lane + ≤ {}",
+                            shape.per_invocation,
+                            2 * size,
+                            2 * size
+                        ),
+                    ),
+                    _ => (
+                        shape.per_invocation + levels + shape.groups,
+                        format!(
+                            "{} per invocation + {levels} tree levels + {} workgroup partials into one accumulator",
+                            shape.per_invocation, shape.groups
+                        ),
+                    ),
+                };
+                Depth {
+                    roundings,
+                    unit: GPU_UNIT,
+                    chains: shape.groups * size,
+                    chain_len: shape.per_invocation,
+                    why,
+                }
+            }
+        }
+    }
+}
+
+impl Problem for ReduceProblem {
+    fn run_cpu(&mut self, backend: Backend, variant: Option<&str>) {
+        let strategy = Strategy::of(backend, variant)
+            .filter(|s| !matches!(s, Strategy::Tree | Strategy::Subgroup | Strategy::Atomics))
+            .unwrap_or_else(|| unreachable!("reduce has no {backend} variant {variant:?}"));
+        self.strategy = strategy;
+        self.result[0] = match strategy {
+            Strategy::Sequential => cpu::sequential(&self.x),
+            Strategy::Pairwise => cpu::pairwise(&self.x),
+            Strategy::Accumulators => cpu::simd(&self.x),
+            _ => cpu::rayon(&self.x),
+        };
+    }
+
+    fn gpu<'a>(
+        &'a mut self,
+        context: &'a GpuContext,
+        variant: Option<&str>,
+    ) -> Result<Box<dyn GpuRun + 'a>> {
+        let strategy = Strategy::of(Backend::Gpu, variant).ok_or_else(|| {
+            Error::usage(format!(
+                "reduce has no GPU variant '{}'; it has tree, subgroup, atomics",
+                variant.unwrap_or_default()
+            ))
+        })?;
+        if strategy == Strategy::Subgroup && !context.subgroups {
+            return Err(Error::usage(format!(
+                "reduce --variant subgroup needs the GPU feature SUBGROUP (wgpu::Features::SUBGROUP), which {} lacks; \
+                 use --variant tree or atomics",
+                context.adapter.name
+            )));
+        }
+        self.strategy = strategy;
+        Ok(Box::new(gpu::ReduceGpu::new(self, context, strategy)?))
+    }
+
+    fn verify(&self) -> Verification {
+        self.check(self.strategy, self.result[0])
+    }
+
+    fn clear_output(&mut self) {
+        self.result[0] = f32::NAN;
+    }
+}

@@ -1,0 +1,195 @@
+//! Reduce: every strategy on every backend within its stated bound of the exact sum, at odd
+//! sizes and over many small bindings; a result missing elements fails; a cleared result fails;
+//! integer data is exact everywhere; the lesson (sequential is the least accurate) holds.
+
+mod common;
+
+use hpclab::Backend;
+use hpclab::gpu::{GpuContext, GpuRequest};
+use hpclab::kernels::Problem;
+use hpclab::kernels::reduce::{ReduceProblem, Strategy, cpu};
+
+/// n = 1; a small odd size; one past 65 535 workgroups of 256 invocations.
+const SIZES: [usize; 3] = [1, 1000, 65_535 * 256 + 17];
+
+const CPU: [(Backend, &str); 4] = [
+    (Backend::Scalar, "sequential"),
+    (Backend::Scalar, "pairwise"),
+    (Backend::Simd, "accumulators"),
+    (Backend::Rayon, "accumulators"),
+];
+
+fn gpu_variants(context: &GpuContext) -> Vec<&'static str> {
+    if context.subgroups {
+        vec!["tree", "subgroup", "atomics"]
+    } else {
+        eprintln!("*** this adapter lacks SUBGROUP: the subgroup variant is not checked ***");
+        vec!["tree", "atomics"]
+    }
+}
+
+fn run_gpu(problem: &mut ReduceProblem, context: &GpuContext, variant: &str) {
+    problem.clear_output();
+    let mut run = problem.gpu(context, Some(variant)).expect("GPU set-up");
+    run.sample().expect("GPU sample");
+}
+
+/// A result with 1/256 of the elements left out must fail the strategy's bound; at n ≤ 1000,
+/// where every bound is below one element, so must a result missing only its largest element.
+/// (At large n a correct sum's rounding error may exceed a few elements: no honest bound can
+/// tell those apart, which is why the small sizes are tested too.)
+fn assert_missing_elements_fail(problem: &ReduceProblem, strategy: Strategy) {
+    let x = problem.inputs();
+    if x.len() <= 1000 {
+        let largest = x.iter().fold(0.0f32, |m, &v| m.max(v)) as f64;
+        let missing_one = (problem.exact() - largest) as f32;
+        assert!(
+            !problem.check(strategy, missing_one).passed,
+            "{strategy:?} n={}: a sum missing its largest element ({largest}) must fail",
+            x.len()
+        );
+    }
+    if x.len() >= 256 {
+        let tail: f64 = x[x.len() - x.len() / 256..].iter().map(|&v| v as f64).sum();
+        let missing_chunk = (problem.exact() - tail) as f32;
+        assert!(
+            !problem.check(strategy, missing_chunk).passed,
+            "{strategy:?} n={}: a sum missing 1/256 of the elements must fail",
+            x.len()
+        );
+    }
+}
+
+#[test]
+fn every_cpu_strategy_is_within_its_bound_and_a_wrong_sum_is_not() {
+    for n in SIZES {
+        let mut problem = ReduceProblem::new(n, 7);
+        for (backend, variant) in CPU {
+            problem.clear_output();
+            assert!(
+                !problem.verify().passed,
+                "n={n}: a cleared result must fail verification"
+            );
+            problem.run_cpu(backend, Some(variant));
+            let verification = problem.verify();
+            assert!(
+                verification.passed,
+                "{backend} {variant} at n={n}: {verification:?}"
+            );
+            assert!(verification.relative_error.is_some());
+            let strategy = Strategy::of(backend, Some(variant)).unwrap();
+            assert_missing_elements_fail(&problem, strategy);
+        }
+    }
+}
+
+#[test]
+fn every_gpu_strategy_is_within_its_bound_and_a_wrong_sum_is_not() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    for n in SIZES {
+        let mut problem = ReduceProblem::new(n, 11);
+        for variant in gpu_variants(&context) {
+            run_gpu(&mut problem, &context, variant);
+            let verification = problem.verify();
+            assert!(verification.passed, "gpu {variant} n={n}: {verification:?}");
+            let strategy = Strategy::of(Backend::Gpu, Some(variant)).unwrap();
+            assert_missing_elements_fail(&problem, strategy);
+        }
+    }
+}
+
+#[test]
+fn gpu_chunking_over_many_small_bindings_stays_within_the_bound() {
+    // 4 KiB bindings: 1024 f32 per chunk, so 100 003 elements take 98 chunks.
+    let request = GpuRequest {
+        max_binding_bytes: Some(4096),
+        ..Default::default()
+    };
+    let Some(context) = common::gpu(request) else {
+        return;
+    };
+    let mut problem = ReduceProblem::new(100_003, 5);
+    for variant in gpu_variants(&context) {
+        run_gpu(&mut problem, &context, variant);
+        let verification = problem.verify();
+        assert!(verification.passed, "gpu {variant}: {verification:?}");
+        let strategy = Strategy::of(Backend::Gpu, Some(variant)).unwrap();
+        assert_missing_elements_fail(&problem, strategy);
+    }
+}
+
+#[test]
+fn repeated_gpu_atomics_samples_start_from_zero() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    let mut problem = ReduceProblem::new(50_001, 3);
+    problem.clear_output();
+    {
+        let mut run = problem.gpu(&context, Some("atomics")).unwrap();
+        for _ in 0..3 {
+            run.sample().unwrap();
+        }
+    }
+    assert!(
+        problem.verify().passed,
+        "the accumulator must not carry over"
+    );
+}
+
+#[test]
+fn integer_data_is_exact_with_every_cpu_strategy() {
+    // Small integers summed below 2^24 are exact in f32 in any order: a missing or repeated
+    // element shows at once.
+    for n in [1, 15, 16, 17, 127, 128, 129, 1000, 100_003] {
+        let x: Vec<f32> = (0..n).map(|i| (i % 7) as f32).collect();
+        let exact = (0..n).map(|i| i % 7).sum::<usize>() as f32;
+        assert_eq!(cpu::sequential(&x), exact, "n={n}");
+        assert_eq!(cpu::pairwise(&x), exact, "n={n}");
+        assert_eq!(cpu::simd(&x), exact, "n={n}");
+        assert_eq!(cpu::rayon(&x), exact, "n={n}");
+    }
+}
+
+#[test]
+fn the_sequential_sum_is_the_least_accurate_and_stagnates_at_2_24() {
+    let n = 65_535 * 256 + 17;
+    let mut problem = ReduceProblem::new(n, 7);
+    let mut errors = Vec::new();
+    for (backend, variant) in CPU {
+        problem.run_cpu(backend, Some(variant));
+        errors.push(problem.verify().relative_error.unwrap());
+    }
+    assert!(
+        errors[1..].iter().all(|&e| e < errors[0]) && errors[1] * 10.0 < errors[0],
+        "sequential should be the worst, 10× worse than pairwise: {errors:?}"
+    );
+    // 2^25 ones: the accumulator reaches 2^24 and 2^24 + 1 rounds back to 2^24.
+    let ones = vec![1.0f32; 1 << 25];
+    assert_eq!(cpu::sequential(&ones), 16_777_216.0);
+    assert_eq!(cpu::pairwise(&ones), 33_554_432.0);
+}
+
+#[test]
+fn variants_are_listed_per_backend_and_subgroup_is_opt_in() {
+    let kernel = hpclab::kernels::find("reduce").unwrap();
+    let names = |backend| {
+        kernel
+            .variants(backend)
+            .iter()
+            .map(|v| (v.name, v.default))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(Backend::Scalar),
+        [("sequential", true), ("pairwise", true)]
+    );
+    assert_eq!(names(Backend::Simd), [("accumulators", true)]);
+    assert_eq!(names(Backend::Rayon), [("accumulators", true)]);
+    assert_eq!(
+        names(Backend::Gpu),
+        [("tree", true), ("subgroup", false), ("atomics", true)]
+    );
+}
