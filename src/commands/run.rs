@@ -345,7 +345,7 @@ pub fn measure(config: &RunConfig, command_line: String, quiet: bool) -> Result<
                 variant: variant.map(str::to_string),
                 backend,
                 size: config.size,
-                cost: config.kernel.cost(config.size),
+                cost: config.kernel.cost_with(config.size, &config.kernel_options),
                 verification: problem.verify(),
                 threads: match backend {
                     Backend::Rayon | Backend::Library => Some(config.threads),

@@ -5,6 +5,8 @@
 //! prepares) plus one shader in `shaders/`, and one line in [`all`].
 
 pub mod inputs;
+pub mod nbody;
+pub mod stencil;
 pub mod stream;
 pub mod verify;
 
@@ -151,8 +153,14 @@ pub struct Footprint {
 pub trait Kernel: Sync {
     /// Name, summary, cost formulas, verification rule.
     fn info(&self) -> &KernelInfo;
-    /// The cost model at size `n`.
+    /// The cost model at size `n` (with the kernel's default options).
     fn cost(&self, n: u64) -> Cost;
+    /// The cost model at size `n` with the kernel-specific options of the run (`--steps`,
+    /// `--max-iter`): the run uses this one. Kernels whose cost depends on an option override
+    /// it; the others keep [`Kernel::cost`].
+    fn cost_with(&self, n: u64, _options: &KernelOptions) -> Cost {
+        self.cost(n)
+    }
     /// Memory needed at size `n`.
     fn footprint(&self, n: u64) -> Footprint;
     /// The backends it runs on (the standard four unless it also has a `library` one).
@@ -224,6 +232,8 @@ pub fn all() -> Vec<&'static dyn Kernel> {
         &stream::ADD,
         &stream::TRIAD,
         &stream::dot::Dot,
+        &stencil::Stencil,
+        &nbody::NBody,
     ]
 }
 
