@@ -430,7 +430,7 @@ pub fn measure(
                 variant: variant.map(str::to_string),
                 backend,
                 size: config.size,
-                cost: config.kernel.cost(config.size),
+                cost: config.kernel.cost_with(config.size, &config.kernel_options),
                 verification: problem.verify(),
                 threads: match backend {
                     Backend::Rayon | Backend::Library => Some(config.threads),

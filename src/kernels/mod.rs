@@ -7,8 +7,10 @@
 pub mod histogram;
 pub mod inputs;
 pub mod matmul;
+pub mod nbody;
 pub mod pi;
 pub mod reduce;
+pub mod stencil;
 pub mod stream;
 pub mod verify;
 
@@ -155,8 +157,14 @@ pub struct Footprint {
 pub trait Kernel: Sync {
     /// Name, summary, cost formulas, verification rule.
     fn info(&self) -> &KernelInfo;
-    /// The cost model at size `n`.
+    /// The cost model at size `n` (with the kernel's default options).
     fn cost(&self, n: u64) -> Cost;
+    /// The cost model at size `n` with the kernel-specific options of the run (`--steps`,
+    /// `--max-iter`): the run uses this one. Kernels whose cost depends on an option override
+    /// it; the others keep [`Kernel::cost`].
+    fn cost_with(&self, n: u64, _options: &KernelOptions) -> Cost {
+        self.cost(n)
+    }
     /// Memory needed at size `n`.
     fn footprint(&self, n: u64) -> Footprint;
     /// The backends it runs on (the standard four unless it also has a `library` one).
@@ -229,6 +237,8 @@ pub fn all() -> Vec<&'static dyn Kernel> {
         &stream::TRIAD,
         &stream::dot::Dot,
         &matmul::Matmul,
+        &stencil::Stencil,
+        &nbody::NBody,
         &pi::Pi,
         &histogram::Histogram,
         &reduce::Reduce,
