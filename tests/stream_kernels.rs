@@ -22,15 +22,6 @@ fn stream_kernels() -> Vec<&'static dyn Kernel> {
 /// storage-binding limit of lavapipe (2^25 f32 = 128 MiB exactly).
 const SIZES: [usize; 4] = [1, 1000, 65_535 * 256 + 17, (1 << 25) + 1000];
 
-/// The STREAM kernels of the registry (the others have sizes of their own: a grid side, a body
-/// count, for which these array lengths make no sense).
-fn stream_kernels() -> Vec<&'static dyn Kernel> {
-    ["copy", "scale", "add", "triad", "dot"]
-        .into_iter()
-        .map(|name| kernels::find(name).expect("registered STREAM kernel"))
-        .collect()
-}
-
 fn check_cpu(kernel: &dyn Kernel, n: usize) {
     let mut problem = kernel.prepare(n, 7, &Default::default());
     for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {

@@ -15,7 +15,7 @@ use crate::report::progress::Progress;
 use crate::report::{self, Format, cap_size};
 
 /// Bytes of memory a catalogue kernel may use when it is placed on the roofline.
-const KERNEL_BYTES: u64 = 64 << 20;
+const KERNEL_BYTES: u64 = 16 << 20;
 
 /// The largest power-of-two size whose arrays (host and GPU) fit in [`KERNEL_BYTES`].
 fn kernel_size(kernel: &dyn Kernel) -> u64 {
