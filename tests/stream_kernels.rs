@@ -14,6 +14,15 @@ use hpclab::kernels::{self, Kernel, Problem};
 /// storage-binding limit of lavapipe (2^25 f32 = 128 MiB exactly).
 const SIZES: [usize; 4] = [1, 1000, 65_535 * 256 + 17, (1 << 25) + 1000];
 
+/// The STREAM kernels: the catalogue holds others whose `--size` means something else (an
+/// n × n image), for which these sizes would be far too big.
+fn stream_kernels() -> Vec<&'static dyn Kernel> {
+    ["copy", "scale", "add", "triad", "dot"]
+        .into_iter()
+        .map(|name| kernels::find(name).expect("a STREAM kernel"))
+        .collect()
+}
+
 fn check_cpu(kernel: &dyn Kernel, n: usize) {
     let mut problem = kernel.prepare(n, 7, &Default::default());
     for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
@@ -50,7 +59,7 @@ fn check_gpu(kernel: &dyn Kernel, n: usize, context: &GpuContext) {
 
 #[test]
 fn every_kernel_on_every_cpu_backend_matches_the_reference() {
-    for kernel in kernels::all() {
+    for kernel in stream_kernels() {
         for n in SIZES {
             check_cpu(kernel, n);
         }
@@ -62,7 +71,7 @@ fn every_kernel_on_the_gpu_matches_the_reference() {
     let Some(context) = common::gpu(GpuRequest::default()) else {
         return;
     };
-    for kernel in kernels::all() {
+    for kernel in stream_kernels() {
         for n in SIZES {
             check_gpu(kernel, n, &context);
         }
@@ -80,7 +89,7 @@ fn gpu_chunking_over_many_small_bindings_matches_the_reference() {
         return;
     };
     assert_eq!(context.chunk_elements(4), 1024);
-    for kernel in kernels::all() {
+    for kernel in stream_kernels() {
         check_gpu(kernel, 100_003, &context);
     }
 }

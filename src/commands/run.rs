@@ -345,7 +345,9 @@ pub fn measure(config: &RunConfig, command_line: String, quiet: bool) -> Result<
                 variant: variant.map(str::to_string),
                 backend,
                 size: config.size,
-                cost: config.kernel.cost(config.size),
+                cost: problem
+                    .cost()
+                    .unwrap_or_else(|| config.kernel.cost(config.size)),
                 verification: problem.verify(),
                 threads: match backend {
                     Backend::Rayon | Backend::Library => Some(config.threads),

@@ -4,6 +4,7 @@
 //! Adding a kernel means one Rust file that implements [`Kernel`] (and the [`Problem`] it
 //! prepares) plus one shader in `shaders/`, and one line in [`all`].
 
+pub mod fractal;
 pub mod inputs;
 pub mod stream;
 pub mod verify;
@@ -189,6 +190,12 @@ pub trait Problem: Send {
     /// Overwrites the output with NaN so that a backend that writes nothing fails verification
     /// instead of passing on the previous backend's result.
     fn clear_output(&mut self);
+    /// The cost of this problem when it depends on its data, known once it is prepared (an
+    /// escape-time kernel's flops follow its reference's iteration count); `None` means
+    /// [`Kernel::cost`] at its size, which the run command then uses.
+    fn cost(&self) -> Option<Cost> {
+        None
+    }
     /// Writes the last output as a picture, for kernels that take `--image`.
     fn write_image(&self, path: &Path) -> Result<()> {
         Err(crate::error::Error::usage(format!(
@@ -224,6 +231,8 @@ pub fn all() -> Vec<&'static dyn Kernel> {
         &stream::ADD,
         &stream::TRIAD,
         &stream::dot::Dot,
+        &fractal::MANDELBROT,
+        &fractal::JULIA,
     ]
 }
 
