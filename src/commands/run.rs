@@ -430,7 +430,9 @@ pub fn measure(
                 variant: variant.map(str::to_string),
                 backend,
                 size: config.size,
-                cost: config.kernel.cost_with(config.size, &config.kernel_options),
+                cost: problem
+                    .cost()
+                    .unwrap_or_else(|| config.kernel.cost(config.size)),
                 verification: problem.verify(),
                 threads: match backend {
                     Backend::Rayon | Backend::Library => Some(config.threads),

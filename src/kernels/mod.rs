@@ -4,6 +4,7 @@
 //! Adding a kernel means one Rust file that implements [`Kernel`] (and the [`Problem`] it
 //! prepares) plus one shader in `shaders/`, and one line in [`all`].
 
+pub mod fractal;
 pub mod histogram;
 pub mod inputs;
 pub mod matmul;
@@ -157,14 +158,9 @@ pub struct Footprint {
 pub trait Kernel: Sync {
     /// Name, summary, cost formulas, verification rule.
     fn info(&self) -> &KernelInfo;
-    /// The cost model at size `n` (with the kernel's default options).
+    /// The cost model at size `n` with the kernel's default options (a prepared problem may
+    /// know better: see [`Problem::cost`]).
     fn cost(&self, n: u64) -> Cost;
-    /// The cost model at size `n` with the kernel-specific options of the run (`--steps`,
-    /// `--max-iter`): the run uses this one. Kernels whose cost depends on an option override
-    /// it; the others keep [`Kernel::cost`].
-    fn cost_with(&self, n: u64, _options: &KernelOptions) -> Cost {
-        self.cost(n)
-    }
     /// Memory needed at size `n`.
     fn footprint(&self, n: u64) -> Footprint;
     /// The backends it runs on (the standard four unless it also has a `library` one).
@@ -201,6 +197,12 @@ pub trait Problem: Send {
     /// Overwrites the output with NaN so that a backend that writes nothing fails verification
     /// instead of passing on the previous backend's result.
     fn clear_output(&mut self);
+    /// The cost of this problem when it depends on its options or data, known once it is
+    /// prepared (the stencil's `--steps`; an escape-time kernel's flops follow its reference's
+    /// iteration count); `None` means [`Kernel::cost`] at its size, which the run then uses.
+    fn cost(&self) -> Option<Cost> {
+        None
+    }
     /// Writes the last output as a picture, for kernels that take `--image`.
     fn write_image(&self, path: &Path) -> Result<()> {
         Err(crate::error::Error::usage(format!(
@@ -236,6 +238,8 @@ pub fn all() -> Vec<&'static dyn Kernel> {
         &stream::ADD,
         &stream::TRIAD,
         &stream::dot::Dot,
+        &fractal::MANDELBROT,
+        &fractal::JULIA,
         &matmul::Matmul,
         &stencil::Stencil,
         &nbody::NBody,

@@ -97,10 +97,6 @@ impl Kernel for Stencil {
         cost(n, DEFAULT_STEPS)
     }
 
-    fn cost_with(&self, n: u64, options: &KernelOptions) -> Cost {
-        cost(n, steps_of(options))
-    }
-
     fn footprint(&self, n: u64) -> Footprint {
         let field = n.saturating_mul(n).saturating_mul(4);
         Footprint {
@@ -236,6 +232,10 @@ impl StencilProblem {
 }
 
 impl Problem for StencilProblem {
+    fn cost(&self) -> Option<Cost> {
+        Some(cost(self.n as u64, self.steps))
+    }
+
     fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
         let (n, steps) = (self.n, self.steps);
         let zeros = &self.zeros[..];

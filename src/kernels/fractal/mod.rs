@@ -1,0 +1,476 @@
+//! Escape-time fractals: `mandelbrot` and `julia`, one kernel body for both.
+//!
+//! Each pixel of an n × n grid is a complex point p. The iteration z ← z² + c runs until
+//! |z| > 2 or `max_iter` iterations; the pixel's value is the number of iterations done. The
+//! Mandelbrot set starts at z = 0 with c = p; the Julia set starts at z = p with a fixed c. That
+//! is the only difference, so [`Set`] picks the start and everything else ([`Grid`], the four
+//! backends in `cpu.rs` and `gpu.rs`, the shader `shaders/fractal.wgsl`) exists once.
+//!
+//! The lessons: the work is compute-bound (the loop lives in registers; only the counts are
+//! written) and divergent (neighbouring pixels need different iteration counts, so SIMD lanes
+//! and GPU threads that finish early idle until the slowest one of their group is done), and the
+//! rows cost very different amounts, so the rayon version needs fine-grained work stealing.
+//!
+//! Rounding: every backend runs the same f32 operations in the same order, with no fused
+//! multiply-add anywhere (see [`ITERATION`]), and the shader stops the GPU compiler from fusing or
+//! reordering them. The backends therefore agree bit for bit (measured on every CPU instruction
+//! set and on lavapipe); verification still allows a small, stated fraction of pixels to differ,
+//! for a driver that rounds differently.
+
+pub mod cpu;
+mod gpu;
+
+use crate::backend::Backend;
+use crate::cpu::AlignedVec;
+use crate::error::Result;
+use crate::gpu::GpuContext;
+use crate::kernels::{
+    Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOption, KernelOptions,
+    Problem, Variant, Verification,
+};
+use rayon::prelude::*;
+use std::path::Path;
+
+/// Iteration cap when `--max-iter` is not given.
+pub const DEFAULT_MAX_ITER: u32 = 256;
+
+/// The constant c of the Julia set.
+pub const JULIA_C: (f32, f32) = (-0.8, 0.156);
+
+/// Useful flops of one full iteration: 3 multiplies (x·x, y·y, x·y) and 5 additions or
+/// subtractions (x² + y² for the test, x² − y², + cx, xy + xy, + cy). Compares are not counted.
+pub const FLOPS_PER_ITERATION: u64 = 8;
+
+/// Flops of the escape test that ends an escaping pixel (x·x, y·y, x² + y²).
+pub const FLOPS_PER_ESCAPE: u64 = 3;
+
+/// At most one pixel in this many may differ from the reference (see [`VERIFICATION`]).
+pub const MISMATCH_DENOMINATOR: u64 = 1000;
+
+/// The iteration every backend runs, written once here as the definition (the reference, the
+/// scalar and SIMD loops and the shader each spell it out, in this order of operations):
+///
+/// ```text
+/// for count in 0..max_iter:
+///     x2 = x*x;  y2 = y*y
+///     if x2 + y2 > 4: return count        // escaped
+///     xy = x*y
+///     x = (x2 - y2) + cx
+///     y = (xy + xy) + cy
+/// return max_iter                          // never escaped: inside the set (as far as we know)
+/// ```
+///
+/// No fused multiply-add: `f32::mul_add` on the baseline x86-64 target is a library call, SSE2
+/// has no FMA, and an FMA in one backend and not another changes counts at boundary points.
+/// Rust never contracts `a*b + c` on its own, and the SIMD loop calls `mul` and `add`, never
+/// `mul_add`. WGSL lets a driver fuse and reassociate (naga emits no `NoContraction`), and
+/// lavapipe was measured to turn `(x2 − y2) + cx` into `(x2 + cx) − y2`: the shader passes each
+/// intermediate through `exact()`, an integer XOR with a runtime zero that no compiler can see
+/// through (one integer operation per intermediate, five per iteration).
+pub const ITERATION: &str = "x2 = x·x, y2 = y·y; escape if x2 + y2 > 4; x ← (x2 − y2) + cx, y ← (xy + xy) + cy; f32, no FMA";
+
+/// Which escape-time set: the only thing that differs between the two kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Set {
+    /// z₀ = 0, c = the pixel's point; window x ∈ [−2.0, 0.6], y ∈ [−1.3, 1.3].
+    Mandelbrot,
+    /// z₀ = the pixel's point, c = −0.8 + 0.156i; window [−1.6, 1.6]².
+    Julia,
+}
+
+impl Set {
+    /// The window `[x_min, x_max, y_min, y_max]` (square, so pixels are square).
+    pub fn window(self) -> [f64; 4] {
+        match self {
+            Set::Mandelbrot => [-2.0, 0.6, -1.3, 1.3],
+            Set::Julia => [-1.6, 1.6, -1.6, 1.6],
+        }
+    }
+
+    /// `(z₀, c)` for the pixel at point `(x, y)`.
+    #[inline(always)]
+    pub fn start(self, x: f32, y: f32) -> ((f32, f32), (f32, f32)) {
+        match self {
+            Set::Mandelbrot => ((0.0, 0.0), (x, y)),
+            Set::Julia => ((x, y), JULIA_C),
+        }
+    }
+}
+
+/// One image: the set, the grid of n × n pixel centres over its window, and the cap.
+///
+/// Column `col` lies at x = (col + a)·step and row `row` at y = (b − row)·step (row 0 at the
+/// top). `a`, `b` and `step` are rounded to f32 once, here; every backend, the shader included,
+/// computes the coordinates from them with the same two f32 operations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid {
+    /// Which set.
+    pub set: Set,
+    /// Pixels per side.
+    pub n: usize,
+    /// Iteration cap; the count of a point that never escapes.
+    pub max_iter: u32,
+    /// Column offset: x_min / step + ½ (pixel centres).
+    pub a: f32,
+    /// Row offset: y_max / step − ½.
+    pub b: f32,
+    /// Width (and height) of one pixel.
+    pub step: f32,
+}
+
+impl Grid {
+    /// The grid of `set` at `n` pixels per side (n ≥ 1) with cap `max_iter`.
+    pub fn new(set: Set, n: usize, max_iter: u32) -> Grid {
+        let [x_min, x_max, _, y_max] = set.window();
+        let step = (x_max - x_min) / n.max(1) as f64;
+        Grid {
+            set,
+            n: n.max(1),
+            max_iter,
+            a: (x_min / step + 0.5) as f32,
+            b: (y_max / step - 0.5) as f32,
+            step: step as f32,
+        }
+    }
+
+    /// x of column `col`'s centre.
+    #[inline(always)]
+    pub fn x(&self, col: usize) -> f32 {
+        (col as f32 + self.a) * self.step
+    }
+
+    /// y of row `row`'s centre.
+    #[inline(always)]
+    pub fn y(&self, row: usize) -> f32 {
+        (self.b - row as f32) * self.step
+    }
+
+    /// Pixels in the image.
+    pub fn pixels(&self) -> usize {
+        self.n * self.n
+    }
+}
+
+/// The reference escape count of one point: a plain function written apart from the backends
+/// (a `for` with an early return), with exactly [`ITERATION`]'s f32 operations in its order.
+pub fn reference_count(z: (f32, f32), c: (f32, f32), max_iter: u32) -> u32 {
+    let (mut re, mut im) = z;
+    for done in 0..max_iter {
+        let re_squared = re * re;
+        let im_squared = im * im;
+        if re_squared + im_squared > 4.0 {
+            return done;
+        }
+        let product = re * im;
+        re = re_squared - im_squared + c.0;
+        im = product + product + c.1;
+    }
+    max_iter
+}
+
+const SIZE_MEANING: &str = "n = pixels per side of an n × n image (n² pixels, one u32 count each). \
+    The CLI default --size 2^25 would mean 2^50 pixels and is refused: use e.g. --size 2048";
+
+const COST_MODEL: CostModel = CostModel {
+    device_bytes: "4·n² (the u32 counts, written once; the iteration lives in registers)",
+    flops: "8·I + 3·E, where I = the reference's total iteration count and E = its escaped \
+            pixels (data-dependent: counted once the reference is computed in prepare). One \
+            iteration = 3 mul + 5 add/sub; an escaping pixel's last test = 2 mul + 1 add; \
+            compares not counted; work of idle SIMD lanes and GPU threads not counted",
+    upload_bytes: "0 (window and cap go in a 32-byte uniform per chunk, written at set-up)",
+    download_bytes: "4·n²",
+};
+
+const SCALAR_LOOP: &str = "not vectorized: the inner loop has a data-dependent exit (each pixel stops \
+    when it escapes), so the compiler keeps one pixel at a time, one dependent chain; the SIMD \
+    version iterates 3 registers of pixels together under masks until no lane is active";
+
+/// The verification rule shared by both kernels.
+pub const VERIFICATION: &str = "counts equal to the reference (an independent plain f32 function, \
+    same operations in the same order, computed once in prepare) at all but at most floor(n²/1000) \
+    pixels (0.1%), each of which may differ by any amount. The backends are built to agree bit for \
+    bit (no FMA anywhere; the shader hides each intermediate from the GPU compiler) and do, on every \
+    CPU instruction set and on lavapipe. The slack admits a few boundary points on a driver that \
+    rounds differently (one ulp sends a point near the boundary onto another orbit, which may \
+    escape much earlier or later); a compiler that reorders the iteration fails (without the \
+    barriers lavapipe changed 0.2% of Mandelbrot and 1% of Julia pixels). An f64 reference would \
+    differ from every f32 backend at boundary points, so it is not the reference";
+
+const MANDELBROT_INFO: KernelInfo = KernelInfo {
+    name: "mandelbrot",
+    summary: "escape-time counts of z ← z² + c from z = 0, c = pixel, over x ∈ [−2, 0.6], \
+              y ∈ [−1.3, 1.3]; compute-bound and divergent",
+    reference: "the escape-time loop of Gorelick & Ozsvald, High Performance Python, ch. 2 and 7 \
+                (there the Julia set); Mandelbrot set",
+    size_meaning: SIZE_MEANING,
+    cost_model: COST_MODEL,
+    scalar_loop: SCALAR_LOOP,
+    verification: VERIFICATION,
+};
+
+const JULIA_INFO: KernelInfo = KernelInfo {
+    name: "julia",
+    summary: "escape-time counts of z ← z² + c from z = pixel, c = −0.8 + 0.156i, over \
+              [−1.6, 1.6]²; compute-bound and divergent",
+    reference: "Gorelick & Ozsvald, High Performance Python, ch. 2 (profiling the Julia set) and \
+                ch. 7 (compiling it)",
+    size_meaning: SIZE_MEANING,
+    cost_model: COST_MODEL,
+    scalar_loop: SCALAR_LOOP,
+    verification: VERIFICATION,
+};
+
+const RAYON_VARIANTS: [Variant; 2] = [
+    Variant {
+        name: "rows",
+        summary: "one task per row, stolen by idle threads: balances rows of very different cost",
+        default: true,
+    },
+    Variant {
+        name: "blocks",
+        summary: "one contiguous block of rows per thread (a static schedule): the thread with \
+                  the costly rows finishes last",
+        default: false,
+    },
+];
+
+/// One of the two escape-time kernels.
+pub struct Fractal(pub Set);
+
+/// The Mandelbrot kernel.
+pub static MANDELBROT: Fractal = Fractal(Set::Mandelbrot);
+
+/// The Julia-set kernel.
+pub static JULIA: Fractal = Fractal(Set::Julia);
+
+impl Kernel for Fractal {
+    fn info(&self) -> &KernelInfo {
+        match self.0 {
+            Set::Mandelbrot => &MANDELBROT_INFO,
+            Set::Julia => &JULIA_INFO,
+        }
+    }
+
+    /// Without the data the iteration count is unknown: this assumes every pixel runs
+    /// [`DEFAULT_MAX_ITER`] iterations (an upper bound). `hpclab run` uses the prepared
+    /// problem's exact count ([`Problem::cost`]).
+    fn cost(&self, n: u64) -> Cost {
+        let pixels = n.saturating_mul(n);
+        Cost {
+            device_bytes: pixels.saturating_mul(4),
+            flops: pixels.saturating_mul(FLOPS_PER_ITERATION * DEFAULT_MAX_ITER as u64),
+            upload_bytes: 0,
+            download_bytes: pixels.saturating_mul(4),
+            items: Some(Items {
+                count: pixels,
+                unit: "pixels",
+            }),
+        }
+    }
+
+    fn footprint(&self, n: u64) -> Footprint {
+        let bytes = n.saturating_mul(n).saturating_mul(4);
+        Footprint {
+            // The output and the reference.
+            host_bytes: bytes.saturating_mul(2),
+            largest_gpu_buffer_bytes: bytes,
+            // The counts, their readback buffer, and the per-chunk uniforms (small).
+            gpu_bytes: bytes.saturating_mul(2).saturating_add(64 * 1024),
+        }
+    }
+
+    fn variants(&self, backend: Backend) -> &'static [Variant] {
+        match backend {
+            Backend::Rayon => &RAYON_VARIANTS,
+            _ => &[],
+        }
+    }
+
+    fn options(&self) -> &'static [KernelOption] {
+        &[KernelOption::MaxIter, KernelOption::Image]
+    }
+
+    fn prepare(&self, n: usize, _seed: u64, options: &KernelOptions) -> Box<dyn Problem> {
+        let max_iter = options.max_iter.unwrap_or(DEFAULT_MAX_ITER);
+        Box::new(FractalProblem::new(Grid::new(self.0, n, max_iter)))
+    }
+}
+
+/// The counts of one image, with the reference they are checked against.
+pub struct FractalProblem {
+    grid: Grid,
+    output: AlignedVec<u32>,
+    reference: Vec<u32>,
+    /// Sum of the reference's counts.
+    iterations: u64,
+    /// Pixels of the reference that escaped (count < max_iter).
+    escaped: u64,
+}
+
+/// Written into the output by `clear_output`: larger than any count (max_iter ≤ 10^6).
+const POISON: u32 = u32::MAX;
+
+impl FractalProblem {
+    /// Computes the reference (rows in parallel in the current pool, [`reference_count`] per
+    /// pixel) and allocates the poisoned output.
+    pub fn new(grid: Grid) -> Self {
+        let n = grid.n;
+        let mut reference = vec![0u32; grid.pixels()];
+        reference
+            .par_chunks_mut(n)
+            .enumerate()
+            .for_each(|(row, line)| {
+                let y = grid.y(row);
+                for (col, count) in line.iter_mut().enumerate() {
+                    let (z, c) = grid.set.start(grid.x(col), y);
+                    *count = reference_count(z, c, grid.max_iter);
+                }
+            });
+        let (iterations, escaped) = reference
+            .par_iter()
+            .map(|&count| (count as u64, (count < grid.max_iter) as u64))
+            .reduce(|| (0, 0), |p, q| (p.0 + q.0, p.1 + q.1));
+        FractalProblem {
+            grid,
+            output: AlignedVec::filled(grid.pixels(), POISON),
+            reference,
+            iterations,
+            escaped,
+        }
+    }
+
+    /// The image's grid.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// The counts of the last run, row-major.
+    pub fn output(&self) -> &[u32] {
+        &self.output
+    }
+
+    /// The reference counts, row-major.
+    pub fn reference(&self) -> &[u32] {
+        &self.reference
+    }
+
+    /// The exact cost of this image: flops from the reference's iteration count.
+    pub fn exact_cost(&self) -> Cost {
+        let pixels = self.grid.pixels() as u64;
+        Cost {
+            device_bytes: 4 * pixels,
+            flops: FLOPS_PER_ITERATION * self.iterations + FLOPS_PER_ESCAPE * self.escaped,
+            upload_bytes: 0,
+            download_bytes: 4 * pixels,
+            items: Some(Items {
+                count: pixels,
+                unit: "pixels",
+            }),
+        }
+    }
+}
+
+impl Problem for FractalProblem {
+    fn run_cpu(&mut self, backend: Backend, variant: Option<&str>) {
+        let (grid, out) = (&self.grid, &mut self.output[..]);
+        match backend {
+            Backend::Scalar => cpu::scalar(grid, out),
+            Backend::Simd => cpu::simd(grid, out),
+            Backend::Rayon => match variant {
+                Some("blocks") => cpu::rayon_blocks(grid, out),
+                _ => cpu::rayon_rows(grid, out),
+            },
+            Backend::Library | Backend::Gpu => {
+                unreachable!("{backend} is not a CPU backend of this kernel")
+            }
+        }
+    }
+
+    fn gpu<'a>(
+        &'a mut self,
+        context: &'a GpuContext,
+        _variant: Option<&str>,
+    ) -> Result<Box<dyn GpuRun + 'a>> {
+        Ok(Box::new(gpu::FractalGpu::new(self, context)?))
+    }
+
+    fn verify(&self) -> Verification {
+        check_counts(&self.output, &self.reference, self.grid.n)
+    }
+
+    fn clear_output(&mut self) {
+        self.output.fill(POISON);
+    }
+
+    fn cost(&self) -> Option<Cost> {
+        Some(self.exact_cost())
+    }
+
+    fn write_image(&self, path: &Path) -> Result<()> {
+        let max_iter = self.grid.max_iter;
+        let scale = (1.0 + max_iter as f32).ln();
+        // log(1 + count) spreads the many low counts far from the set; points inside the set
+        // (count = max_iter) are NaN, which the colour map paints black.
+        let values = self.output.iter().map(|&count| {
+            if count >= max_iter {
+                f32::NAN
+            } else {
+                (1.0 + count as f32).ln() / scale
+            }
+        });
+        crate::report::image::write_field_png(path, self.grid.n, self.grid.n, values)
+    }
+}
+
+/// Compares counts pixel by pixel (in parallel) under [`VERIFICATION`]'s rule.
+pub fn check_counts(output: &[u32], reference: &[u32], n: usize) -> Verification {
+    let pixels = reference.len() as u64;
+    let allowed = pixels / MISMATCH_DENOMINATOR;
+    // (mismatches, largest difference, first mismatch as (index, got, expected))
+    type Tally = (u64, u64, Option<(usize, u32, u32)>);
+    let (mismatches, largest, first): Tally = output
+        .par_iter()
+        .zip(reference.par_iter())
+        .enumerate()
+        .map(|(i, (&got, &want))| {
+            let bad = got != want;
+            let first = bad.then_some((i, got, want));
+            (bad as u64, got.abs_diff(want) as u64, first)
+        })
+        .reduce(
+            || (0, 0, None),
+            |x, y| {
+                (
+                    x.0 + y.0,
+                    x.1.max(y.1),
+                    match (x.2, y.2) {
+                        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+                        (a, b) => a.or(b),
+                    },
+                )
+            },
+        );
+    // An output of the wrong length (never expected) counts every missing pixel as wrong.
+    let mismatches = mismatches + pixels.saturating_sub(output.len() as u64);
+    let passed = mismatches <= allowed;
+    Verification {
+        passed,
+        rule: VERIFICATION.to_string(),
+        checked: pixels,
+        mismatches,
+        worst_error_ratio: match (mismatches, allowed) {
+            (0, _) => 0.0,
+            (_, 0) => f64::INFINITY,
+            (m, a) => m as f64 / a as f64,
+        },
+        relative_error: None,
+        first_mismatch: first.map(|(i, got, want)| {
+            format!(
+                "pixel (row {}, col {}): got {got}, expected {want}; {mismatches} of {pixels} pixels differ \
+                 (allowed {allowed}), by at most {largest} iterations",
+                i / n.max(1),
+                i % n.max(1)
+            )
+        }),
+    }
+}
