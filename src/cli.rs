@@ -159,9 +159,10 @@ pub struct RunArgs {
     /// Kernel to run (see `hpclab list`).
     pub kernel: String,
     /// Problem size n (see `hpclab list` for what it counts): a number with an optional suffix
-    /// K, M, G (x1000) or Ki, Mi, Gi (x1024), or 2^N; e.g. 1000, 4K, 32Mi, 2^25.
-    #[arg(long, short = 'n', default_value = "2^25", value_parser = parse_size)]
-    pub size: u64,
+    /// K, M, G (x1000) or Ki, Mi, Gi (x1024), or 2^N; e.g. 1000, 4K, 32Mi, 2^25. Default: the
+    /// kernel's own (`hpclab list`).
+    #[arg(long, short = 'n', value_parser = parse_size)]
+    pub size: Option<u64>,
     /// Backends, comma-separated: scalar, simd, rayon, library, gpu, or all (every backend the
     /// kernel has).
     #[arg(long, short, default_value = "all")]
@@ -222,9 +223,10 @@ pub struct RunArgs {
 pub struct SweepArgs {
     /// Kernel to sweep (see `hpclab list`).
     pub kernel: String,
-    /// Sizes: FIRST..LAST doubling (e.g. 1Ki..256Mi) or a comma list (1000,1M,2^24).
-    #[arg(long, default_value = "1Ki..16Mi", value_parser = crate::size::parse_sizes)]
-    pub sizes: std::vec::Vec<u64>,
+    /// Sizes: FIRST..LAST doubling (e.g. 1Ki..256Mi) or a comma list (1000,1M,2^24). Default:
+    /// from the kernel's default size / 4096 up to its default size.
+    #[arg(long, value_parser = crate::size::parse_sizes)]
+    pub sizes: Option<std::vec::Vec<u64>>,
     /// Backends, comma-separated, or all.
     #[arg(long, short, default_value = "all")]
     pub backend: String,
@@ -265,9 +267,10 @@ pub struct SweepArgs {
 pub struct ScalingArgs {
     /// Kernel to scale (see `hpclab list`).
     pub kernel: String,
-    /// Problem size n, the same for every thread count (strong scaling).
-    #[arg(long, short = 'n', default_value = "16Mi", value_parser = parse_size)]
-    pub size: u64,
+    /// Problem size n, the same for every thread count (strong scaling). Default: the kernel's
+    /// own (`hpclab list`).
+    #[arg(long, short = 'n', value_parser = parse_size)]
+    pub size: Option<u64>,
     /// Largest thread count before the oversubscribed point (default: every core).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_threads: Option<u32>,

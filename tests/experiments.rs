@@ -246,7 +246,7 @@ fn report_writes_markdown_html_json_and_plots() {
     let output = hpclab()
         .args(["report", "--out"])
         .arg(&out)
-        .env("HPCLAB_MAX_SIZE", "16Ki")
+        .env("HPCLAB_MAX_SIZE", "256")
         .output()
         .unwrap();
     assert!(

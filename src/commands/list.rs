@@ -14,6 +14,8 @@ struct Entry<'a> {
     #[serde(flatten)]
     info: &'a KernelInfo,
     backends: Vec<Backend>,
+    /// The `--size` run uses when none is given.
+    default_size: u64,
     variants: Vec<BackendVariants>,
     options: &'static [KernelOption],
 }
@@ -28,6 +30,7 @@ fn entry(kernel: &'static dyn Kernel) -> Entry<'static> {
     Entry {
         info: kernel.info(),
         backends: kernel.backends().to_vec(),
+        default_size: kernel.default_size(),
         variants: kernel
             .backends()
             .iter()
@@ -95,10 +98,11 @@ fn render(entries: &[Entry]) -> String {
         let k = e.info;
         let backends: Vec<&str> = e.backends.iter().map(|b| b.name()).collect();
         text.push_str(&format!(
-            "\n{}: {}\n  backends: {}\n  scalar loop: {}\n  verification: {}\n",
+            "\n{}: {}\n  backends: {} · default --size {}\n  scalar loop: {}\n  verification: {}\n",
             k.name,
             k.reference,
             backends.join(", "),
+            crate::size::format_count(e.default_size),
             k.scalar_loop,
             k.verification
         ));

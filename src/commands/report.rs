@@ -10,7 +10,7 @@ use clap::Parser;
 use std::path::Path;
 
 /// The suite: (file name, title, command line). Sizes are capped by `HPCLAB_MAX_SIZE`.
-pub const SUITE: [(&str, &str, &str); 7] = [
+pub const SUITE: [(&str, &str, &str); 15] = [
     (
         "run-triad",
         "Memory bandwidth: STREAM triad on every backend",
@@ -22,6 +22,37 @@ pub const SUITE: [(&str, &str, &str); 7] = [
         "hpclab run dot --runs 5",
     ),
     (
+        "run-mandelbrot",
+        "Compute-bound and divergent: Mandelbrot",
+        "hpclab run mandelbrot --size 1024 --runs 3",
+    ),
+    (
+        "run-matmul",
+        "Matrix product: blocking, tiling, a tuned library",
+        "hpclab run matmul --size 512 --runs 3",
+    ),
+    (
+        "run-stencil",
+        "Diffusion: the field resident on the GPU or round-tripped",
+        "hpclab run stencil --size 512 --steps 20 --residency both --runs 3",
+    ),
+    (
+        "run-nbody",
+        "All-pairs n-body",
+        "hpclab run nbody --size 4096 --runs 3",
+    ),
+    (
+        "run-histogram",
+        "Contention: histogram with global and private bins",
+        "hpclab run histogram --variant all --runs 3",
+    ),
+    (
+        "run-reduce",
+        "Summation strategies: speed and accuracy",
+        "hpclab run reduce --variant all --runs 3",
+    ),
+    ("run-pi", "Monte Carlo π", "hpclab run pi --runs 3"),
+    (
         "sweep-triad",
         "Triad across sizes: caches and the GPU break-even",
         "hpclab sweep triad --sizes 1Ki..64Mi --runs 3",
@@ -30,6 +61,11 @@ pub const SUITE: [(&str, &str, &str); 7] = [
         "scaling-triad",
         "Shared-memory scaling of triad",
         "hpclab scaling triad --size 32Mi --runs 3",
+    ),
+    (
+        "scaling-mandelbrot",
+        "Shared-memory scaling of a compute-bound kernel",
+        "hpclab scaling mandelbrot --size 1024 --runs 3",
     ),
     (
         "transfer",

@@ -75,7 +75,7 @@ pub fn document(args: &RooflineArgs, command_line: String) -> Result<RooflineDoc
         let n = kernel_size(kernel);
         let config = RunConfig::from_args(&RunArgs {
             kernel: kernel.info().name.to_string(),
-            size: n,
+            size: Some(n),
             backend: backends.join(","),
             variant: None,
             runs: args.runs,

@@ -210,12 +210,10 @@ impl RunConfig {
                 )));
             }
         }
-        let size = report::cap_size(args.size);
-        if size < args.size {
-            eprintln!(
-                "hpclab: HPCLAB_MAX_SIZE caps --size {} to {size}",
-                args.size
-            );
+        let wanted = args.size.unwrap_or_else(|| kernel.default_size());
+        let size = report::cap_size(wanted);
+        if size < wanted {
+            eprintln!("hpclab: HPCLAB_MAX_SIZE caps --size {wanted} to {size}");
         }
         check_memory(kernel, size, backends.contains(&Backend::Gpu))?;
         for path in [&args.output, &args.image].into_iter().flatten() {

@@ -7,7 +7,7 @@ use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::experiments::scaling::ScalingDocument;
 use crate::report::progress::Progress;
-use crate::report::{self, Format, cap_size};
+use crate::report::{self, Format};
 
 /// Runs the scaling experiment.
 pub fn document(args: &ScalingArgs, command_line: String) -> Result<ScalingDocument> {
@@ -15,7 +15,7 @@ pub fn document(args: &ScalingArgs, command_line: String) -> Result<ScalingDocum
     let max = args.max_threads.map_or(cores, |t| t as usize);
     let base = RunConfig::from_args(&RunArgs {
         kernel: args.kernel.clone(),
-        size: cap_size(args.size),
+        size: args.size,
         backend: "rayon".into(),
         variant: args.variant.clone(),
         runs: args.runs,

@@ -12,12 +12,10 @@ use crate::report::{self, Format, cap_size};
 
 /// Runs the sweep.
 pub fn document(args: &SweepArgs, command_line: String) -> Result<SweepDocument> {
-    let mut sizes: Vec<u64> = args.sizes.iter().map(|&s| cap_size(s)).collect();
-    sizes.dedup();
     // The run configuration checks kernel, backends, variants and options once.
     let base = RunConfig::from_args(&RunArgs {
         kernel: args.kernel.clone(),
-        size: sizes[0],
+        size: None,
         backend: args.backend.clone(),
         variant: args.variant.clone(),
         runs: args.runs,
@@ -34,6 +32,17 @@ pub fn document(args: &SweepArgs, command_line: String) -> Result<SweepDocument>
         output: None,
         compare: None,
     })?;
+    // Without --sizes: from the kernel's default size / 4096 up to it, doubling.
+    let default_size = base.kernel.default_size();
+    let mut sizes: Vec<u64> = match &args.sizes {
+        Some(sizes) => sizes.clone(),
+        None => {
+            crate::size::parse_sizes(&format!("{}..{default_size}", (default_size / 4096).max(1)))
+                .map_err(crate::error::Error::usage)?
+        }
+    };
+    sizes.iter_mut().for_each(|s| *s = cap_size(*s));
+    sizes.dedup();
     for &size in &sizes {
         check_memory(
             base.kernel,

@@ -163,6 +163,11 @@ pub trait Kernel: Sync {
     fn cost(&self, n: u64) -> Cost;
     /// Memory needed at size `n`.
     fn footprint(&self, n: u64) -> Footprint;
+    /// The size `run` uses without `--size`: large enough to leave the caches (or to keep a
+    /// device busy), small enough to finish in seconds on a laptop.
+    fn default_size(&self) -> u64 {
+        1 << 25
+    }
     /// The backends it runs on (the standard four unless it also has a `library` one).
     fn backends(&self) -> &'static [Backend] {
         &Backend::STANDARD

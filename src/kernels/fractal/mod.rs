@@ -244,6 +244,11 @@ pub static MANDELBROT: Fractal = Fractal(Set::Mandelbrot);
 pub static JULIA: Fractal = Fractal(Set::Julia);
 
 impl Kernel for Fractal {
+    fn default_size(&self) -> u64 {
+        // a 1024 × 1024 picture.
+        1024
+    }
+
     fn info(&self) -> &KernelInfo {
         match self.0 {
             Set::Mandelbrot => &MANDELBROT_INFO,

@@ -58,6 +58,11 @@ const GPU_VARIANTS: [Variant; 2] = [
 ];
 
 impl Kernel for Histogram {
+    fn default_size(&self) -> u64 {
+        // 64 Mi bytes: far beyond the caches.
+        1 << 26
+    }
+
     fn info(&self) -> &KernelInfo {
         &INFO
     }

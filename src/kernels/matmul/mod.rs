@@ -69,6 +69,11 @@ const GPU_VARIANTS: [Variant; 2] = [
 ];
 
 impl Kernel for Matmul {
+    fn default_size(&self) -> u64 {
+        // 1024 × 1024: 2.1 GFLOP, the size of the performance goal.
+        1024
+    }
+
     fn info(&self) -> &KernelInfo {
         &INFO
     }

@@ -79,6 +79,11 @@ pub const INFO: KernelInfo = KernelInfo {
 };
 
 impl Kernel for NBody {
+    fn default_size(&self) -> u64 {
+        // 8192 bodies: 67 M interactions per step.
+        8192
+    }
+
     fn info(&self) -> &KernelInfo {
         &INFO
     }

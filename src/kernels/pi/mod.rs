@@ -48,6 +48,11 @@ const INFO: KernelInfo = KernelInfo {
 };
 
 impl Kernel for Pi {
+    fn default_size(&self) -> u64 {
+        // 64 Mi samples: π to about four digits.
+        1 << 26
+    }
+
     fn info(&self) -> &KernelInfo {
         &INFO
     }

@@ -89,6 +89,11 @@ const VARIANTS: &[Variant] = &[
 ];
 
 impl Kernel for Stencil {
+    fn default_size(&self) -> u64 {
+        // a 1024 × 1024 grid: 4 MB per field.
+        1024
+    }
+
     fn info(&self) -> &KernelInfo {
         &INFO
     }
