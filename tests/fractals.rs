@@ -253,12 +253,12 @@ fn cli_runs_mandelbrot_and_writes_the_picture() {
 }
 
 #[test]
-fn cli_refuses_the_default_size_with_a_hint() {
-    // --size defaults to 2^25 (for STREAM); as pixels per side that is 2^50 pixels.
+fn cli_uses_the_kernels_own_default_size() {
+    // Without --size a fractal is a 1024 × 1024 picture, not 2^25 pixels per side.
     Command::cargo_bin("hpclab")
         .unwrap()
-        .args(["run", "julia", "--backend", "scalar"])
+        .args(["run", "julia", "--backend", "scalar", "--runs", "1", "--warmup", "0"])
         .assert()
-        .code(2)
-        .stderr(predicates::str::contains("--size"));
+        .success()
+        .stdout(predicates::str::contains("n = 2^10"));
 }
