@@ -257,7 +257,16 @@ fn cli_uses_the_kernels_own_default_size() {
     // Without --size a fractal is a 1024 × 1024 picture, not 2^25 pixels per side.
     Command::cargo_bin("hpclab")
         .unwrap()
-        .args(["run", "julia", "--backend", "scalar", "--runs", "1", "--warmup", "0"])
+        .args([
+            "run",
+            "julia",
+            "--backend",
+            "scalar",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ])
         .assert()
         .success()
         .stdout(predicates::str::contains("n = 2^10"));
