@@ -145,9 +145,10 @@ impl Grid {
         (self.b - row as f32) * self.step
     }
 
-    /// Pixels in the image.
+    /// Pixels in the image (saturating: a size whose n² overflows fails at allocation instead
+    /// of wrapping to a small image; the CLI refuses such sizes before any work).
     pub fn pixels(&self) -> usize {
-        self.n * self.n
+        self.n.saturating_mul(self.n)
     }
 }
 
