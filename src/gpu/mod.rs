@@ -9,7 +9,7 @@ pub mod transfer;
 
 pub use context::{AdapterChoice, AdapterSummary, GpuApi, GpuContext, GpuRequest};
 pub use pipeline::ShaderSpec;
-pub use timer::PassTimer;
+pub use timer::{PassTimer, timed_compute_pass};
 pub use transfer::{DeviceArray, Download, download_timed, upload_timed};
 
 /// What to tell a user who has no GPU adapter at all.

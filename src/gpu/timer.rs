@@ -109,3 +109,36 @@ pub(crate) fn map_and_wait(
         .map_err(|e| Error::gpu(doing, e))?;
     context.check(doing)
 }
+
+/// The compute phase of one GPU sample, the one way every kernel times it: records one compute
+/// pass (`record` sets pipelines, bind groups and dispatches), timed by `timer` when the device
+/// has timestamps, submits it and waits. Returns the host-clock seconds (recording, submission
+/// and wait included) and the GPU's own pass duration when it gave a valid one.
+pub fn timed_compute_pass(
+    context: &GpuContext,
+    timer: Option<&PassTimer>,
+    label: &str,
+    record: impl FnOnce(&mut wgpu::ComputePass<'_>) -> Result<()>,
+) -> Result<(f64, Option<f64>)> {
+    let started = std::time::Instant::now();
+    let mut encoder = context
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(label),
+            timestamp_writes: timer.map(PassTimer::pass_writes),
+        });
+        record(&mut pass)?;
+    }
+    if let Some(timer) = timer {
+        timer.resolve(&mut encoder);
+    }
+    context.submit_and_wait([encoder.finish()], &format!("computing {label}"))?;
+    let wall_s = started.elapsed().as_secs_f64();
+    let timestamp_s = match timer {
+        Some(timer) => timer.read_seconds(context)?,
+        None => None,
+    };
+    Ok((wall_s, timestamp_s))
+}

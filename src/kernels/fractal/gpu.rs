@@ -6,6 +6,7 @@
 
 use super::{FractalProblem, JULIA_C, Set};
 use crate::error::Result;
+use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed};
 use crate::kernels::{GpuRun, GpuSetup};
@@ -157,32 +158,15 @@ impl<'a> FractalGpu<'a> {
 impl GpuRun for FractalGpu<'_> {
     fn sample(&mut self) -> Result<PhaseSample> {
         let context = self.context;
-        let started = Instant::now();
-        let mut encoder = context
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("fractal"),
-            });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("fractal"),
-                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
-            });
-            pass.set_pipeline(&self.pipeline);
-            for (group, workgroups) in &self.chunks {
-                pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(*workgroups, 1, 1);
-            }
-        }
-        if let Some(timer) = &self.timer {
-            timer.resolve(&mut encoder);
-        }
-        context.submit_and_wait([encoder.finish()], "computing the fractal")?;
-        let compute_wall_s = started.elapsed().as_secs_f64();
-        let compute_timestamp_s = match &self.timer {
-            Some(timer) => timer.read_seconds(context)?,
-            None => None,
-        };
+        let (compute_wall_s, compute_timestamp_s) =
+            timed_compute_pass(context, self.timer.as_ref(), "fractal", |pass| {
+                pass.set_pipeline(&self.pipeline);
+                for (group, workgroups) in &self.chunks {
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(*workgroups, 1, 1);
+                }
+                Ok(())
+            })?;
 
         let download_s = download_timed(
             context,

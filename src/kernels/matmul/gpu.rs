@@ -18,6 +18,7 @@
 
 use super::MatmulProblem;
 use crate::error::{Error, Result};
+use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{
     DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
@@ -293,32 +294,15 @@ impl GpuRun for MatmulGpu<'_> {
             ],
         )?;
 
-        let started = Instant::now();
-        let mut encoder = context
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("matmul"),
-            });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("matmul"),
-                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
-            });
-            pass.set_pipeline(&self.pipeline);
-            for dispatch in &self.dispatches {
-                pass.set_bind_group(0, &dispatch.group, &[]);
-                pass.dispatch_workgroups(dispatch.workgroups.0, dispatch.workgroups.1, 1);
-            }
-        }
-        if let Some(timer) = &self.timer {
-            timer.resolve(&mut encoder);
-        }
-        context.submit_and_wait([encoder.finish()], "computing matmul")?;
-        let compute_wall_s = started.elapsed().as_secs_f64();
-        let compute_timestamp_s = match &self.timer {
-            Some(timer) => timer.read_seconds(context)?,
-            None => None,
-        };
+        let (compute_wall_s, compute_timestamp_s) =
+            timed_compute_pass(context, self.timer.as_ref(), "matmul", |pass| {
+                pass.set_pipeline(&self.pipeline);
+                for dispatch in &self.dispatches {
+                    pass.set_bind_group(0, &dispatch.group, &[]);
+                    pass.dispatch_workgroups(dispatch.workgroups.0, dispatch.workgroups.1, 1);
+                }
+                Ok(())
+            })?;
 
         let download_s = download_timed(
             context,

@@ -4,6 +4,7 @@
 
 use super::PiProblem;
 use crate::error::{Error, Result};
+use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed};
 use crate::kernels::{GpuRun, GpuSetup};
@@ -128,31 +129,16 @@ impl<'a> PiGpu<'a> {
 impl GpuRun for PiGpu<'_> {
     fn sample(&mut self) -> Result<PhaseSample> {
         let context = self.context;
-        let started = Instant::now();
-        let mut encoder = context
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pi") });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("pi"),
-                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
-            });
-            pass.set_pipeline(&self.count_pipeline);
-            pass.set_bind_group(0, &self.count_group, &[]);
-            pass.dispatch_workgroups(self.groups.0, self.groups.1, 1);
-            pass.set_pipeline(&self.finish_pipeline);
-            pass.set_bind_group(0, &self.finish_group, &[]);
-            pass.dispatch_workgroups(1, 1, 1);
-        }
-        if let Some(timer) = &self.timer {
-            timer.resolve(&mut encoder);
-        }
-        context.submit_and_wait([encoder.finish()], "computing pi")?;
-        let compute_wall_s = started.elapsed().as_secs_f64();
-        let compute_timestamp_s = match &self.timer {
-            Some(timer) => timer.read_seconds(context)?,
-            None => None,
-        };
+        let (compute_wall_s, compute_timestamp_s) =
+            timed_compute_pass(context, self.timer.as_ref(), "pi", |pass| {
+                pass.set_pipeline(&self.count_pipeline);
+                pass.set_bind_group(0, &self.count_group, &[]);
+                pass.dispatch_workgroups(self.groups.0, self.groups.1, 1);
+                pass.set_pipeline(&self.finish_pipeline);
+                pass.set_bind_group(0, &self.finish_group, &[]);
+                pass.dispatch_workgroups(1, 1, 1);
+                Ok(())
+            })?;
 
         let mut words = [0u32; 2];
         let download_s = download_timed(

@@ -17,6 +17,7 @@
 
 use super::{DIFFUSION, Field, StencilProblem, step_fields};
 use crate::error::{Error, Result};
+use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{
     DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
@@ -287,42 +288,25 @@ impl<'a> StencilGpu<'a> {
     fn compute(&self, steps: impl Iterator<Item = u32>) -> Result<(f64, Option<f64>)> {
         let context = self.context;
         let total = self.problem.steps;
-        let started = Instant::now();
-        let mut encoder = context
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("stencil"),
-            });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("stencil"),
-                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
-            });
-            pass.set_pipeline(&self.pipeline);
-            for k in steps {
-                let pair = match self.residency {
-                    Residency::Resident => pair_index(step_fields(k, total)),
-                    // The host holds the field between steps: always initial → output.
-                    Residency::Roundtrip => pair_index((Field::Initial, Field::Output)),
-                };
-                for band in &self.bands {
-                    let group = band.groups[pair].as_ref().ok_or_else(|| {
-                        Error::gpu("encoding stencil steps", "a step uses an unbound pair")
-                    })?;
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(band.workgroups.0, band.workgroups.1, 1);
+        let (wall_s, timestamp_s) =
+            timed_compute_pass(context, self.timer.as_ref(), "stencil", |pass| {
+                pass.set_pipeline(&self.pipeline);
+                for k in steps {
+                    let pair = match self.residency {
+                        Residency::Resident => pair_index(step_fields(k, total)),
+                        // The host holds the field between steps: always initial → output.
+                        Residency::Roundtrip => pair_index((Field::Initial, Field::Output)),
+                    };
+                    for band in &self.bands {
+                        let group = band.groups[pair].as_ref().ok_or_else(|| {
+                            Error::gpu("encoding stencil steps", "a step uses an unbound pair")
+                        })?;
+                        pass.set_bind_group(0, group, &[]);
+                        pass.dispatch_workgroups(band.workgroups.0, band.workgroups.1, 1);
+                    }
                 }
-            }
-        }
-        if let Some(timer) = &self.timer {
-            timer.resolve(&mut encoder);
-        }
-        context.submit_and_wait([encoder.finish()], "computing stencil steps")?;
-        let wall_s = started.elapsed().as_secs_f64();
-        let timestamp_s = match &self.timer {
-            Some(timer) => timer.read_seconds(context)?,
-            None => None,
-        };
+                Ok(())
+            })?;
         Ok((wall_s, timestamp_s))
     }
 

@@ -12,6 +12,7 @@ use crate::cpu::AlignedVec;
 use crate::cpu::parallel::sum_chunks2;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
 use crate::error::Result;
+use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{
     DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
@@ -322,33 +323,18 @@ impl GpuRun for DotGpu<'_> {
             ],
         )?;
 
-        let started = Instant::now();
-        let mut encoder = context
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("dot") });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("dot"),
-                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
-            });
-            pass.set_pipeline(&self.partial_pipeline);
-            for (group, workgroups) in &self.chunks {
-                pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(*workgroups, 1, 1);
-            }
-            pass.set_pipeline(&self.finish_pipeline);
-            pass.set_bind_group(0, &self.finish_group, &[]);
-            pass.dispatch_workgroups(1, 1, 1);
-        }
-        if let Some(timer) = &self.timer {
-            timer.resolve(&mut encoder);
-        }
-        context.submit_and_wait([encoder.finish()], "computing dot")?;
-        let compute_wall_s = started.elapsed().as_secs_f64();
-        let compute_timestamp_s = match &self.timer {
-            Some(timer) => timer.read_seconds(context)?,
-            None => None,
-        };
+        let (compute_wall_s, compute_timestamp_s) =
+            timed_compute_pass(context, self.timer.as_ref(), "dot", |pass| {
+                pass.set_pipeline(&self.partial_pipeline);
+                for (group, workgroups) in &self.chunks {
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(*workgroups, 1, 1);
+                }
+                pass.set_pipeline(&self.finish_pipeline);
+                pass.set_bind_group(0, &self.finish_group, &[]);
+                pass.dispatch_workgroups(1, 1, 1);
+                Ok(())
+            })?;
 
         let download_s = download_timed(
             context,

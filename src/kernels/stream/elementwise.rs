@@ -6,6 +6,7 @@ use super::Elementwise;
 use crate::backend::Backend;
 use crate::cpu::AlignedVec;
 use crate::error::Result;
+use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{
     DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
@@ -194,32 +195,15 @@ impl<Op: Elementwise> GpuRun for ElementwiseGpu<'_, Op> {
             .collect();
         let upload_s = upload_timed(context, &transfers)?;
 
-        let started = Instant::now();
-        let mut encoder = context
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some(Op::INFO.name),
-            });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(Op::INFO.name),
-                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
-            });
-            pass.set_pipeline(&self.pipeline);
-            for (group, workgroups) in &self.chunks {
-                pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(*workgroups, 1, 1);
-            }
-        }
-        if let Some(timer) = &self.timer {
-            timer.resolve(&mut encoder);
-        }
-        context.submit_and_wait([encoder.finish()], "computing")?;
-        let compute_wall_s = started.elapsed().as_secs_f64();
-        let compute_timestamp_s = match &self.timer {
-            Some(timer) => timer.read_seconds(context)?,
-            None => None,
-        };
+        let (compute_wall_s, compute_timestamp_s) =
+            timed_compute_pass(context, self.timer.as_ref(), Op::INFO.name, |pass| {
+                pass.set_pipeline(&self.pipeline);
+                for (group, workgroups) in &self.chunks {
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(*workgroups, 1, 1);
+                }
+                Ok(())
+            })?;
 
         let download_s = download_timed(
             context,
