@@ -49,7 +49,7 @@ pub const SUITE: [(&str, &str, &str); 15] = [
     (
         "run-reduce",
         "Summation strategies: speed and accuracy",
-        "hpclab run reduce --variant all --runs 3",
+        "hpclab run reduce --runs 3",
     ),
     ("run-pi", "Monte Carlo π", "hpclab run pi --runs 3"),
     (

@@ -41,10 +41,20 @@ pub fn document(args: &RooflineArgs, command_line: String) -> Result<RooflineDoc
         size,
         !args.cpu_only,
     )?;
+    // Without any adapter the CPU roof is still worth drawing, unless the user chose a GPU.
     let gpu = if args.cpu_only {
         GpuState::none()
     } else {
-        GpuState::with(GpuContext::new(&args.gpu.request())?)
+        match GpuContext::new(&args.gpu.request()) {
+            Ok(context) => GpuState::with(context),
+            Err(crate::error::Error::Usage(message))
+                if args.gpu.adapter.is_none() && args.gpu.gpu_api.is_none() =>
+            {
+                eprintln!("hpclab: the CPU roof only: {message}");
+                GpuState::none()
+            }
+            Err(error) => return Err(error),
+        }
     };
     let options = MeasureOptions {
         warmup: args.warmup as usize,

@@ -213,7 +213,7 @@ impl RunConfig {
         let wanted = args.size.unwrap_or_else(|| kernel.default_size());
         let size = report::cap_size(wanted);
         if size < wanted {
-            eprintln!("hpclab: HPCLAB_MAX_SIZE caps --size {wanted} to {size}");
+            eprintln!("hpclab: HPCLAB_MAX_SIZE caps the size {wanted} to {size}");
         }
         check_memory(kernel, size, backends.contains(&Backend::Gpu))?;
         for path in [&args.output, &args.image].into_iter().flatten() {

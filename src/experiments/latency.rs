@@ -226,15 +226,20 @@ impl Document for LatencyDocument {
             "round trip of one empty dispatch: {}",
             seconds(self.round_trip_s)
         )];
-        if let (Some(first), Some(last)) = (self.batches.first(), self.batches.last())
-            && last.dispatches > first.dispatches
+        // The cheapest batch per dispatch, which need not be the largest.
+        let cheapest = self
+            .batches
+            .iter()
+            .min_by(|a, b| a.per_dispatch_s.total_cmp(&b.per_dispatch_s));
+        if let (Some(first), Some(best)) = (self.batches.first(), cheapest)
+            && best.dispatches > first.dispatches
         {
             lines.push(format!(
-                "batching {} dispatches per submission cuts the cost per dispatch {:.0}× ({} → {})",
-                last.dispatches,
-                first.per_dispatch_s / last.per_dispatch_s,
+                "batching {} dispatches per submission cuts the cost per dispatch {:.1}× ({} → {})",
+                best.dispatches,
+                first.per_dispatch_s / best.per_dispatch_s,
                 seconds(first.per_dispatch_s),
-                seconds(last.per_dispatch_s)
+                seconds(best.per_dispatch_s)
             ));
         }
         lines

@@ -130,12 +130,24 @@ pub fn break_even(sizes: &[u64], records: &[Record]) -> BreakEven {
 
 /// Places the cache levels on the size axis of `kernel`.
 pub fn cache_marks(kernel: &dyn Kernel) -> Vec<CacheMark> {
-    let probe = 1u64 << 20;
-    let bytes_per_element = kernel.footprint(probe).host_bytes as f64 / probe as f64;
+    // The largest n whose host arrays fit the cache, by bisection: n may be a length, a
+    // matrix side or a body count, so the footprint is not linear in n.
+    let fill = |bytes: u64| {
+        let (mut low, mut high) = (1u64, 1u64 << 40);
+        while low < high {
+            let middle = low + (high - low).div_ceil(2);
+            if kernel.footprint(middle).host_bytes <= bytes {
+                low = middle
+            } else {
+                high = middle - 1
+            }
+        }
+        low
+    };
     cache_levels()
         .into_iter()
         .map(|cache| CacheMark {
-            size: (cache.bytes as f64 / bytes_per_element) as u64,
+            size: fill(cache.bytes),
             cache,
         })
         .collect()

@@ -93,7 +93,7 @@ pub fn judge(record: &Record, model: &MachineModel) -> Verdict {
         (
             Bound::TransferBound,
             format!(
-                "transfers take {:.0}% of the total ({:.3} ms up + {:.3} ms down vs {:.3} ms compute)",
+                "transfers take {:.0}% of the total ({:.3} ms up + {:.3} ms down vs {:.3} ms compute on the host clock)",
                 100.0 * transfers / total,
                 ms(upload),
                 ms(download),
@@ -104,7 +104,7 @@ pub fn judge(record: &Record, model: &MachineModel) -> Verdict {
         (
             Bound::LaunchBound,
             format!(
-                "the compute phase ({:.3} ms) is within 3× of an empty dispatch's round trip ({:.3} ms)",
+                "the compute phase ({:.3} ms on the host clock) is within 3× of an empty dispatch's round trip ({:.3} ms)",
                 ms(compute_wall),
                 ms(model.dispatch_round_trip_s)
             ),
@@ -113,7 +113,7 @@ pub fn judge(record: &Record, model: &MachineModel) -> Verdict {
         (
             Bound::ComputeBound,
             format!(
-                "compute takes {:.0}% of the total ({:.3} ms vs {:.3} ms of transfers)",
+                "compute takes {:.0}% of the total ({:.3} ms on the host clock vs {:.3} ms of transfers)",
                 100.0 * compute_wall / total,
                 ms(compute_wall),
                 ms(transfers)

@@ -305,11 +305,12 @@ fn run_heading(document: &RunDocument) -> Vec<String> {
     }
     let env = &document.environment;
     lines.push(format!(
-        "CPU: {} · {} · simd {} ({} f32 lanes)",
+        "CPU: {} · {} · simd {} ({} f32 lane{})",
         env.cpu.model,
         plural(env.threads, "thread"),
         env.simd,
-        env.cpu.f32_lanes
+        env.cpu.f32_lanes,
+        if env.cpu.f32_lanes == 1 { "" } else { "s" }
     ));
     if let Some(adapter) = &env.adapter {
         let software = if adapter.software {
@@ -340,7 +341,7 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
                 .as_ref()
                 .map_or("gpu".to_string(), |v| format!("gpu {v}"));
             lines.push(format!(
-                "{name}: {} — {}; the machine model predicts {} (up {} + compute {} + down {}) vs {} measured",
+                "{name}: {} — {}; the machine model predicts {} (up {} + memory-bound compute {} + down {}) vs {} measured",
                 verdict.bound.name(),
                 verdict.reason,
                 seconds(verdict.predicted_total_s),
