@@ -38,9 +38,10 @@ const INFO: KernelInfo = KernelInfo {
         upload_bytes: "0",
         download_bytes: "8 (the 64-bit count)",
     },
-    scalar_loop: "may be auto-vectorized: the plain loop is a count over a u32 counter with no float and no dependence \
-                  between samples, so LLVM may vectorize it even for baseline SSE2 (emulating the 32-bit multiply) — \
-                  the simd backend's edge over scalar is then the wider registers (vpmulld), not vectorization itself",
+    scalar_loop: "not vectorized in practice: the loop has no float and no dependence between samples, but the \
+                  x86_64 baseline (SSE2) has no 32-bit multiply-low and LLVM declines to emulate the four per sample \
+                  (the release build keeps scalar imul); the simd backend's SSE2 path, which does emulate them with \
+                  pmuludq and shuffles, runs no faster than scalar, AVX2/AVX-512 (vpmulld) do",
     verification: "exact: the hit count equals the reference count (every sample re-tested from its 64-bit index, in \
                    parallel, in prepare; no blocking, no SIMD), and |π̂ − π| ≤ 6σ, σ = 4·sqrt(p(1 − p)/min(n, 2^32)), \
                    p = π/4 (a sanity check of the generator, false for truly random points with probability 2e-9). \
