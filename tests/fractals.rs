@@ -169,7 +169,7 @@ fn max_iter_caps_the_counts_and_the_cost_follows_the_reference() {
     let n = 101;
     let problem = fractal::JULIA.prepare(n, 0, &options);
     let cost = problem
-        .cost()
+        .cost(None)
         .expect("fractals know their cost once prepared");
     let direct = FractalProblem::new(Grid::new(Set::Julia, n, 50));
     let counts = direct.reference();

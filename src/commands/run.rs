@@ -429,7 +429,7 @@ pub fn measure(
                 backend,
                 size: config.size,
                 cost: problem
-                    .cost()
+                    .cost(variant)
                     .unwrap_or_else(|| config.kernel.cost(config.size)),
                 verification: problem.verify(),
                 threads: match backend {

@@ -151,11 +151,14 @@ impl Document for ScalingDocument {
     fn heading(&self) -> Vec<String> {
         vec![
             format!(
-                "scaling {} · n = {} · rayon backend, threads 1 … {} and {} (oversubscribed)",
+                "scaling {} · n = {} · rayon backend on {} threads (the last one oversubscribed)",
                 self.kernel,
                 format_count(self.size),
-                self.cores,
-                2 * self.cores
+                self.points
+                    .iter()
+                    .map(|p| p.threads.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             format!(
                 "CPU: {} · {} logical cores · simd {}",

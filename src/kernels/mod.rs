@@ -204,8 +204,9 @@ pub trait Problem: Send {
     fn clear_output(&mut self);
     /// The cost of this problem when it depends on its options or data, known once it is
     /// prepared (the stencil's `--steps`; an escape-time kernel's flops follow its reference's
-    /// iteration count); `None` means [`Kernel::cost`] at its size, which the run then uses.
-    fn cost(&self) -> Option<Cost> {
+    /// iteration count; the round-trip stencil's transfers per step); `None` means [`Kernel::cost`] at its
+    /// size, which the run then uses.
+    fn cost(&self, _variant: Option<&str>) -> Option<Cost> {
         None
     }
     /// Writes the last output as a picture, for kernels that take `--image`.

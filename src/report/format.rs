@@ -7,7 +7,7 @@ pub fn seconds(value: f64) -> String {
         "0 s".to_string()
     } else if magnitude < 1e-6 {
         format!("{:.0} ns", value * 1e9)
-    } else if magnitude < 1e-3 {
+    } else if magnitude < 0.99995e-3 {
         format!("{:.1} µs", value * 1e6)
     } else if magnitude < 1.0 {
         format!("{:.2} ms", value * 1e3)

@@ -237,8 +237,14 @@ impl StencilProblem {
 }
 
 impl Problem for StencilProblem {
-    fn cost(&self) -> Option<Cost> {
-        Some(cost(self.n as u64, self.steps))
+    fn cost(&self, variant: Option<&str>) -> Option<Cost> {
+        let mut cost = cost(self.n as u64, self.steps);
+        // Round trip moves the field both ways around every step.
+        if variant == Some("roundtrip") {
+            cost.upload_bytes = cost.upload_bytes.saturating_mul(self.steps as u64);
+            cost.download_bytes = cost.download_bytes.saturating_mul(self.steps as u64);
+        }
+        Some(cost)
     }
 
     fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
