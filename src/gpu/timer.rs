@@ -110,20 +110,25 @@ pub(crate) fn map_and_wait(
     context.check(doing)
 }
 
-/// The compute phase of one GPU sample, the one way every kernel times it: records one compute
-/// pass (`record` sets pipelines, bind groups and dispatches), timed by `timer` when the device
-/// has timestamps, submits it and waits. Returns the host-clock seconds (recording, submission
+/// The compute phase of one GPU sample, the one way every kernel times it: zeroes the `clear`
+/// buffers (accumulators that must start empty), records one compute pass (`record` sets
+/// pipelines, bind groups and dispatches), timed by `timer` when the device has timestamps,
+/// submits it and waits. Returns the host-clock seconds (recording, submission
 /// and wait included) and the GPU's own pass duration when it gave a valid one.
 pub fn timed_compute_pass(
     context: &GpuContext,
     timer: Option<&PassTimer>,
     label: &str,
+    clear: &[&wgpu::Buffer],
     record: impl FnOnce(&mut wgpu::ComputePass<'_>) -> Result<()>,
 ) -> Result<(f64, Option<f64>)> {
     let started = std::time::Instant::now();
     let mut encoder = context
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+    for buffer in clear {
+        encoder.clear_buffer(buffer, 0, None);
+    }
     {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(label),

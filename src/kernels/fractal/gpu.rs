@@ -159,7 +159,7 @@ impl GpuRun for FractalGpu<'_> {
     fn sample(&mut self) -> Result<PhaseSample> {
         let context = self.context;
         let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "fractal", |pass| {
+            timed_compute_pass(context, self.timer.as_ref(), "fractal", &[], |pass| {
                 pass.set_pipeline(&self.pipeline);
                 for (group, workgroups) in &self.chunks {
                     pass.set_bind_group(0, group, &[]);

@@ -4,6 +4,7 @@
 use super::HistogramProblem;
 use super::cpu::BINS;
 use crate::error::Result;
+use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{
     DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
@@ -152,34 +153,21 @@ impl GpuRun for HistogramGpu<'_> {
         let context = self.context;
         let upload_s = upload_timed(context, &[(&self.data, self.problem.padded_bytes())])?;
 
-        let started = Instant::now();
-        let mut encoder = context
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("histogram"),
-            });
         // The bins start at zero every sample (outside the timed pass, inside the wall time).
-        encoder.clear_buffer(&self.bins.buffer, 0, None);
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("histogram"),
-                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
-            });
-            pass.set_pipeline(&self.pipeline);
-            for (group, workgroups) in &self.chunks {
-                pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(*workgroups, 1, 1);
-            }
-        }
-        if let Some(timer) = &self.timer {
-            timer.resolve(&mut encoder);
-        }
-        context.submit_and_wait([encoder.finish()], "computing the histogram")?;
-        let compute_wall_s = started.elapsed().as_secs_f64();
-        let compute_timestamp_s = match &self.timer {
-            Some(timer) => timer.read_seconds(context)?,
-            None => None,
-        };
+        let (compute_wall_s, compute_timestamp_s) = timed_compute_pass(
+            context,
+            self.timer.as_ref(),
+            "histogram",
+            &[&self.bins.buffer],
+            |pass| {
+                pass.set_pipeline(&self.pipeline);
+                for (group, workgroups) in &self.chunks {
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(*workgroups, 1, 1);
+                }
+                Ok(())
+            },
+        )?;
 
         let mut bins = [0u32; BINS];
         let download_s = download_timed(

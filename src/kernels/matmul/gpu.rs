@@ -295,7 +295,7 @@ impl GpuRun for MatmulGpu<'_> {
         )?;
 
         let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "matmul", |pass| {
+            timed_compute_pass(context, self.timer.as_ref(), "matmul", &[], |pass| {
                 pass.set_pipeline(&self.pipeline);
                 for dispatch in &self.dispatches {
                     pass.set_bind_group(0, &dispatch.group, &[]);

@@ -125,7 +125,7 @@ impl GpuRun for NBodyGpu<'_> {
         )?;
 
         let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "nbody", |pass| {
+            timed_compute_pass(context, self.timer.as_ref(), "nbody", &[], |pass| {
                 pass.set_pipeline(&self.pipeline);
                 pass.set_bind_group(0, &self.group, &[]);
                 pass.dispatch_workgroups(self.workgroups, 1, 1);

@@ -130,7 +130,7 @@ impl GpuRun for PiGpu<'_> {
     fn sample(&mut self) -> Result<PhaseSample> {
         let context = self.context;
         let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "pi", |pass| {
+            timed_compute_pass(context, self.timer.as_ref(), "pi", &[], |pass| {
                 pass.set_pipeline(&self.count_pipeline);
                 pass.set_bind_group(0, &self.count_group, &[]);
                 pass.dispatch_workgroups(self.groups.0, self.groups.1, 1);

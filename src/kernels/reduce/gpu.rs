@@ -4,6 +4,7 @@
 
 use super::{GpuShape, ReduceProblem, Strategy};
 use crate::error::Result;
+use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{
     DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
@@ -167,41 +168,26 @@ impl GpuRun for ReduceGpu<'_> {
         let context = self.context;
         let upload_s = upload_timed(context, &[(&self.x, self.problem.x.as_bytes())])?;
 
-        let started = Instant::now();
-        let mut encoder = context
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("reduce"),
-            });
-        if self.finish.is_none() {
-            // The atomic accumulator starts at +0.0 (all bits zero) every sample.
-            encoder.clear_buffer(&self.result.buffer, 0, None);
-        }
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("reduce"),
-                timestamp_writes: self.timer.as_ref().map(PassTimer::pass_writes),
-            });
-            pass.set_pipeline(&self.main_pipeline);
-            for (group, workgroups) in &self.chunks {
-                pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(*workgroups, 1, 1);
-            }
-            if let Some((pipeline, group)) = &self.finish {
-                pass.set_pipeline(pipeline);
-                pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(1, 1, 1);
-            }
-        }
-        if let Some(timer) = &self.timer {
-            timer.resolve(&mut encoder);
-        }
-        context.submit_and_wait([encoder.finish()], "computing the sum")?;
-        let compute_wall_s = started.elapsed().as_secs_f64();
-        let compute_timestamp_s = match &self.timer {
-            Some(timer) => timer.read_seconds(context)?,
-            None => None,
+        // The atomic accumulator starts at +0.0 (all bits zero) every sample.
+        let clear: &[&wgpu::Buffer] = if self.finish.is_none() {
+            &[&self.result.buffer]
+        } else {
+            &[]
         };
+        let (compute_wall_s, compute_timestamp_s) =
+            timed_compute_pass(context, self.timer.as_ref(), "reduce", clear, |pass| {
+                pass.set_pipeline(&self.main_pipeline);
+                for (group, workgroups) in &self.chunks {
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(*workgroups, 1, 1);
+                }
+                if let Some((pipeline, group)) = &self.finish {
+                    pass.set_pipeline(pipeline);
+                    pass.set_bind_group(0, group, &[]);
+                    pass.dispatch_workgroups(1, 1, 1);
+                }
+                Ok(())
+            })?;
 
         let download_s = download_timed(
             context,

@@ -289,7 +289,7 @@ impl<'a> StencilGpu<'a> {
         let context = self.context;
         let total = self.problem.steps;
         let (wall_s, timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "stencil", |pass| {
+            timed_compute_pass(context, self.timer.as_ref(), "stencil", &[], |pass| {
                 pass.set_pipeline(&self.pipeline);
                 for k in steps {
                     let pair = match self.residency {

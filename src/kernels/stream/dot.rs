@@ -324,7 +324,7 @@ impl GpuRun for DotGpu<'_> {
         )?;
 
         let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "dot", |pass| {
+            timed_compute_pass(context, self.timer.as_ref(), "dot", &[], |pass| {
                 pass.set_pipeline(&self.partial_pipeline);
                 for (group, workgroups) in &self.chunks {
                     pass.set_bind_group(0, group, &[]);

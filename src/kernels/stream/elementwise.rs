@@ -196,7 +196,7 @@ impl<Op: Elementwise> GpuRun for ElementwiseGpu<'_, Op> {
         let upload_s = upload_timed(context, &transfers)?;
 
         let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), Op::INFO.name, |pass| {
+            timed_compute_pass(context, self.timer.as_ref(), Op::INFO.name, &[], |pass| {
                 pass.set_pipeline(&self.pipeline);
                 for (group, workgroups) in &self.chunks {
                     pass.set_bind_group(0, group, &[]);
