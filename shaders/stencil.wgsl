@@ -1,5 +1,8 @@
-// 2-D diffusion: one explicit 5-point Jacobi step on one band of rows of an n × n grid, with a
-// zero (Dirichlet) rim: neighbours outside the grid read 0.
+// 2-D diffusion: one explicit 5-point Jacobi step on one band of rows of a grid of `grid_rows`
+// rows of n points, with a zero (Dirichlet) rim: neighbours outside the grid read 0. The
+// catalogue's grid is n × n; a rank of the distributed stencil binds its slab with a ghost row
+// above and below (grid_rows = its rows + 2, first_row = 1), and the ghost rows hold the
+// neighbours' rows, or zeros at the edge of the whole grid.
 //
 // A band is rows first_row .. first_row + rows. Its bindings are windows of the whole fields that
 // start on the storage-offset alignment: `src` holds the band with the row above and the row
@@ -19,7 +22,7 @@ struct Band {
     first_row: u32,
     in_shift: u32,
     out_shift: u32,
-    pad0: u32,
+    grid_rows: u32,
     pad1: u32,
     pad2: u32,
 }
@@ -52,7 +55,7 @@ fn step(
                 up = src[here - n];
             }
             var down = 0.0;
-            if (row + 1u < n) {
+            if (row + 1u < band.grid_rows) {
                 down = src[here + n];
             }
             let laplacian = fma(-4.0, centre, (left + right) + (up + down));

@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod cpu;
+pub mod distributed;
 pub mod environment;
 pub mod error;
 pub mod experiments;

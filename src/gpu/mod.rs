@@ -10,7 +10,9 @@ pub mod transfer;
 pub use context::{AdapterChoice, AdapterSummary, GpuApi, GpuContext, GpuRequest};
 pub use pipeline::ShaderSpec;
 pub use timer::{PassTimer, timed_compute_pass};
-pub use transfer::{DeviceArray, Download, download_timed, upload_timed};
+pub use transfer::{
+    DeviceArray, Download, download_ranges_timed, download_timed, upload_ranges_timed, upload_timed,
+};
 
 /// What to tell a user who has no GPU adapter at all.
 pub const NO_ADAPTER_HINT: &str = "no GPU adapter found; install a Vulkan driver (on Debian/Ubuntu without a GPU: \

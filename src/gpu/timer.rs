@@ -95,8 +95,20 @@ pub(crate) fn map_and_wait(
     mode: wgpu::MapMode,
     doing: &str,
 ) -> Result<()> {
+    map_range_and_wait(context, buffer, mode, 0..buffer.size(), doing)
+}
+
+/// Maps bytes `range` of `buffer` in `mode` (start a multiple of 8, length of 4) and waits for
+/// the device to grant it: a transfer of a few rows maps only those.
+pub(crate) fn map_range_and_wait(
+    context: &GpuContext,
+    buffer: &wgpu::Buffer,
+    mode: wgpu::MapMode,
+    range: std::ops::Range<u64>,
+    doing: &str,
+) -> Result<()> {
     let (sender, receiver) = std::sync::mpsc::channel();
-    buffer.map_async(mode, .., move |result| {
+    buffer.map_async(mode, range, move |result| {
         let _ = sender.send(result);
     });
     context

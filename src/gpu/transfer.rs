@@ -8,7 +8,7 @@
 //! exists (so page faults of a fresh allocation are not counted as transfer time).
 
 use super::context::GpuContext;
-use super::timer::{map_and_wait, map_for_read};
+use super::timer::{map_and_wait, map_for_read, map_range_and_wait};
 use crate::error::{Error, Result};
 use std::num::NonZeroU64;
 use std::time::Instant;
@@ -197,5 +197,105 @@ pub fn upload_write_buffer_with_timed(
         view.copy_from_slice(host);
     }
     context.submit_and_wait([], "uploading with write_buffer_with")?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Uploads host byte slices into parts of one device array, each at its byte offset (multiples
+/// of 4), through the array's staging buffer in one submission; returns the elapsed seconds.
+/// The distributed stencil's GPU ranks put their neighbours' rows into their ghost rows with it.
+pub fn upload_ranges_timed(
+    context: &GpuContext,
+    array: &DeviceArray,
+    ranges: &[(u64, &[u8])],
+) -> Result<f64> {
+    let started = Instant::now();
+    let staging = array
+        .staging
+        .as_ref()
+        .ok_or_else(|| Error::gpu("uploading", "array has no staging buffer"))?;
+    let total: u64 = ranges.iter().map(|(_, host)| host.len() as u64).sum();
+    if total == 0 {
+        return Ok(0.0);
+    }
+    map_range_and_wait(
+        context,
+        staging,
+        wgpu::MapMode::Write,
+        0..total,
+        "mapping a staging buffer",
+    )?;
+    {
+        let mut view = staging
+            .get_mapped_range_mut(..total)
+            .map_err(|e| Error::gpu("writing a staging buffer", e))?;
+        let mut packed = 0;
+        for (_, host) in ranges {
+            view.slice(packed..packed + host.len())
+                .copy_from_slice(host);
+            packed += host.len();
+        }
+    }
+    staging.unmap();
+    let mut encoder = context
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("upload ranges"),
+        });
+    let mut packed = 0;
+    for (offset, host) in ranges {
+        let bytes = host.len() as u64;
+        encoder.copy_buffer_to_buffer(staging, packed, &array.buffer, *offset, bytes);
+        packed += bytes;
+    }
+    context.submit_and_wait([encoder.finish()], "uploading ranges")?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Downloads parts of one device array, each from its byte offset (multiples of 4), into host
+/// slices through the array's readback buffer in one submission; returns the elapsed seconds.
+pub fn download_ranges_timed(
+    context: &GpuContext,
+    array: &DeviceArray,
+    ranges: &mut [(u64, &mut [u8])],
+) -> Result<f64> {
+    let started = Instant::now();
+    let readback = array
+        .readback
+        .as_ref()
+        .ok_or_else(|| Error::gpu("downloading", "array has no readback buffer"))?;
+    let total: u64 = ranges.iter().map(|(_, host)| host.len() as u64).sum();
+    if total == 0 {
+        return Ok(0.0);
+    }
+    let mut encoder = context
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("download ranges"),
+        });
+    let mut packed = 0;
+    for (offset, host) in ranges.iter() {
+        let bytes = host.len() as u64;
+        encoder.copy_buffer_to_buffer(&array.buffer, *offset, readback, packed, bytes);
+        packed += bytes;
+    }
+    context.submit_and_wait([encoder.finish()], "downloading ranges")?;
+    map_range_and_wait(
+        context,
+        readback,
+        wgpu::MapMode::Read,
+        0..total,
+        "mapping a readback buffer",
+    )?;
+    {
+        let view = readback
+            .get_mapped_range(..total)
+            .map_err(|e| Error::gpu("reading a readback buffer", e))?;
+        let mut packed = 0;
+        for (_, host) in ranges.iter_mut() {
+            host.copy_from_slice(&view[packed..packed + host.len()]);
+            packed += host.len();
+        }
+    }
+    readback.unmap();
     Ok(started.elapsed().as_secs_f64())
 }

@@ -16,7 +16,8 @@ fn point(centre: f32, left: f32, right: f32, up: f32, down: f32) -> f32 {
     centre + DIFFUSION * laplacian
 }
 
-/// The three input rows of output row `i`: above, itself, below.
+/// The three input rows of output row `i` of a field of rows of `n` points (`src.len() / n`
+/// rows: the square grid, or a slab with its ghost rows): above, itself, below.
 #[inline(always)]
 fn rows_around<'a>(
     src: &'a [f32],
@@ -24,12 +25,13 @@ fn rows_around<'a>(
     n: usize,
     i: usize,
 ) -> (&'a [f32], &'a [f32], &'a [f32]) {
+    let rows = src.len() / n;
     let up = if i > 0 {
         &src[(i - 1) * n..i * n]
     } else {
         zeros
     };
-    let down = if i + 1 < n {
+    let down = if i + 1 < rows {
         &src[(i + 1) * n..(i + 2) * n]
     } else {
         zeros
@@ -62,7 +64,8 @@ fn scalar_row(up: &[f32], row: &[f32], down: &[f32], out: &mut [f32]) {
     }
 }
 
-/// Output rows `first_row ..` (as many as `out` holds) of one step, SIMD along each row.
+/// Output rows `first_row ..` (as many as `out` holds) of one step, SIMD along each row. `src`
+/// is a whole field of `src.len() / n` rows.
 struct StepRows<'a> {
     src: &'a [f32],
     out: &'a mut [f32],
@@ -174,31 +177,41 @@ pub fn rayon(
     steps: u32,
     zeros: &[f32],
 ) {
-    // A few bands per thread, so that a thread slowed by another process is helped out.
-    let bands = ::rayon::current_num_threads().max(1) * 4;
-    let rows_per_band = n.div_ceil(bands).max(1);
     run_steps(initial, output, scratch, steps, |src, dst| {
-        dst.par_chunks_mut(rows_per_band * n)
-            .enumerate()
-            .for_each(|(band, out)| {
-                dispatch(StepRows {
-                    src,
-                    out,
-                    zeros,
-                    n,
-                    first_row: band * rows_per_band,
-                })
-            });
+        step_rows_parallel(src, dst, n, 0, zeros)
     });
 }
 
+/// One step of output rows `first_row ..` (as many as `out` holds) of the field `src` (rows of
+/// `n` points; `zeros` stands in beyond its first and last row), in bands of rows on the
+/// current rayon pool, SIMD inside each band. The catalogue's `rayon` backend runs it on the
+/// whole grid; the distributed stencil on one rank's slab, whose ghost rows are part of `src`.
+pub fn step_rows_parallel(src: &[f32], out: &mut [f32], n: usize, first_row: usize, zeros: &[f32]) {
+    // A few bands per thread, so that a thread slowed by another process is helped out.
+    let bands = ::rayon::current_num_threads().max(1) * 4;
+    let rows_per_band = (out.len() / n.max(1)).div_ceil(bands).max(1);
+    out.par_chunks_mut(rows_per_band * n)
+        .enumerate()
+        .for_each(|(band, out)| {
+            dispatch(StepRows {
+                src,
+                out,
+                zeros,
+                n,
+                first_row: first_row + band * rows_per_band,
+            })
+        });
+}
+
 /// The reference: the same steps in f64 from the same f32 field and the same (f32) D, rows in
-/// parallel.
+/// parallel. The field has rows of `n` points, `initial.len() / n` of them (n × n for the
+/// catalogue; the distributed stencil's weak scaling uses taller grids).
 pub fn reference(initial: &[f32], n: usize, steps: u32) -> Vec<f64> {
     let d = DIFFUSION as f64;
+    let rows = initial.len() / n.max(1);
     let at = |field: &[f64], i: usize, j: usize| field[i * n + j];
     let mut current: Vec<f64> = initial.iter().map(|&v| v as f64).collect();
-    let mut next = vec![0.0f64; n * n];
+    let mut next = vec![0.0f64; initial.len()];
     for _ in 0..steps {
         next.par_chunks_mut(n.max(1))
             .enumerate()
@@ -212,7 +225,7 @@ pub fn reference(initial: &[f32], n: usize, steps: u32) -> Vec<f64> {
                         0.0
                     };
                     let up = if i > 0 { at(&current, i - 1, j) } else { 0.0 };
-                    let down = if i + 1 < n {
+                    let down = if i + 1 < rows {
                         at(&current, i + 1, j)
                     } else {
                         0.0

@@ -199,7 +199,7 @@ impl<'a> StencilGpu<'a> {
                         plan.first_row as u32,
                         (plan.first_row * n - plan.in_first) as u32,
                         (plan.first_row * n - plan.out_first) as u32,
-                        0,
+                        n as u32, // grid rows
                         0,
                         0,
                     ];

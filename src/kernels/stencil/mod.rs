@@ -31,7 +31,7 @@ use crate::kernels::{
 use crate::report::image::write_field_png;
 use std::path::Path;
 
-pub use cpu::{rayon, reference, scalar, simd};
+pub use cpu::{rayon, reference, scalar, simd, step_rows_parallel};
 
 /// The diffusion number D (the book's D·dt = 1 · 0.1). The explicit scheme is stable, and each
 /// new value a convex combination of old ones, for D ≤ 1/4.
@@ -154,18 +154,36 @@ pub fn cost(n: u64, steps: u32) -> Cost {
 /// The initial field: a hot square of side max(1, n/4) at 1.0 in the middle, plus noise uniform
 /// in [0, 0.1) everywhere from `seed` (stream 0), row-major.
 pub fn initial_field(n: usize, seed: u64) -> AlignedVec<f32> {
+    initial_rows(n, n, seed, 0..n)
+}
+
+/// Rows `rows` of the initial field of a grid of `grid_rows` rows of `n` points: a hot
+/// rectangle of max(1, grid_rows/4) × max(1, n/4) points at 1.0 in the middle, plus noise
+/// uniform in [0, 0.1) from `seed` (stream 0) indexed by the point's place in the whole grid, so
+/// that a rank generating its own slab gets exactly the rows of the whole field.
+pub fn initial_rows(
+    grid_rows: usize,
+    n: usize,
+    seed: u64,
+    rows: std::ops::Range<usize>,
+) -> AlignedVec<f32> {
     use ::rayon::prelude::*;
-    let side = (n / 4).max(1);
-    let start = (n - side) / 2;
-    let hot = start..start + side;
-    let mut field = AlignedVec::zeroed(n * n);
+    let centred = |length: usize| {
+        let side = (length / 4).max(1);
+        let start = length.saturating_sub(side) / 2;
+        start..start + side
+    };
+    let (hot_rows, hot_columns) = (centred(grid_rows), centred(n));
+    let first_row = rows.start;
+    let mut field = AlignedVec::zeroed(rows.len() * n);
     field
         .par_chunks_mut(n.max(1))
         .enumerate()
-        .for_each(|(i, row)| {
+        .for_each(|(offset, row)| {
+            let i = first_row + offset;
             for (j, value) in row.iter_mut().enumerate() {
                 let noise = 0.1 * unit_f32(random_bits(seed, 0, (i * n + j) as u64));
-                let heat = if hot.contains(&i) && hot.contains(&j) {
+                let heat = if hot_rows.contains(&i) && hot_columns.contains(&j) {
                     1.0
                 } else {
                     0.0

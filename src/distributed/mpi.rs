@@ -1,0 +1,1 @@
+//! MPI session (being written).

@@ -1,0 +1,1 @@
+//! Placeholder: the GPU slab is being written.
