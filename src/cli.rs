@@ -40,6 +40,9 @@ pub enum Command {
     Transfer(TransferArgs),
     /// Round trip of an empty dispatch, and the cost per dispatch when many share a submission.
     Latency(LatencyArgs),
+    /// Distributed memory over MPI: ping-pong, collectives, the stencil across ranks, startup
+    /// (build with `--features mpi`, run under mpirun).
+    Mpi(MpiArgs),
 }
 
 /// Which GPU adapter an experiment uses.
@@ -331,4 +334,143 @@ pub struct ReportArgs {
     /// (created if missing).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// Arguments of `hpclab mpi`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Build with `cargo build --release --features mpi` (needs an MPI library and libclang), then run\n\
+                  one process per rank under the MPI launcher:\n  \
+                  mpirun -n 2 hpclab mpi pingpong\n  \
+                  mpirun -n 4 hpclab mpi collectives --size 1Mi\n  \
+                  mpirun -n 2 hpclab mpi stencil --size 4096 --threads 1 --scaling strong\n  \
+                  mpirun -n 2 hpclab mpi startup\n\
+                  Across machines: mpirun --hostfile hosts -n 8 hpclab mpi stencil …\n\
+                  Rank 0 prints the table and writes the files."
+)]
+pub struct MpiArgs {
+    #[command(subcommand)]
+    pub command: MpiCommand,
+}
+
+/// The MPI experiments.
+#[derive(Debug, Subcommand)]
+pub enum MpiCommand {
+    /// Round-trip latency and bandwidth between ranks 0 and 1 over message sizes, with the fit
+    /// t = latency + bytes / bandwidth.
+    Pingpong(MpiPingpongArgs),
+    /// Broadcast, reduce, allreduce, gather and all-to-all: time per call and bandwidth.
+    Collectives(MpiCollectivesArgs),
+    /// The 2-D diffusion stencil split into one slab of rows per rank: compute, halo exchange
+    /// and residual allreduce timed apart; strong or weak scaling; verified against one process.
+    Stencil(Box<MpiStencilArgs>),
+    /// What starting costs: MPI initialisation, and the first barrier, message and allreduce
+    /// against the same operations once warm.
+    Startup(MpiStartupArgs),
+}
+
+/// Arguments of `hpclab mpi pingpong`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  mpirun -n 2 hpclab mpi pingpong --sizes 1..64Mi --plot pingpong.svg"
+)]
+pub struct MpiPingpongArgs {
+    /// Message sizes in bytes: FIRST..LAST doubling, or a comma list.
+    #[arg(long, default_value = "1..64Mi", value_parser = crate::size::parse_sizes)]
+    pub sizes: std::vec::Vec<u64>,
+    /// Samples kept per size (each the mean of many round trips).
+    #[arg(long, short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub runs: u32,
+    /// Samples discarded first.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub warmup: u32,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
+}
+
+/// Arguments of `hpclab mpi collectives`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  mpirun -n 4 hpclab mpi collectives --size 8,64Ki,1Mi")]
+pub struct MpiCollectivesArgs {
+    /// Message size in bytes per rank (per pair of ranks for all-to-all), rounded up to whole
+    /// f64: one size, FIRST..LAST doubling, or a comma list.
+    #[arg(long, alias = "sizes", default_value = "8,64Ki,1Mi", value_parser = crate::size::parse_sizes)]
+    pub size: std::vec::Vec<u64>,
+    /// Samples kept per operation and size (each the mean of many calls).
+    #[arg(long, short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub runs: u32,
+    /// Samples discarded first.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub warmup: u32,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
+}
+
+/// The backends of the distributed stencil.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MpiBackend {
+    /// Each rank steps its slab on its own rayon pool (SIMD inside).
+    Rayon,
+    /// Each rank steps its slab on a GPU; edge rows go device → host → MPI → host → device.
+    Gpu,
+}
+
+/// Arguments of `hpclab mpi stencil`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  mpirun -n 2 hpclab mpi stencil --size 4096 --steps 100 --threads 1 --scaling strong\n  \
+                  mpirun -n 4 hpclab mpi stencil --size 1024 --scaling weak --plot weak.svg\n  \
+                  mpirun -n 2 hpclab mpi stencil --backend gpu --size 2048"
+)]
+pub struct MpiStencilArgs {
+    /// Grid side n: the whole grid is n × n (with --scaling weak: n × n points per rank, a
+    /// (ranks·n) × n grid).
+    #[arg(long, short = 'n', default_value = "2048", value_parser = parse_size)]
+    pub size: u64,
+    /// Time steps.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub steps: u32,
+    /// Where each rank computes.
+    #[arg(long, short, value_enum, default_value = "rayon")]
+    pub backend: MpiBackend,
+    /// Threads per rank for the rayon backend (default: the host's cores / ranks on the host).
+    #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+    /// Also run on 1, 2, 4, … ranks (ranks left out wait, asleep): strong keeps the grid,
+    /// weak keeps the points per rank. Without it: only on all ranks.
+    #[arg(long, value_enum)]
+    pub scaling: Option<crate::distributed::decomposition::Scaling>,
+    /// Agree on the residual (max-allreduce of the largest change) after every this many steps,
+    /// and after the last.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub residual_every: u32,
+    /// Samples kept per rank count.
+    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub runs: u32,
+    /// Samples discarded first (the first one pays for connection set-up and first touch).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub warmup: u32,
+    /// Seed of the initial field.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Skip rank 0's check against one process (for grids too large for one process's memory
+    /// or time); the check column then says so.
+    #[arg(long)]
+    pub skip_check: bool,
+    #[command(flatten)]
+    pub gpu: GpuChoice,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
+}
+
+/// Arguments of `hpclab mpi startup`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  mpirun -n 4 hpclab mpi startup")]
+pub struct MpiStartupArgs {
+    /// Repetitions of each operation once warm (the median is reported).
+    #[arg(long, short, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub runs: u32,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
 }

@@ -23,6 +23,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another MPI rank failed and reported why; this rank stops with the same exit code and
+    /// prints nothing, so that a mistake is said once, not once per rank.
+    #[error("stopped because another rank failed")]
+    OtherRank { exit_code: i32 },
 }
 
 impl Error {
@@ -47,10 +51,28 @@ impl Error {
         }
     }
 
+    /// The same error with "rank R: " before its message, for a failure that one MPI rank of
+    /// several reports.
+    pub fn on_rank(self, rank: usize) -> Self {
+        match self {
+            Error::Usage(message) => Error::Usage(format!("rank {rank}: {message}")),
+            Error::Gpu { context, message } => Error::Gpu {
+                context: format!("rank {rank}: {context}"),
+                message,
+            },
+            Error::Io { context, source } => Error::Io {
+                context: format!("rank {rank}: {context}"),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// The process exit code for this error: 2 for a user's mistake, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::OtherRank { exit_code } => *exit_code,
             _ => 1,
         }
     }

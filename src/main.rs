@@ -21,6 +21,10 @@ fn main() -> ExitCode {
             eprintln!("hpclab: verification failed (see the check column)");
             ExitCode::from(1)
         }
+        // Another MPI rank has said what went wrong.
+        Err(error @ hpclab::error::Error::OtherRank { .. }) => {
+            ExitCode::from(error.exit_code() as u8)
+        }
         Err(error) => {
             eprintln!("hpclab: {error}");
             ExitCode::from(error.exit_code() as u8)

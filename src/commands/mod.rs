@@ -4,6 +4,7 @@
 pub mod devices;
 pub mod latency;
 pub mod list;
+pub mod mpi;
 pub mod report;
 pub mod roofline;
 pub mod run;
@@ -35,5 +36,6 @@ pub fn execute(cli: Cli, command_line: String) -> Result<Outcome> {
         Command::Sweep(args) => sweep::execute(&args, command_line),
         Command::Transfer(args) => transfer::execute(&args, command_line),
         Command::Latency(args) => latency::execute(&args, command_line),
+        Command::Mpi(args) => mpi::execute(&args, command_line),
     }
 }

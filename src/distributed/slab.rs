@@ -44,7 +44,7 @@ pub struct Halo<'a> {
 }
 
 /// One-time costs of setting a slab up, seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SlabSetup {
     /// Compiling the shaders (GPU).
     pub shader_compile_s: f64,
@@ -70,7 +70,8 @@ pub trait Slab {
     /// Makes the first and last rows available on the host for the sides that have a
     /// neighbour; returns the seconds (the GPU downloads them; nothing to do on the CPU).
     fn fetch_boundary(&mut self, sides: Sides) -> Result<f64>;
-    /// The rows to send and the ghost rows to fill.
+    /// The rows to send and the ghost rows to fill. The rows to send are current only for the
+    /// sides the last [`Slab::fetch_boundary`] asked for.
     fn halo(&mut self) -> Halo<'_>;
     /// Puts the ghost rows filled through [`Slab::halo`] where the next step reads them, for
     /// the sides that have a neighbour; returns the seconds (the GPU uploads them).
@@ -102,7 +103,7 @@ impl CpuSlab {
     /// A slab of `initial.len() / n` rows of `n` points, stepped by `threads` threads.
     pub fn new(initial: &[f32], n: usize, threads: usize) -> Result<CpuSlab> {
         let started = Instant::now();
-        if n == 0 || initial.is_empty() || initial.len() % n != 0 {
+        if n == 0 || initial.is_empty() || !initial.len().is_multiple_of(n) {
             return Err(Error::usage(format!(
                 "a slab needs whole rows: {} points are not rows of {n}",
                 initial.len()

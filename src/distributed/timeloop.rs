@@ -49,7 +49,7 @@ impl Schedule {
 }
 
 /// The time one rank spent in each phase of one sample, seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RankPhases {
     /// Loading the initial slab (the GPU's upload; 0 on the CPU).
     pub load_s: f64,

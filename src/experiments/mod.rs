@@ -3,6 +3,8 @@
 //! and, when asked, a figure.
 
 pub mod latency;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod probe;
 pub mod roofline;
 pub mod scaling;

@@ -67,7 +67,7 @@ pub struct GpuRequest {
 }
 
 /// An adapter as `hpclab devices` and the records describe it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct AdapterSummary {
     /// Position in `hpclab devices` (the value `--adapter` takes).
     pub index: usize,

@@ -98,7 +98,7 @@ pub(crate) fn map_and_wait(
     map_range_and_wait(context, buffer, mode, 0..buffer.size(), doing)
 }
 
-/// Maps bytes `range` of `buffer` in `mode` (start a multiple of 8, length of 4) and waits for
+/// Maps bytes `range` of `buffer` in `mode` (start a multiple of 8, length a multiple of 4) and waits for
 /// the device to grant it: a transfer of a few rows maps only those.
 pub(crate) fn map_range_and_wait(
     context: &GpuContext,

@@ -48,6 +48,12 @@ pub const FLOPS_PER_POINT: u64 = 7;
 /// (see [`INFO`]'s verification), and this allows twice that.
 const ROUNDINGS_PER_STEP: f64 = 8.0;
 
+/// The allowed absolute error per point after `steps` f32 steps from a field whose largest
+/// magnitude is `scale`, against the f64 reference (see [`INFO`]'s verification).
+pub fn error_bound(steps: u32, scale: f64) -> f64 {
+    ROUNDINGS_PER_STEP * steps as f64 * crate::kernels::stream::F32_ROUNDING * scale
+}
+
 /// The stencil kernel.
 pub struct Stencil;
 
@@ -250,7 +256,7 @@ impl StencilProblem {
 
     /// The allowed absolute error per point.
     pub fn tolerance(&self) -> f64 {
-        ROUNDINGS_PER_STEP * self.steps as f64 * crate::kernels::stream::F32_ROUNDING * self.scale
+        error_bound(self.steps, self.scale)
     }
 }
 

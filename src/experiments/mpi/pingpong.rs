@@ -1,0 +1,377 @@
+//! Ping-pong between ranks 0 and 1 (the shape of the OSU latency and bandwidth benchmarks): rank
+//! 0 sends a message, rank 1 sends it back, many times per sample. Latency is half the round
+//! trip; bandwidth is bytes over that half round trip, as the plain C reference computes it.
+//! Ranks beyond 1 wait, asleep.
+
+use super::{check_outputs, publish_on_root};
+use crate::cli::MpiPingpongArgs;
+use crate::commands::Outcome;
+use crate::distributed::mpi::{MpiInfo, Session};
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::measure::Stats;
+use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
+use crate::report::format::{rate, seconds};
+use crate::report::plot::{Chart, Series};
+use crate::report::progress::Progress;
+use crate::report::table::Rows;
+use crate::report::{Document, cap_size, to_json};
+use crate::size::format_bytes;
+use mpi::traits::*;
+use serde::Serialize;
+use std::time::Instant;
+
+/// One message size.
+#[derive(Debug, Clone, Serialize)]
+pub struct PingpongPoint {
+    pub bytes: u64,
+    /// Round trips timed together in one sample (their mean is the sample).
+    pub round_trips_per_sample: u32,
+    /// Time of one round trip.
+    pub round_trip: Stats,
+    /// Half the median round trip: the one-way latency of this size.
+    pub latency_s: f64,
+    /// bytes / latency_s, GB/s (10^9 B/s).
+    pub bandwidth_gbs: f64,
+}
+
+/// The output of `hpclab mpi pingpong`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PingpongDocument {
+    pub hpclab_version: &'static str,
+    pub command: String,
+    pub environment: Environment,
+    pub mpi: MpiInfo,
+    pub runs: usize,
+    pub warmup: usize,
+    pub points: Vec<PingpongPoint>,
+    /// t(bytes) = latency + bytes / bandwidth fitted to the one-way times.
+    pub fit: Option<LatencyBandwidth>,
+    /// True when every message arrived intact both ways.
+    pub verified: bool,
+}
+
+/// Round trips per sample: enough that a sample of small messages lasts long against the
+/// clock's resolution, few for large ones (≈ 64 MiB moved each way per sample).
+pub fn round_trips_per_sample(bytes: u64) -> u32 {
+    ((1u64 << 26) / bytes.max(1)).clamp(2, 1000) as u32
+}
+
+/// The byte pattern of a message of `bytes`: differs with the size, so that a stale buffer fails.
+fn pattern(bytes: u64, index: usize) -> u8 {
+    ((index as u64).wrapping_mul(31).wrapping_add(bytes) % 251) as u8
+}
+
+/// Runs the experiment on every rank.
+pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Result<Outcome> {
+    let needs_two = if session.size < 2 {
+        Err(Error::usage(
+            "pingpong needs 2 ranks: `mpirun -n 2 hpclab mpi pingpong`",
+        ))
+    } else {
+        Ok(())
+    };
+    session.agree(needs_two)?;
+    check_outputs(session, &args.out)?;
+    let mut sizes: Vec<u64> = args.sizes.iter().map(|&s| cap_size(s).max(1)).collect();
+    sizes.dedup();
+    let largest = *sizes.iter().max().unwrap_or(&1) as usize;
+    let (runs, warmup) = (args.runs as usize, args.warmup as usize);
+    let info = session.info();
+
+    let mut points = Vec::new();
+    let mut verified = true;
+    if session.rank < 2 {
+        let mut buffer: Vec<u8> = (0..largest).map(|i| pattern(largest as u64, i)).collect();
+        let peer = session.world.process_at_rank(1 - session.rank as i32);
+        let progress = Progress::new(sizes.len() as u64, !session.is_root());
+        for &bytes in &sizes {
+            progress.set_message(format_bytes(bytes));
+            let message = &mut buffer[..bytes as usize];
+            let trips = round_trips_per_sample(bytes);
+            let mut samples = Vec::with_capacity(runs);
+            for sample in 0..warmup + runs {
+                let started = Instant::now();
+                for _ in 0..trips {
+                    if session.rank == 0 {
+                        peer.send(&*message);
+                        peer.receive_into(&mut *message);
+                    } else {
+                        peer.receive_into(&mut *message);
+                        peer.send(&*message);
+                    }
+                }
+                if sample >= warmup {
+                    samples.push(started.elapsed().as_secs_f64() / trips as f64);
+                }
+            }
+            verified &= check_round_trip(session, &peer, message);
+            let round_trip = Stats::from_samples(samples).expect("runs >= 1");
+            let latency_s = round_trip.median_s / 2.0;
+            points.push(PingpongPoint {
+                bytes,
+                round_trips_per_sample: trips,
+                bandwidth_gbs: bytes as f64 / latency_s / 1e9,
+                latency_s,
+                round_trip,
+            });
+            progress.step();
+        }
+        progress.finish();
+    }
+    session.wait_quietly();
+    let document = session.is_root().then(|| {
+        let data: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| (p.bytes as f64, p.latency_s))
+            .collect();
+        PingpongDocument {
+            hpclab_version: env!("CARGO_PKG_VERSION"),
+            command,
+            environment: Environment::capture(1, None),
+            mpi: info,
+            runs,
+            warmup,
+            fit: fit_latency_bandwidth(&data),
+            points,
+            verified,
+        }
+    });
+    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+}
+
+/// One more round trip with a fresh pattern, checked on both sides: rank 1 checks what arrived
+/// and tells rank 0, which checks what came back. Returns the verdict on rank 0 (true on 1).
+fn check_round_trip(
+    session: &Session,
+    peer: &mpi::topology::Process<'_>,
+    message: &mut [u8],
+) -> bool {
+    let bytes = message.len() as u64;
+    let expected = |i: usize| pattern(bytes ^ 0x5a, i);
+    let intact = |m: &[u8]| m.iter().enumerate().all(|(i, &b)| b == expected(i));
+    if session.rank == 0 {
+        for (i, byte) in message.iter_mut().enumerate() {
+            *byte = expected(i);
+        }
+        peer.send(&*message);
+        message.fill(0);
+        peer.receive_into(&mut *message);
+        let (arrived, _) = peer.receive::<u8>();
+        intact(message) && arrived == 1
+    } else {
+        message.fill(0);
+        peer.receive_into(&mut *message);
+        let arrived = u8::from(intact(message));
+        peer.send(&*message);
+        peer.send(&arrived);
+        true
+    }
+}
+
+impl PingpongDocument {
+    fn figure(&self) -> Chart {
+        let measured = Series {
+            name: "measured".into(),
+            points: self
+                .points
+                .iter()
+                .map(|p| (p.bytes as f64, p.bandwidth_gbs))
+                .collect(),
+            dashed: false,
+            color: Some(0),
+        };
+        let mut series = vec![measured];
+        if let Some(fit) = &self.fit {
+            series.push(Series {
+                name: format!(
+                    "model: {} + bytes / {} GB/s",
+                    seconds(fit.latency_s),
+                    rate(fit.bandwidth_gbs)
+                ),
+                points: self
+                    .points
+                    .iter()
+                    .map(|p| {
+                        let bytes = p.bytes as f64;
+                        let time = fit.latency_s + bytes / (fit.bandwidth_gbs * 1e9);
+                        (bytes, bytes / time / 1e9)
+                    })
+                    .collect(),
+                dashed: true,
+                color: Some(0),
+            });
+        }
+        Chart {
+            title: format!(
+                "MPI ping-pong between ranks 0 and 1 ({})",
+                hosts_text(&self.mpi)
+            ),
+            x_label: "message size (bytes)".into(),
+            y_label: "bandwidth (GB/s, 10^9 B/s)".into(),
+            log_x: true,
+            log_y: true,
+            x_bytes: true,
+            series,
+            markers: Vec::new(),
+        }
+    }
+}
+
+/// "one host" or "2 hosts", for titles.
+pub(crate) fn hosts_text(info: &MpiInfo) -> String {
+    let mut hosts = info.hosts.clone();
+    hosts.sort();
+    hosts.dedup();
+    match hosts.len() {
+        1 => format!("both on {}", hosts[0]),
+        count => format!("{count} hosts"),
+    }
+}
+
+/// The heading line every MPI document shares.
+pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
+    let mut hosts = info.hosts.clone();
+    hosts.sort();
+    hosts.dedup();
+    format!(
+        "MPI: {} (standard {}) · {} ranks on {} host{} ({} per host at most)",
+        info.library,
+        info.standard,
+        info.ranks,
+        hosts.len(),
+        if hosts.len() == 1 { "" } else { "s" },
+        info.ranks_per_host
+    )
+}
+
+impl Document for PingpongDocument {
+    fn verified(&self) -> bool {
+        self.verified
+    }
+
+    fn heading(&self) -> Vec<String> {
+        vec![
+            format!(
+                "mpi pingpong · ranks 0 ↔ 1 · {} sizes · {} samples after {} warm-up, each the mean of many round trips",
+                self.points.len(),
+                self.runs,
+                self.warmup
+            ),
+            mpi_heading(&self.mpi),
+        ]
+    }
+
+    fn tables(&self) -> Vec<Rows> {
+        let rows = self
+            .points
+            .iter()
+            .map(|p| {
+                vec![
+                    format_bytes(p.bytes),
+                    seconds(p.latency_s),
+                    rate(p.bandwidth_gbs),
+                    seconds(p.round_trip.min_s / 2.0),
+                    p.round_trips_per_sample.to_string(),
+                ]
+            })
+            .collect();
+        vec![Rows {
+            header: [
+                "size",
+                "latency (½ round trip)",
+                "GB/s",
+                "best ½ round trip",
+                "round trips/sample",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows,
+            numeric: vec![1, 2, 3, 4],
+        }]
+    }
+
+    fn footer(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some(fit) = &self.fit {
+            lines.push(format!(
+                "fitted t(bytes) = {} + bytes / {} GB/s   (R² {:.4}; least squares on relative error)",
+                seconds(fit.latency_s),
+                rate(fit.bandwidth_gbs),
+                fit.r_squared
+            ));
+        }
+        let at = |bytes: u64| self.points.iter().find(|p| p.bytes == bytes);
+        if let (Some(small), Some(large)) = (at(8), at(4 << 20)) {
+            lines.push(format!(
+                "8 B latency {} · 4 MiB bandwidth {} GB/s (the figures of a plain C MPI ping-pong)",
+                seconds(small.latency_s),
+                rate(large.bandwidth_gbs)
+            ));
+        }
+        if self.mpi.ranks > 2 {
+            lines.push(format!(
+                "ranks 2..{} waited asleep: ping-pong measures one pair",
+                self.mpi.ranks - 1
+            ));
+        }
+        lines.push(if self.verified {
+            "every message arrived intact both ways".into()
+        } else {
+            "VERIFICATION FAILED: a message arrived changed".into()
+        });
+        lines
+    }
+
+    fn csv(&self) -> Rows {
+        Rows {
+            header: [
+                "bytes",
+                "latency_s",
+                "bandwidth_gbs",
+                "round_trip_median_s",
+                "round_trip_min_s",
+                "round_trips_per_sample",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: self
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.bytes.to_string(),
+                        p.latency_s.to_string(),
+                        p.bandwidth_gbs.to_string(),
+                        p.round_trip.median_s.to_string(),
+                        p.round_trip.min_s.to_string(),
+                        p.round_trips_per_sample.to_string(),
+                    ]
+                })
+                .collect(),
+            numeric: vec![],
+        }
+    }
+
+    fn json(&self) -> Result<serde_json::Value> {
+        to_json(self)
+    }
+
+    fn chart(&self) -> Option<Chart> {
+        Some(self.figure())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_trips_per_sample;
+
+    #[test]
+    fn small_messages_are_timed_in_long_batches_and_large_ones_in_short() {
+        assert_eq!(round_trips_per_sample(8), 1000);
+        assert_eq!(round_trips_per_sample(4 << 20), 16);
+        assert_eq!(round_trips_per_sample(1 << 30), 2);
+    }
+}
