@@ -11,7 +11,9 @@ pub fn execute(args: &MpiArgs, command_line: String) -> Result<Outcome> {
     use crate::cli::MpiCommand;
     use crate::distributed::mpi::Session;
     use crate::experiments::mpi::{collectives, pingpong, startup, stencil};
-    let session = Session::start()?;
+    // Only the stencil runs threads (rayon) beside the communicating one.
+    let threads = matches!(args.command, MpiCommand::Stencil(_));
+    let session = Session::start(threads)?;
     match &args.command {
         MpiCommand::Pingpong(args) => pingpong::execute(&session, args, command_line),
         MpiCommand::Collectives(args) => collectives::execute(&session, args, command_line),

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// Statistics of one phase over the kept samples (warm-up excluded), in seconds. The median is
 /// the headline figure; min, max and the spread are always there.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Stats {
     /// Median: the headline figure.
     pub median_s: f64,

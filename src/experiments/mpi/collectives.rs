@@ -1,7 +1,425 @@
-//! (being written)
+//! The collective operations every MPI program leans on — broadcast, reduce, allreduce, gather,
+//! all-to-all — timed per call at one or more message sizes on every rank, and checked.
+//!
+//! Each call is timed on its own between barriers (as the OSU micro-benchmarks do); a sample is
+//! the mean of many such calls. A call's time is the slowest rank's (the operation is over when the last rank is done); the
+//! mean over ranks is beside it. Bandwidth follows NCCL-tests' conventions: `algbw` is the bytes
+//! one rank's buffer holds over the time (n·S for gather and all-to-all, whose buffers hold n
+//! blocks of S), `busbw` scales it by what each link must carry so that it compares with the
+//! point-to-point bandwidth: allreduce 2(n−1)/n, gather and all-to-all (n−1)/n, the others 1.
+
+use super::pingpong::mpi_heading;
+use super::{check_outputs, publish_on_root};
+use crate::cli::MpiCollectivesArgs;
 use crate::commands::Outcome;
-use crate::distributed::mpi::Session;
+use crate::distributed::mpi::{MpiInfo, Session};
+use crate::environment::Environment;
 use crate::error::Result;
-pub fn execute(_s: &Session, _a: &crate::cli::MpiCollectivesArgs, _c: String) -> Result<Outcome> {
-    todo!()
+use crate::measure::Stats;
+use crate::report::format::{rate, seconds};
+use crate::report::progress::Progress;
+use crate::report::table::Rows;
+use crate::report::{Document, cap_size, to_json};
+use crate::size::format_bytes;
+use mpi::collective::SystemOperation;
+use mpi::traits::*;
+use serde::Serialize;
+use std::time::Instant;
+
+/// The collectives, in table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Collective {
+    Broadcast,
+    Reduce,
+    Allreduce,
+    Gather,
+    AllToAll,
+}
+
+impl Collective {
+    pub const ALL: [Collective; 5] = [
+        Collective::Broadcast,
+        Collective::Reduce,
+        Collective::Allreduce,
+        Collective::Gather,
+        Collective::AllToAll,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Collective::Broadcast => "broadcast",
+            Collective::Reduce => "reduce (sum)",
+            Collective::Allreduce => "allreduce (sum)",
+            Collective::Gather => "gather",
+            Collective::AllToAll => "all-to-all",
+        }
+    }
+
+    /// (algbw bytes, busbw factor) of a call with `bytes` per rank (per pair for all-to-all)
+    /// on `ranks` ranks.
+    pub fn traffic(self, bytes: u64, ranks: usize) -> (f64, f64) {
+        let n = ranks as f64;
+        let spread = (n - 1.0) / n;
+        match self {
+            Collective::Broadcast | Collective::Reduce => (bytes as f64, 1.0),
+            Collective::Allreduce => (bytes as f64, 2.0 * spread),
+            Collective::Gather | Collective::AllToAll => (bytes as f64 * n, spread),
+        }
+    }
+}
+
+/// One operation at one size.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectivePoint {
+    pub operation: Collective,
+    /// Bytes per rank (per pair of ranks for all-to-all): whole f64 elements.
+    pub bytes: u64,
+    pub calls_per_sample: u32,
+    /// Time of one call on the slowest rank, per sample.
+    pub time: Stats,
+    /// The mean over ranks of each rank's median time per call.
+    pub mean_rank_s: f64,
+    pub algbw_gbs: f64,
+    pub busbw_gbs: f64,
+    /// Every rank received the values the operation defines.
+    pub verified: bool,
+}
+
+/// The output of `hpclab mpi collectives`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectivesDocument {
+    pub hpclab_version: &'static str,
+    pub command: String,
+    pub environment: Environment,
+    pub mpi: MpiInfo,
+    pub runs: usize,
+    pub warmup: usize,
+    pub points: Vec<CollectivePoint>,
+    pub verified: bool,
+}
+
+/// Calls per sample: many for small messages, few for large (≈ 16 MiB through each rank).
+pub fn calls_per_sample(bytes: u64, ranks: usize) -> u32 {
+    ((1u64 << 24) / (bytes * ranks as u64).max(1)).clamp(2, 1000) as u32
+}
+
+/// The value rank `rank` contributes at element `i` (exact small integers, so sums are exact).
+fn value(rank: usize, i: usize) -> f64 {
+    (rank * 1000 + i % 997) as f64
+}
+
+/// The value rank `from` sends to rank `to` at element `i` of their block (all-to-all).
+fn pair_value(from: usize, to: usize, i: usize) -> f64 {
+    (from * 1_000_000 + to * 1000 + i % 991) as f64
+}
+
+/// The buffers of one operation on one rank.
+struct Buffers {
+    send: Vec<f64>,
+    receive: Vec<f64>,
+}
+
+impl Buffers {
+    fn new(operation: Collective, elements: usize, rank: usize, ranks: usize) -> Buffers {
+        let blocks = match operation {
+            Collective::Gather | Collective::AllToAll => ranks,
+            _ => 1,
+        };
+        let send = match operation {
+            Collective::AllToAll => (0..elements * ranks)
+                .map(|k| pair_value(rank, k / elements, k % elements))
+                .collect(),
+            Collective::Broadcast if rank != 0 => vec![f64::NAN; elements],
+            _ => (0..elements).map(|i| value(rank, i)).collect(),
+        };
+        Buffers {
+            send,
+            receive: vec![f64::NAN; elements * blocks],
+        }
+    }
+
+    /// One call of `operation` (root 0).
+    fn call(&mut self, session: &Session, operation: Collective) {
+        let world = &session.world;
+        let root = world.process_at_rank(0);
+        let sum = SystemOperation::sum();
+        match operation {
+            // In place: the root's `send` is the message, the others' is overwritten.
+            Collective::Broadcast => root.broadcast_into(&mut self.send[..]),
+            Collective::Reduce if session.is_root() => {
+                root.reduce_into_root(&self.send[..], &mut self.receive[..], sum)
+            }
+            Collective::Reduce => root.reduce_into(&self.send[..], sum),
+            Collective::Allreduce => {
+                world.all_reduce_into(&self.send[..], &mut self.receive[..], sum)
+            }
+            Collective::Gather if session.is_root() => {
+                root.gather_into_root(&self.send[..], &mut self.receive[..])
+            }
+            Collective::Gather => root.gather_into(&self.send[..]),
+            Collective::AllToAll => world.all_to_all_into(&self.send[..], &mut self.receive[..]),
+        }
+    }
+
+    /// True when this rank holds what the operation defines after one call from fresh buffers.
+    fn correct(&self, operation: Collective, rank: usize, ranks: usize) -> bool {
+        let elements = self.send.len()
+            / if operation == Collective::AllToAll {
+                ranks
+            } else {
+                1
+            };
+        let sum = |i: usize| (0..ranks).map(|r| value(r, i)).sum::<f64>();
+        match operation {
+            Collective::Broadcast => self.send.iter().enumerate().all(|(i, &v)| v == value(0, i)),
+            Collective::Reduce if rank != 0 => true,
+            Collective::Reduce | Collective::Allreduce => {
+                self.receive.iter().enumerate().all(|(i, &v)| v == sum(i))
+            }
+            Collective::Gather if rank != 0 => true,
+            Collective::Gather => self
+                .receive
+                .iter()
+                .enumerate()
+                .all(|(k, &v)| v == value(k / elements, k % elements)),
+            Collective::AllToAll => self
+                .receive
+                .iter()
+                .enumerate()
+                .all(|(k, &v)| v == pair_value(k / elements, rank, k % elements)),
+        }
+    }
+}
+
+/// Runs the experiment on every rank.
+pub fn execute(session: &Session, args: &MpiCollectivesArgs, command: String) -> Result<Outcome> {
+    check_outputs(session, &args.out)?;
+    let mut sizes: Vec<u64> = args
+        .size
+        .iter()
+        .map(|&s| cap_size(s).max(1).next_multiple_of(8))
+        .collect();
+    sizes.dedup();
+    let (runs, warmup) = (args.runs as usize, args.warmup as usize);
+    let (rank, ranks) = (session.rank, session.size);
+    let progress = Progress::new(
+        (sizes.len() * Collective::ALL.len()) as u64,
+        !session.is_root(),
+    );
+    let mut points = Vec::new();
+    for operation in Collective::ALL {
+        for &bytes in &sizes {
+            progress.set_message(format!("{} {}", operation.name(), format_bytes(bytes)));
+            let elements = (bytes / 8) as usize;
+            let calls = calls_per_sample(bytes, ranks);
+            let mut buffers = Buffers::new(operation, elements, rank, ranks);
+            let mut samples = Vec::with_capacity(runs);
+            for sample in 0..warmup + runs {
+                // Each call between barriers, as the OSU benchmarks time them: back to back,
+                // a root's eager sends would overlap the next call and show throughput instead.
+                let mut spent_s = 0.0;
+                for _ in 0..calls {
+                    session.world.barrier();
+                    let started = Instant::now();
+                    buffers.call(session, operation);
+                    spent_s += started.elapsed().as_secs_f64();
+                }
+                if sample >= warmup {
+                    samples.push(spent_s / calls as f64);
+                }
+            }
+            // A fresh call from fresh buffers, checked on every rank.
+            let mut fresh = Buffers::new(operation, elements, rank, ranks);
+            fresh.call(session, operation);
+            let verified = session.all(fresh.correct(operation, rank, ranks));
+            let per_rank = session.gather_to_root(&samples);
+            if let Some(per_rank) = per_rank {
+                points.push(point(operation, bytes, calls, ranks, &per_rank, verified));
+            }
+            progress.step();
+        }
+    }
+    progress.finish();
+    let info = session.info();
+    let document = session.is_root().then(|| CollectivesDocument {
+        hpclab_version: env!("CARGO_PKG_VERSION"),
+        command,
+        environment: Environment::capture(1, None),
+        mpi: info,
+        runs,
+        warmup,
+        verified: points.iter().all(|p| p.verified),
+        points,
+    });
+    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+}
+
+fn point(
+    operation: Collective,
+    bytes: u64,
+    calls: u32,
+    ranks: usize,
+    per_rank: &[Vec<f64>],
+    verified: bool,
+) -> CollectivePoint {
+    let runs = per_rank[0].len();
+    let slowest = (0..runs)
+        .map(|i| per_rank.iter().map(|s| s[i]).fold(0.0, f64::max))
+        .collect();
+    let time = Stats::from_samples(slowest).expect("runs >= 1");
+    let mean_rank_s = per_rank
+        .iter()
+        .map(|s| Stats::from_samples(s.clone()).map_or(0.0, |s| s.median_s))
+        .sum::<f64>()
+        / per_rank.len() as f64;
+    let (algbw_bytes, bus_factor) = operation.traffic(bytes, ranks);
+    let algbw_gbs = algbw_bytes / time.median_s / 1e9;
+    CollectivePoint {
+        operation,
+        bytes,
+        calls_per_sample: calls,
+        time,
+        mean_rank_s,
+        algbw_gbs,
+        busbw_gbs: algbw_gbs * bus_factor,
+        verified,
+    }
+}
+
+impl Document for CollectivesDocument {
+    fn verified(&self) -> bool {
+        self.verified
+    }
+
+    fn heading(&self) -> Vec<String> {
+        vec![
+            format!(
+                "mpi collectives · {} ranks · root 0 · f64 elements · {} samples after {} warm-up, each the mean of many calls",
+                self.mpi.ranks, self.runs, self.warmup
+            ),
+            mpi_heading(&self.mpi),
+        ]
+    }
+
+    fn tables(&self) -> Vec<Rows> {
+        let rows = self
+            .points
+            .iter()
+            .map(|p| {
+                vec![
+                    p.operation.name().to_string(),
+                    format_bytes(p.bytes),
+                    seconds(p.time.median_s),
+                    seconds(p.mean_rank_s),
+                    rate(p.algbw_gbs),
+                    rate(p.busbw_gbs),
+                    if p.verified { "ok" } else { "FAILED" }.to_string(),
+                ]
+            })
+            .collect();
+        vec![Rows {
+            header: [
+                "operation",
+                "size per rank",
+                "time (slowest rank)",
+                "mean rank",
+                "algbw GB/s",
+                "busbw GB/s",
+                "check",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows,
+            numeric: vec![2, 3, 4, 5],
+        }]
+    }
+
+    fn footer(&self) -> Vec<String> {
+        vec![
+            "size: each rank's message (all-to-all: to each other rank); time: one call, the slowest rank's (median)".into(),
+            "algbw = bytes in one rank's buffer / time (gather, all-to-all: ranks × size); busbw = algbw × \
+             2(n−1)/n for allreduce, (n−1)/n for gather and all-to-all, 1 otherwise (NCCL-tests' convention)"
+                .into(),
+            if self.verified {
+                "every rank received the values each operation defines".into()
+            } else {
+                "VERIFICATION FAILED: see the check column".into()
+            },
+        ]
+    }
+
+    fn csv(&self) -> Rows {
+        Rows {
+            header: [
+                "operation",
+                "bytes",
+                "ranks",
+                "time_median_s",
+                "time_min_s",
+                "mean_rank_s",
+                "algbw_gbs",
+                "busbw_gbs",
+                "verified",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: self
+                .points
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.operation.name().to_string(),
+                        p.bytes.to_string(),
+                        self.mpi.ranks.to_string(),
+                        p.time.median_s.to_string(),
+                        p.time.min_s.to_string(),
+                        p.mean_rank_s.to_string(),
+                        p.algbw_gbs.to_string(),
+                        p.busbw_gbs.to_string(),
+                        p.verified.to_string(),
+                    ]
+                })
+                .collect(),
+            numeric: vec![],
+        }
+    }
+
+    fn json(&self) -> Result<serde_json::Value> {
+        to_json(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bus_bandwidth_factors_follow_nccl_tests() {
+        assert_eq!(Collective::Allreduce.traffic(100, 4), (100.0, 1.5));
+        assert_eq!(Collective::Gather.traffic(100, 4), (400.0, 0.75));
+        assert_eq!(Collective::Broadcast.traffic(100, 4), (100.0, 1.0));
+    }
+
+    #[test]
+    fn buffers_know_what_a_correct_call_leaves() {
+        // Simulate a 2-rank allreduce by hand: the check accepts the true sum and nothing else.
+        let mut buffers = Buffers::new(Collective::Allreduce, 3, 0, 2);
+        buffers.receive = (0..3).map(|i| value(0, i) + value(1, i)).collect();
+        assert!(buffers.correct(Collective::Allreduce, 0, 2));
+        buffers.receive[1] += 1.0;
+        assert!(!buffers.correct(Collective::Allreduce, 0, 2));
+        let mut all_to_all = Buffers::new(Collective::AllToAll, 2, 1, 2);
+        all_to_all.receive = vec![
+            pair_value(0, 1, 0),
+            pair_value(0, 1, 1),
+            pair_value(1, 1, 0),
+            pair_value(1, 1, 1),
+        ];
+        assert!(all_to_all.correct(Collective::AllToAll, 1, 2));
+        all_to_all.receive.swap(0, 2);
+        assert!(!all_to_all.correct(Collective::AllToAll, 1, 2));
+    }
 }

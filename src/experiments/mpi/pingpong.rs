@@ -235,9 +235,10 @@ pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
     hosts.sort();
     hosts.dedup();
     format!(
-        "MPI: {} (standard {}) · {} ranks on {} host{} ({} per host at most)",
+        "MPI: {} (standard {}, thread level {}) · {} ranks on {} host{} ({} per host at most)",
         info.library,
         info.standard,
+        info.threading,
         info.ranks,
         hosts.len(),
         if hosts.len() == 1 { "" } else { "s" },

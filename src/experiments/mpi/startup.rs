@@ -1,7 +1,319 @@
-//! (being written)
+//! What starting a distributed job costs before any useful work: the launcher starting the
+//! processes (their spread in time), `MPI_Init`, and the first messages and collectives — which
+//! set up connections and buffers lazily — against the same operations once warm.
+//!
+//! The order matters and is fixed: rank 1 first tells rank 0 it is up (so that the first round
+//! trip does not include waiting for a late rank), then rank 0 times the first 8-byte round trip
+//! to rank 1, then every rank times its first barrier and its first 8-byte allreduce, and only
+//! then the warm repetitions.
+
+use super::pingpong::mpi_heading;
+use super::{check_outputs, publish_on_root};
+use crate::cli::MpiStartupArgs;
 use crate::commands::Outcome;
-use crate::distributed::mpi::Session;
+use crate::distributed::mpi::{MpiInfo, Session};
+use crate::environment::Environment;
 use crate::error::Result;
-pub fn execute(_s: &Session, _a: &crate::cli::MpiStartupArgs, _c: String) -> Result<Outcome> {
-    todo!()
+use crate::measure::Stats;
+use crate::report::format::{ratio, seconds};
+use crate::report::table::Rows;
+use crate::report::{Document, to_json};
+use mpi::collective::SystemOperation;
+use mpi::traits::*;
+use serde::{Deserialize, Serialize};
+use std::time::{Instant, UNIX_EPOCH};
+
+/// One rank's start-up figures, seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RankStartup {
+    pub rank: usize,
+    pub host: String,
+    /// Wall-clock time hpclab's `mpi` command began (seconds since the Unix epoch; comparable
+    /// across ranks of one host, across hosts only as far as their clocks agree).
+    pub entered_unix_s: f64,
+    pub mpi_init_s: f64,
+    /// First 8-byte round trip to rank 1 (rank 0 only), and the median once warm.
+    pub first_round_trip_s: Option<f64>,
+    pub round_trip: Option<Stats>,
+    /// First barrier (includes waiting for the last rank to arrive), and the median once warm.
+    pub first_barrier_s: f64,
+    pub barrier: Stats,
+    /// First 8-byte allreduce, and the median once warm.
+    pub first_allreduce_s: f64,
+    pub allreduce: Stats,
+}
+
+/// The output of `hpclab mpi startup`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StartupDocument {
+    pub hpclab_version: &'static str,
+    pub command: String,
+    pub environment: Environment,
+    pub mpi: MpiInfo,
+    pub runs: usize,
+    pub ranks: Vec<RankStartup>,
+    /// Spread of the ranks' `entered_unix_s`: how far apart the launcher started them.
+    pub launch_spread_s: f64,
+    pub verified: bool,
+}
+
+fn time(operation: impl FnOnce()) -> f64 {
+    let started = Instant::now();
+    operation();
+    started.elapsed().as_secs_f64()
+}
+
+/// Runs the experiment on every rank.
+pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Result<Outcome> {
+    let world = &session.world;
+    let (rank, ranks) = (session.rank, session.size);
+    let runs = args.runs as usize;
+    let mut message = [0u64; 1];
+
+    // The very first communication: rank 1 says it is up, then rank 0 times a round trip.
+    let first_round_trip_s = match rank {
+        0 if ranks > 1 => {
+            let peer = world.process_at_rank(1);
+            peer.receive_into(&mut message[..]);
+            Some(time(|| {
+                peer.send(&message[..]);
+                peer.receive_into(&mut message[..]);
+            }))
+        }
+        1 => {
+            let peer = world.process_at_rank(0);
+            peer.send(&message[..]);
+            peer.receive_into(&mut message[..]);
+            peer.send(&message[..]);
+            None
+        }
+        _ => None,
+    };
+    let first_barrier_s = time(|| world.barrier());
+    let (one, mut total) = (1.0f64, 0.0f64);
+    let first_allreduce_s =
+        time(|| world.all_reduce_into(&one, &mut total, SystemOperation::sum()));
+    let mut verified = total == ranks as f64;
+
+    let repeat = |operation: &mut dyn FnMut()| {
+        let samples = (0..runs).map(|_| time(&mut *operation)).collect();
+        Stats::from_samples(samples).expect("runs >= 1")
+    };
+    let round_trip = (ranks > 1 && rank < 2).then(|| {
+        let peer = world.process_at_rank(1 - rank as i32);
+        repeat(&mut || {
+            if rank == 0 {
+                peer.send(&message[..]);
+                peer.receive_into(&mut message[..]);
+            } else {
+                peer.receive_into(&mut message[..]);
+                peer.send(&message[..]);
+            }
+        })
+    });
+    let barrier = repeat(&mut || world.barrier());
+    let allreduce = repeat(&mut || {
+        world.all_reduce_into(&one, &mut total, SystemOperation::sum());
+    });
+    verified &= total == ranks as f64;
+    let verified = session.all(verified);
+
+    check_outputs(session, &args.out)?;
+    let figures = RankStartup {
+        rank,
+        host: session.host.clone(),
+        entered_unix_s: session
+            .entered
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64()),
+        mpi_init_s: session.init_s,
+        first_round_trip_s: if rank == 0 { first_round_trip_s } else { None },
+        round_trip: if rank == 0 { round_trip } else { None },
+        first_barrier_s,
+        barrier,
+        first_allreduce_s,
+        allreduce,
+    };
+    let per_rank = session.gather_to_root(&figures);
+    let info = session.info();
+    let document = per_rank.map(|ranks_figures| {
+        let (earliest, latest) = ranks_figures
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), r| {
+                (lo.min(r.entered_unix_s), hi.max(r.entered_unix_s))
+            });
+        StartupDocument {
+            hpclab_version: env!("CARGO_PKG_VERSION"),
+            command,
+            environment: Environment::capture(1, None),
+            mpi: info,
+            runs,
+            launch_spread_s: latest - earliest,
+            ranks: ranks_figures,
+            verified,
+        }
+    });
+    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+}
+
+impl StartupDocument {
+    fn slowest(&self, figure: impl Fn(&RankStartup) -> f64) -> f64 {
+        self.ranks.iter().map(figure).fold(0.0, f64::max)
+    }
+}
+
+impl Document for StartupDocument {
+    fn verified(&self) -> bool {
+        self.verified
+    }
+
+    fn heading(&self) -> Vec<String> {
+        vec![
+            format!(
+                "mpi startup · {} ranks · first operation against the median of {} warm ones",
+                self.mpi.ranks, self.runs
+            ),
+            mpi_heading(&self.mpi),
+        ]
+    }
+
+    fn tables(&self) -> Vec<Rows> {
+        let mut rows = vec![
+            vec![
+                "ranks started by the launcher (spread)".into(),
+                seconds(self.launch_spread_s),
+                "–".into(),
+                "–".into(),
+            ],
+            vec![
+                "MPI_Init (slowest rank)".into(),
+                seconds(self.slowest(|r| r.mpi_init_s)),
+                "–".into(),
+                "–".into(),
+            ],
+        ];
+        let mut compare = |name: &str, first: f64, warm: f64| {
+            rows.push(vec![
+                name.to_string(),
+                seconds(first),
+                seconds(warm),
+                ratio(first / warm),
+            ]);
+        };
+        if let Some(rank0) = self.ranks.first()
+            && let (Some(first), Some(warm)) = (rank0.first_round_trip_s, &rank0.round_trip)
+        {
+            compare("8-byte round trip, ranks 0 ↔ 1", first, warm.median_s);
+        }
+        compare(
+            "barrier (slowest rank)",
+            self.slowest(|r| r.first_barrier_s),
+            self.slowest(|r| r.barrier.median_s),
+        );
+        compare(
+            "8-byte allreduce (slowest rank)",
+            self.slowest(|r| r.first_allreduce_s),
+            self.slowest(|r| r.allreduce.median_s),
+        );
+        let events = Rows {
+            header: ["what", "first", "once warm", "first / warm"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            rows,
+            numeric: vec![1, 2, 3],
+        };
+        let earliest = self
+            .ranks
+            .iter()
+            .map(|r| r.entered_unix_s)
+            .fold(f64::MAX, f64::min);
+        let per_rank = Rows {
+            header: [
+                "rank",
+                "host",
+                "started after rank 0's first",
+                "MPI_Init",
+                "first barrier",
+                "first allreduce",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: self
+                .ranks
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.rank.to_string(),
+                        r.host.clone(),
+                        seconds(r.entered_unix_s - earliest),
+                        seconds(r.mpi_init_s),
+                        seconds(r.first_barrier_s),
+                        seconds(r.first_allreduce_s),
+                    ]
+                })
+                .collect(),
+            numeric: vec![2, 3, 4, 5],
+        };
+        vec![events, per_rank]
+    }
+
+    fn footer(&self) -> Vec<String> {
+        vec![
+            "before all this the launcher starts its daemons and the processes: compare `time mpirun …` with these figures".into(),
+            "a first barrier includes waiting for the last rank to arrive; the first messages set up connections lazily".into(),
+            if self.verified {
+                "every allreduce summed the ranks correctly".into()
+            } else {
+                "VERIFICATION FAILED: an allreduce gave a wrong sum".into()
+            },
+        ]
+    }
+
+    fn csv(&self) -> Rows {
+        Rows {
+            header: [
+                "rank",
+                "host",
+                "entered_unix_s",
+                "mpi_init_s",
+                "first_barrier_s",
+                "barrier_median_s",
+                "first_allreduce_s",
+                "allreduce_median_s",
+                "first_round_trip_s",
+                "round_trip_median_s",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+            rows: self
+                .ranks
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.rank.to_string(),
+                        r.host.clone(),
+                        r.entered_unix_s.to_string(),
+                        r.mpi_init_s.to_string(),
+                        r.first_barrier_s.to_string(),
+                        r.barrier.median_s.to_string(),
+                        r.first_allreduce_s.to_string(),
+                        r.allreduce.median_s.to_string(),
+                        r.first_round_trip_s
+                            .map_or(String::new(), |v| v.to_string()),
+                        r.round_trip
+                            .as_ref()
+                            .map_or(String::new(), |s| s.median_s.to_string()),
+                    ]
+                })
+                .collect(),
+            numeric: vec![],
+        }
+    }
+
+    fn json(&self) -> Result<serde_json::Value> {
+        to_json(self)
+    }
 }
