@@ -477,3 +477,12 @@ fn compare_shows_ratios_to_a_saved_run_and_refuses_mismatches() {
         "not JSON",
     );
 }
+
+/// Without the `mpi` feature the command exists and says how to get it.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn mpi_in_a_build_without_the_feature_says_how_to_build_it() {
+    for experiment in ["pingpong", "collectives", "stencil", "startup"] {
+        assert_usage_error(&["mpi", experiment], "--features mpi");
+    }
+}

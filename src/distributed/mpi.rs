@@ -35,6 +35,8 @@ pub struct MpiInfo {
     pub ranks_per_host: usize,
     /// The thread support level granted (`single`, `funneled`).
     pub threading: String,
+    /// Logical cores of rank 0's host: more ranks than this on a host take turns on its cores.
+    pub cores_per_host: usize,
 }
 
 /// One rank's MPI session.
@@ -117,6 +119,7 @@ impl Session {
             ranks_per_host: self.max_over_ranks(local_size as f64) as usize,
             hosts,
             threading: self.threading.clone(),
+            cores_per_host: std::thread::available_parallelism().map_or(1, |c| c.get()),
         }
     }
 

@@ -45,6 +45,16 @@ pub fn percent(value: f64) -> String {
     format!("{:.0}%", value * 100.0)
 }
 
+/// A share of a whole as a percentage, one decimal below 10% so that small shares (a halo
+/// exchange, an allreduce) do not read as 0%: `0.4%`, `97%`.
+pub fn share(value: f64) -> String {
+    if value.abs() < 0.0995 {
+        format!("{:.1}%", value * 100.0)
+    } else {
+        percent(value)
+    }
+}
+
 /// A count with thousands separators: `33,554,432`.
 pub fn grouped(value: u64) -> String {
     let digits = value.to_string();

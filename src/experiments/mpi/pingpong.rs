@@ -234,8 +234,16 @@ pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
     let mut hosts = info.hosts.clone();
     hosts.sort();
     hosts.dedup();
+    let oversubscribed = if info.ranks_per_host > info.cores_per_host {
+        format!(
+            " — OVERSUBSCRIBED: {} cores per host, so ranks take turns and times grow",
+            info.cores_per_host
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "MPI: {} (standard {}, thread level {}) · {} ranks on {} host{} ({} per host at most)",
+        "MPI: {} (standard {}, thread level {}) · {} ranks on {} host{} ({} per host at most){oversubscribed}",
         info.library,
         info.standard,
         info.threading,

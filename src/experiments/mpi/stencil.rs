@@ -26,7 +26,7 @@ use crate::kernels::Verification;
 use crate::kernels::stencil::{self, error_bound, initial_rows};
 use crate::kernels::verify::check_elements;
 use crate::measure::Stats;
-use crate::report::format::{percent, rate, ratio, seconds};
+use crate::report::format::{percent, rate, ratio, seconds, share};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
@@ -232,8 +232,8 @@ pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Res
         if let Some((per_rank, residual, field)) = measured {
             let check = (!args.skip_check).then(|| {
                 check_on_root(
-                    args,
-                    &config,
+                    args.seed,
+                    config.schedule,
                     context.as_ref(),
                     (grid_rows, columns),
                     &field,
@@ -380,15 +380,15 @@ fn median_phases(samples: &[RankPhases]) -> RankPhases {
 
 /// Rank 0 runs the same steps in one process and compares (the other ranks wait, asleep).
 fn check_on_root(
-    args: &MpiStencilArgs,
-    config: &Config,
+    seed: u64,
+    schedule: Schedule,
     context: Option<&GpuContext>,
     (grid_rows, columns): (usize, usize),
     field: &[f32],
     residual: f32,
 ) -> StencilCheck {
-    let initial = initial_rows(grid_rows, columns, args.seed, 0..grid_rows);
-    let steps = config.schedule.steps;
+    let initial = initial_rows(grid_rows, columns, seed, 0..grid_rows);
+    let steps = schedule.steps;
     let scale = initial.iter().fold(0.0f64, |m, &v| m.max(v.abs() as f64));
     let reference = stencil::reference(&initial, columns, steps);
     let allowed = error_bound(steps, scale);
@@ -399,7 +399,7 @@ fn check_on_root(
     // The same backend in one process; the thread count changes no result, so use every core.
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let single = make_slab(context, &initial, columns, cores).and_then(|mut slab| {
-        let result = run_sample(slab.as_mut(), &Alone, config.schedule)?;
+        let result = run_sample(slab.as_mut(), &Alone, schedule)?;
         Ok((slab.rows_now()?, result.residual))
     });
     let (differing_points, residual_equal) = match single {
@@ -478,6 +478,15 @@ fn scale_against_one_rank(points: &mut [StencilPoint], scaling: Option<Scaling>)
     }
 }
 
+/// A halo phase for the table: "–" on one rank, which has no neighbours.
+fn halo(point: &StencilPoint, phase: fn(&RankPhases) -> f64) -> String {
+    if point.ranks == 1 {
+        "–".into()
+    } else {
+        seconds(mean_phase(point, phase))
+    }
+}
+
 /// The mean over ranks of one phase's median.
 fn mean_phase(point: &StencilPoint, phase: fn(&RankPhases) -> f64) -> f64 {
     point.per_rank.iter().map(|r| phase(&r.median)).sum::<f64>()
@@ -495,7 +504,7 @@ impl StencilDocument {
             return Vec::new();
         };
         let total = mean_phase(last, |p| p.total_s);
-        let share = |phase: fn(&RankPhases) -> f64| percent(mean_phase(last, phase) / total);
+        let share = |phase: fn(&RankPhases) -> f64| share(mean_phase(last, phase) / total);
         let mut parts = vec![
             format!("compute {}", share(|p| p.compute_s)),
             format!("halo exchange {}", share(|p| p.halo_exchange_s)),
@@ -520,14 +529,23 @@ impl StencilDocument {
                 .iter()
                 .map(|r| r.median.compute_s)
                 .fold(0.0, f64::max);
+            let (speed, ideal) = match self.scaling {
+                Some(Scaling::Weak) => (
+                    format!("{} the 1-rank time", ratio(compute_last / compute_one)),
+                    "the same".to_string(),
+                ),
+                _ => (
+                    format!("{} faster", ratio(compute_one / compute_last)),
+                    ratio(last.ranks as f64),
+                ),
+            };
             lines.push(format!(
-                "compute alone: {} on 1 rank, {} per rank on {} (slowest rank {}): {} faster; \
+                "compute per rank: {} on 1 rank, {} on {} (slowest rank {}): {speed} (ideal {ideal}); \
                  the rest of the gap is communication and waiting",
                 seconds(compute_one),
                 seconds(compute_last),
                 last.ranks,
                 seconds(max_compute),
-                ratio(compute_one / compute_last)
             ));
         }
         lines
@@ -657,12 +675,12 @@ impl Document for StencilDocument {
                     p.speedup.map_or("–".into(), ratio),
                     p.efficiency.map_or("–".into(), percent),
                     seconds(mean_phase(p, |r| r.compute_s)),
-                    seconds(mean_phase(p, |r| r.halo_exchange_s)),
+                    halo(p, |r| r.halo_exchange_s),
                     seconds(mean_phase(p, |r| r.allreduce_s)),
                 ];
                 if gpu {
-                    row.push(seconds(mean_phase(p, |r| r.halo_download_s)));
-                    row.push(seconds(mean_phase(p, |r| r.halo_upload_s)));
+                    row.push(halo(p, |r| r.halo_download_s));
+                    row.push(halo(p, |r| r.halo_upload_s));
                 }
                 row.push(rate(p.updates_per_s / 1e6));
                 row.push(match &p.check {
@@ -860,5 +878,44 @@ impl StencilDocument {
             rows,
             numeric,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The check is not vacuous: the field one process computes passes bit for bit, one changed
+    /// bit is counted, and a wrong value fails the reference bound too.
+    #[test]
+    fn the_root_check_accepts_the_single_process_field_and_nothing_else() {
+        let (grid, schedule, seed) = (
+            (12, 9),
+            Schedule {
+                steps: 4,
+                residual_every: 2,
+            },
+            5,
+        );
+        let initial = initial_rows(grid.0, grid.1, seed, 0..grid.0);
+        let mut slab = CpuSlab::new(&initial, grid.1, 1).unwrap();
+        let result = run_sample(&mut slab, &Alone, schedule).unwrap();
+        let mut field = slab.rows_now().unwrap();
+
+        let check = check_on_root(seed, schedule, None, grid, &field, result.residual);
+        assert_eq!(check.differing_points, Some(0));
+        assert_eq!(check.residual_equal, Some(true));
+        assert!(check.reference.passed && check.passed(true));
+
+        field[50] = f32::from_bits(field[50].to_bits() ^ 1);
+        let check = check_on_root(seed, schedule, None, grid, &field, result.residual);
+        assert_eq!(check.differing_points, Some(1));
+        assert!(check.reference.passed, "one ulp is inside the bound");
+        assert!(!check.passed(true) && check.passed(false));
+
+        field[50] += 0.01;
+        let check = check_on_root(seed, schedule, None, grid, &field, result.residual * 2.0);
+        assert!(!check.reference.passed && !check.passed(false));
+        assert_eq!(check.residual_equal, Some(false));
     }
 }

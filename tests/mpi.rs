@@ -1,0 +1,314 @@
+//! `hpclab mpi` as a user runs it: under `mpirun -n 2 --oversubscribe` (3 ranks where an odd
+//! split matters), every experiment verified, and the mistakes: one line, exit code 2, and no
+//! rank left hanging. Only in a build with `--features mpi`; the build without it is tested in
+//! tests/cli.rs.
+#![cfg(feature = "mpi")]
+
+mod common;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// No MPI test may take longer: a rank left waiting would otherwise hang CI.
+const DEADLINE: Duration = Duration::from_secs(180);
+
+/// Runs `mpirun -n RANKS --oversubscribe hpclab ARGS` and returns its output; fails the test if
+/// it runs past [`DEADLINE`] (a hang), killing it.
+fn mpirun(ranks: usize, args: &[&str]) -> Output {
+    let mut command = Command::new("mpirun");
+    command
+        .args(["-n", &ranks.to_string(), "--oversubscribe"])
+        .arg(assert_cmd::cargo::cargo_bin("hpclab"))
+        .args(args)
+        // CI runs as root; Open MPI refuses that unless told.
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    run_with_deadline(
+        command,
+        &format!("mpirun -n {ranks} hpclab {}", args.join(" ")),
+    )
+}
+
+fn run_with_deadline(mut command: Command, what: &str) -> Output {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e} (is Open MPI installed?)"));
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "{what} still ran after {DEADLINE:?}: a rank hangs\nstderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs an experiment that must succeed, writing JSON, and returns the document.
+fn document(ranks: usize, args: &[&str], folder: &Path) -> Value {
+    let path = folder.join("out.json");
+    let mut all: Vec<&str> = args.to_vec();
+    let path_text = path.to_str().unwrap();
+    all.extend(["--format", "json", "--output", path_text]);
+    let output = mpirun(ranks, &all);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// hpclab's own lines on stderr (without Mesa's and Open MPI's).
+fn hpclab_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| l.starts_with("hpclab:"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// A mistake: exit code 2, said once (not once per rank).
+fn assert_one_usage_error(output: &Output, mentions: &str) {
+    let lines = hpclab_lines(output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {lines:?}");
+    assert_eq!(lines.len(), 1, "said once: {lines:?}");
+    assert!(
+        lines[0].contains(mentions),
+        "{lines:?} should mention {mentions}"
+    );
+}
+
+#[test]
+fn pingpong_delivers_every_byte_and_fits_a_link_model() {
+    let folder = tempfile::tempdir().unwrap();
+    let json = document(
+        2,
+        &[
+            "mpi", "pingpong", "--sizes", "1..1Mi", "--runs", "2", "--warmup", "1",
+        ],
+        folder.path(),
+    );
+    assert_eq!(json["verified"], true);
+    assert_eq!(json["mpi"]["ranks"], 2);
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 21, "1 B .. 1 MiB doubling");
+    for point in points {
+        let latency = point["latency_s"].as_f64().unwrap();
+        assert!(latency > 0.0 && latency < 0.1, "{point}");
+        let bandwidth = point["bandwidth_gbs"].as_f64().unwrap();
+        let bytes = point["bytes"].as_f64().unwrap();
+        assert!((bandwidth - bytes / latency / 1e9).abs() <= 1e-9 * bandwidth.max(1.0));
+    }
+    assert!(json["fit"]["bandwidth_gbs"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn collectives_give_the_values_they_define_on_three_ranks() {
+    let folder = tempfile::tempdir().unwrap();
+    let json = document(
+        3,
+        &[
+            "mpi",
+            "collectives",
+            "--size",
+            "8,24Ki",
+            "--runs",
+            "2",
+            "--warmup",
+            "1",
+        ],
+        folder.path(),
+    );
+    assert_eq!(json["verified"], true);
+    let points = json["points"].as_array().unwrap();
+    let operations: Vec<&str> = points
+        .iter()
+        .map(|p| p["operation"].as_str().unwrap())
+        .collect();
+    for operation in ["broadcast", "reduce", "allreduce", "gather", "all-to-all"] {
+        assert_eq!(
+            operations.iter().filter(|o| **o == operation).count(),
+            2,
+            "{operation}"
+        );
+    }
+    for point in points {
+        assert_eq!(point["verified"], true, "{point}");
+        assert!(point["time"]["median_s"].as_f64().unwrap() > 0.0);
+    }
+}
+
+/// Checks every rank count of a stencil document: bit for bit against one process, within the
+/// f64 reference's bound, and the rows of the slabs adding up to the grid.
+fn assert_stencil_exact(json: &Value, counts: &[usize], grid_rows: impl Fn(usize) -> usize) {
+    assert_eq!(json["verified"], true);
+    let points = json["points"].as_array().unwrap();
+    let measured: Vec<usize> = points
+        .iter()
+        .map(|p| p["ranks"].as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(measured, counts);
+    for point in points {
+        let ranks = point["ranks"].as_u64().unwrap() as usize;
+        let check = &point["check"];
+        assert_eq!(check["differing_points"], 0, "{ranks} ranks: {check}");
+        assert_eq!(check["residual_equal"], true);
+        assert_eq!(check["reference"]["passed"], true);
+        let rows: u64 = point["per_rank"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["rows"].as_u64().unwrap())
+            .sum();
+        assert_eq!(rows as usize, grid_rows(ranks));
+        assert_eq!(
+            point["grid_rows"].as_u64().unwrap() as usize,
+            grid_rows(ranks)
+        );
+        let residual = point["residual"].as_f64().unwrap();
+        assert!(residual > 0.0 && residual < 1.0, "{residual}");
+        if ranks > 1 {
+            for rank in point["per_rank"].as_array().unwrap() {
+                assert!(rank["median"]["halo_exchange_s"].as_f64().unwrap() > 0.0);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_decomposed_stencil_equals_one_process_bit_for_bit_strong_and_weak() {
+    let folder = tempfile::tempdir().unwrap();
+    // 67 rows on 3 ranks: slabs of 23, 22, 22 rows; steps not a multiple of the residual period.
+    let strong = document(
+        3,
+        &[
+            "mpi",
+            "stencil",
+            "--size",
+            "67",
+            "--steps",
+            "7",
+            "--residual-every",
+            "3",
+            "--scaling",
+            "strong",
+            "--runs",
+            "1",
+            "--warmup",
+            "1",
+            "--threads",
+            "1",
+        ],
+        folder.path(),
+    );
+    assert_stencil_exact(&strong, &[1, 2, 3], |_| 67);
+    let weak = document(
+        2,
+        &[
+            "mpi",
+            "stencil",
+            "--size",
+            "16",
+            "--steps",
+            "5",
+            "--scaling",
+            "weak",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+        ],
+        folder.path(),
+    );
+    assert_stencil_exact(&weak, &[1, 2], |ranks| 16 * ranks);
+}
+
+#[test]
+fn the_gpu_stencil_on_two_ranks_equals_one_process_bit_for_bit() {
+    if common::gpu(Default::default()).is_none() {
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let json = document(
+        2,
+        &[
+            "mpi",
+            "stencil",
+            "--backend",
+            "gpu",
+            "--size",
+            "40",
+            "--steps",
+            "6",
+            "--scaling",
+            "strong",
+            "--runs",
+            "1",
+            "--warmup",
+            "1",
+        ],
+        folder.path(),
+    );
+    assert_stencil_exact(&json, &[1, 2], |_| 40);
+    let two = &json["points"][1]["per_rank"][0]["median"];
+    assert!(two["halo_download_s"].as_f64().unwrap() > 0.0);
+    assert!(two["halo_upload_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn startup_times_the_first_operations_against_warm_ones() {
+    let folder = tempfile::tempdir().unwrap();
+    let json = document(2, &["mpi", "startup", "--runs", "5"], folder.path());
+    assert_eq!(json["verified"], true);
+    let ranks = json["ranks"].as_array().unwrap();
+    assert_eq!(ranks.len(), 2);
+    for rank in ranks {
+        assert!(rank["mpi_init_s"].as_f64().unwrap() > 0.0);
+        assert!(rank["first_barrier_s"].as_f64().unwrap() > 0.0);
+        assert_eq!(rank["barrier"]["samples_s"].as_array().unwrap().len(), 5);
+    }
+    assert!(ranks[0]["first_round_trip_s"].as_f64().unwrap() > 0.0);
+    assert!(json["launch_spread_s"].as_f64().unwrap() >= 0.0);
+}
+
+#[test]
+fn outside_mpirun_the_command_says_how_to_start_it() {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("hpclab"));
+    command.args(["mpi", "pingpong"]);
+    for variable in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "PMI_ID"] {
+        command.env_remove(variable);
+    }
+    let output = run_with_deadline(command, "hpclab mpi pingpong");
+    assert_one_usage_error(&output, "mpirun -n 2");
+}
+
+#[test]
+fn mistakes_are_said_once_and_no_rank_hangs() {
+    // Too few ranks for a ping-pong.
+    assert_one_usage_error(&mpirun(1, &["mpi", "pingpong"]), "needs 2 ranks");
+    // More ranks than the grid has rows.
+    assert_one_usage_error(
+        &mpirun(3, &["mpi", "stencil", "--size", "2"]),
+        "every rank needs at least one row",
+    );
+    // A mistake only rank 0 can see (it writes the files): the others must stop too.
+    assert_one_usage_error(
+        &mpirun(
+            2,
+            &["mpi", "startup", "--output", "/no/such/folder/out.json"],
+        ),
+        "does not exist",
+    );
+}
