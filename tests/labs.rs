@@ -10,6 +10,10 @@
 //! Commands that need a GPU (`transfer`, `latency`, `roofline` without `--cpu-only`,
 //! `--backend ...gpu...`, `--adapter`, `--gpu-api`) are skipped loudly on a machine without any
 //! adapter, unless `HPCLAB_REQUIRE_GPU=1` (CI, with lavapipe).
+//!
+//! A line may also be `mpirun -n N [--oversubscribe] hpclab mpi ...`: in a build with
+//! `--features mpi` it runs under mpirun (always oversubscribed, as root allowed); without the
+//! feature it is skipped loudly. CI runs this test in both builds.
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -18,7 +22,7 @@ use std::time::{Duration, Instant};
 /// The cap every command runs under: small, so a debug build on two cores stays fast.
 const MAX_SIZE: &str = "4Ki";
 /// Handouts (besides README.md) the course must have.
-const HANDOUTS: usize = 6;
+const HANDOUTS: usize = 7;
 /// Fewer commands than this means the extraction broke, not that the docs are short.
 const MIN_COMMANDS: usize = 25;
 
@@ -36,7 +40,12 @@ struct LabCommand {
     env: Env,
     /// The arguments after `hpclab`.
     args: Vec<String>,
+    /// `mpirun -n N`: the ranks to run it on.
+    ranks: Option<usize>,
 }
+
+/// A parsed line: its environment, its ranks under mpirun, the arguments after `hpclab`.
+type Parsed = (Env, Option<usize>, Vec<String>);
 
 fn labs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -128,18 +137,37 @@ fn assignment(word: &str) -> Option<(String, String)> {
 }
 
 /// Parses one line of an sh block; `None` for blank and comment lines.
-fn parse_command(line: &str) -> Result<Option<(Env, Vec<String>)>, String> {
+fn parse_command(line: &str) -> Result<Option<Parsed>, String> {
     let words = split_words(line)?;
     if words.is_empty() {
         return Ok(None);
     }
     let mut env = Vec::new();
+    let mut ranks = None;
     let mut rest = words.into_iter();
-    for word in rest.by_ref() {
+    while let Some(word) = rest.next() {
         if let Some(pair) = assignment(&word) {
             env.push(pair);
+        } else if word == "mpirun" && ranks.is_none() {
+            // mpirun -n N [--oversubscribe] hpclab …
+            while let Some(option) = rest.next() {
+                match option.as_str() {
+                    "-n" | "-np" => {
+                        let count = rest.next().and_then(|n| n.parse().ok());
+                        ranks = Some(count.ok_or("mpirun -n needs a number")?);
+                    }
+                    "--oversubscribe" => {}
+                    "hpclab" if ranks.is_some() => return Ok(Some((env, ranks, rest.collect()))),
+                    other => {
+                        return Err(format!(
+                            "mpirun option '{other}': handouts use `mpirun -n N [--oversubscribe] hpclab …`"
+                        ));
+                    }
+                }
+            }
+            return Err("mpirun without hpclab".into());
         } else if word == "hpclab" {
-            return Ok(Some((env, rest.collect())));
+            return Ok(Some((env, None, rest.collect())));
         } else {
             return Err(format!(
                 "'{word}' is not hpclab: sh blocks hold hpclab commands only \
@@ -187,11 +215,12 @@ fn commands_of(path: &Path) -> Vec<LabCommand> {
     for (line_no, line) in sh_lines(&text) {
         let origin = format!("docs/labs/{name}:{line_no}");
         match parse_command(&line) {
-            Ok(Some((env, args))) => commands.push(LabCommand {
+            Ok(Some((env, ranks, args))) => commands.push(LabCommand {
                 origin,
                 text: line.trim().to_string(),
                 env,
                 args,
+                ranks,
             }),
             Ok(None) => {}
             Err(message) => panic!("{origin}: `{}`: {message}", line.trim()),
@@ -312,9 +341,28 @@ fn every_lab_command_runs() {
                 skipped.push(command.origin.clone());
                 continue;
             }
+            if command.ranks.is_some() && !cfg!(feature = "mpi") {
+                eprintln!(
+                    "!!! SKIPPED (built without --features mpi): {}  {}",
+                    command.origin, command.text
+                );
+                skipped.push(command.origin.clone());
+                continue;
+            }
             let clock = Instant::now();
-            let output = Command::cargo_bin("hpclab")
-                .unwrap()
+            let mut runner = match command.ranks {
+                Some(ranks) => {
+                    let mut runner = Command::new("mpirun");
+                    runner
+                        .args(["-n", &ranks.to_string(), "--oversubscribe"])
+                        .arg(assert_cmd::cargo::cargo_bin("hpclab"))
+                        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+                        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+                    runner
+                }
+                None => Command::cargo_bin("hpclab").unwrap(),
+            };
+            let output = runner
                 .current_dir(folder.path())
                 .env_remove("HPCLAB_SIMD")
                 .env_remove("HPCLAB_STORES")
@@ -397,9 +445,10 @@ fn splitter_reads_words_quotes_and_assignments() {
     assert!(split_words("hpclab list > out.txt").is_err());
     assert!(split_words("hpclab run 'triad").is_err());
 
-    let (env, args) = parse_command("HPCLAB_SIMD=avx2 A_B=1 hpclab run triad")
+    let (env, ranks, args) = parse_command("HPCLAB_SIMD=avx2 A_B=1 hpclab run triad")
         .unwrap()
         .unwrap();
+    assert_eq!(ranks, None);
     assert_eq!(
         env,
         [
@@ -410,11 +459,19 @@ fn splitter_reads_words_quotes_and_assignments() {
     assert_eq!(args, ["run", "triad"]);
     assert!(parse_command("cargo run --release").is_err());
     assert!(parse_command("").unwrap().is_none());
+
+    let (_, ranks, args) = parse_command("mpirun -n 2 --oversubscribe hpclab mpi pingpong")
+        .unwrap()
+        .unwrap();
+    assert_eq!(ranks, Some(2));
+    assert_eq!(args, ["mpi", "pingpong"]);
+    assert!(parse_command("mpirun -n two hpclab mpi startup").is_err());
+    assert!(parse_command("mpirun --hostfile h -n 2 hpclab mpi startup").is_err());
 }
 
 #[test]
 fn gpu_commands_are_recognised() {
-    let args = |line: &str| parse_command(line).unwrap().unwrap().1;
+    let args = |line: &str| parse_command(line).unwrap().unwrap().2;
     assert!(needs_gpu(&args("hpclab transfer --max 1Mi")));
     assert!(needs_gpu(&args("hpclab latency")));
     assert!(needs_gpu(&args("hpclab roofline --size 4Mi")));

@@ -35,6 +35,24 @@ impl CpuInfo {
     }
 }
 
+/// Logical cores of the whole host, whatever this process is bound to (`/proc/cpuinfo` on
+/// Linux; elsewhere the cores this process may use). Under `mpirun`, which binds each rank to
+/// a core by default, this and [`CpuInfo::logical_cores`] differ.
+pub fn host_logical_cores() -> usize {
+    let counted = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|text| {
+            text.lines()
+                .filter(|line| line.starts_with("processor"))
+                .count()
+        })
+        .unwrap_or(0);
+    if counted > 0 {
+        counted
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
 fn cpu_model() -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     text.lines()

@@ -37,6 +37,9 @@ pub struct MpiInfo {
     pub threading: String,
     /// Logical cores of rank 0's host: more ranks than this on a host take turns on its cores.
     pub cores_per_host: usize,
+    /// The fewest cores any rank may run on (its affinity: mpirun binds each rank to one core
+    /// by default, so threads beyond this share it).
+    pub cores_per_rank: usize,
 }
 
 /// One rank's MPI session.
@@ -119,7 +122,8 @@ impl Session {
             ranks_per_host: self.max_over_ranks(local_size as f64) as usize,
             hosts,
             threading: self.threading.clone(),
-            cores_per_host: std::thread::available_parallelism().map_or(1, |c| c.get()),
+            cores_per_host: crate::cpu::info::host_logical_cores(),
+            cores_per_rank: -self.max_over_ranks(-(usable_cores() as f64)) as usize,
         }
     }
 
@@ -208,6 +212,11 @@ impl Session {
         };
         self.world.split_by_color(color)
     }
+}
+
+/// The cores this process may run on (its affinity mask).
+pub fn usable_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |c| c.get())
 }
 
 /// Every rank's `value` in rank order on rank 0 of `comm` (`None` elsewhere).

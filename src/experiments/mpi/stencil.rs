@@ -14,7 +14,7 @@ use super::{check_outputs, publish_on_root};
 use crate::cli::{MpiBackend, MpiStencilArgs};
 use crate::commands::Outcome;
 use crate::distributed::decomposition::{Scaling, rank_counts, slab_rows};
-use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json};
+use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usable_cores};
 use crate::distributed::slab::{CpuSlab, Slab, SlabSetup};
 use crate::distributed::slab_gpu::GpuSlab;
 use crate::distributed::timeloop::{Alone, RankPhases, Schedule, run_sample};
@@ -164,10 +164,11 @@ fn configure(session: &Session, local_size: usize, args: &MpiStencilArgs) -> Res
     if args.backend == MpiBackend::Gpu && args.threads.is_some() {
         return Err(Error::usage("--threads applies to --backend rayon only"));
     }
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    // The host's cores shared by its ranks, but no more than this rank is bound to.
+    let share = crate::cpu::info::host_logical_cores() / local_size.max(1);
     let threads = args
         .threads
-        .map_or((cores / local_size.max(1)).max(1), |t| t as usize);
+        .map_or(share.min(usable_cores()).max(1), |t| t as usize);
     Ok(Config {
         n,
         counts,
@@ -396,8 +397,9 @@ fn check_on_root(
         (reference[i], allowed)
     });
     drop(reference);
-    // The same backend in one process; the thread count changes no result, so use every core.
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    // The same backend in one process; the thread count changes no result, so use every core
+    // this rank may run on.
+    let cores = usable_cores();
     let single = make_slab(context, &initial, columns, cores).and_then(|mut slab| {
         let result = run_sample(slab.as_mut(), &Alone, schedule)?;
         Ok((slab.rows_now()?, result.residual))
@@ -636,6 +638,17 @@ impl Document for StencilDocument {
             ),
             mpi_heading(&self.mpi),
         ];
+        if self.backend == MpiBackend::Rayon && self.threads_per_rank > self.mpi.cores_per_rank {
+            lines.push(format!(
+                "WARNING: {} threads per rank, but a rank may run on only {} core{}: the launcher bound it \
+                 (Open MPI binds a rank to one core by default); give each rank its cores with \
+                 `mpirun --map-by slot:PE={} …` or `--bind-to none`",
+                self.threads_per_rank,
+                self.mpi.cores_per_rank,
+                if self.mpi.cores_per_rank == 1 { "" } else { "s" },
+                self.threads_per_rank
+            ));
+        }
         if let Some(adapter) = &self.environment.adapter {
             lines.push(format!(
                 "GPU of rank 0: {} ({}, {})",
