@@ -11,9 +11,10 @@
 //! `--backend ...gpu...`, `--adapter`, `--gpu-api`) are skipped loudly on a machine without any
 //! adapter, unless `HPCLAB_REQUIRE_GPU=1` (CI, with lavapipe).
 //!
-//! A line may also be `mpirun -n N [--oversubscribe] hpclab mpi ...`: in a build with
-//! `--features mpi` it runs under mpirun (always oversubscribed, as root allowed); without the
-//! feature it is skipped loudly. CI runs this test in both builds.
+//! A line may also be `mpirun -n N [--oversubscribe] [--bind-to X] hpclab mpi ...`: in a build
+//! with `--features mpi` it runs under mpirun (always oversubscribed, as root allowed, with
+//! `HPCLAB_MAX_SIZE=512`); without the feature it is skipped loudly. CI runs this test in both
+//! builds.
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,9 @@ use std::time::{Duration, Instant};
 
 /// The cap every command runs under: small, so a debug build on two cores stays fast.
 const MAX_SIZE: &str = "4Ki";
+/// The cap of the mpirun lines: every rank count of a stencil is checked against one process
+/// and the f64 reference on rank 0, so the grid side stays small.
+const MPI_MAX_SIZE: &str = "512";
 /// Handouts (besides README.md) the course must have.
 const HANDOUTS: usize = 7;
 /// Fewer commands than this means the extraction broke, not that the docs are short.
@@ -40,12 +44,13 @@ struct LabCommand {
     env: Env,
     /// The arguments after `hpclab`.
     args: Vec<String>,
-    /// `mpirun -n N`: the ranks to run it on.
-    ranks: Option<usize>,
+    /// The options between `mpirun` and `hpclab` (`-n N`, `--bind-to X`), for a line run
+    /// under mpirun.
+    mpirun: Option<Vec<String>>,
 }
 
-/// A parsed line: its environment, its ranks under mpirun, the arguments after `hpclab`.
-type Parsed = (Env, Option<usize>, Vec<String>);
+/// A parsed line: its environment, its mpirun options, the arguments after `hpclab`.
+type Parsed = (Env, Option<Vec<String>>, Vec<String>);
 
 fn labs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -143,29 +148,38 @@ fn parse_command(line: &str) -> Result<Option<Parsed>, String> {
         return Ok(None);
     }
     let mut env = Vec::new();
-    let mut ranks = None;
     let mut rest = words.into_iter();
     while let Some(word) = rest.next() {
         if let Some(pair) = assignment(&word) {
             env.push(pair);
-        } else if word == "mpirun" && ranks.is_none() {
-            // mpirun -n N [--oversubscribe] hpclab …
+        } else if word == "mpirun" {
+            // mpirun -n N [--oversubscribe] [--bind-to X] hpclab …
+            let mut options = Vec::new();
+            let mut ranks = false;
             while let Some(option) = rest.next() {
                 match option.as_str() {
-                    "-n" | "-np" => {
-                        let count = rest.next().and_then(|n| n.parse().ok());
-                        ranks = Some(count.ok_or("mpirun -n needs a number")?);
+                    "-n" | "-np" | "--bind-to" => {
+                        let value = rest
+                            .next()
+                            .ok_or(format!("mpirun {option} needs a value"))?;
+                        if option != "--bind-to" {
+                            value
+                                .parse::<usize>()
+                                .map_err(|_| "mpirun -n needs a number")?;
+                            ranks = true;
+                        }
+                        options.extend([option, value]);
                     }
                     "--oversubscribe" => {}
-                    "hpclab" if ranks.is_some() => return Ok(Some((env, ranks, rest.collect()))),
+                    "hpclab" if ranks => return Ok(Some((env, Some(options), rest.collect()))),
                     other => {
                         return Err(format!(
-                            "mpirun option '{other}': handouts use `mpirun -n N [--oversubscribe] hpclab …`"
+                            "mpirun option '{other}': handouts use `mpirun -n N [--oversubscribe] [--bind-to X] hpclab …`"
                         ));
                     }
                 }
             }
-            return Err("mpirun without hpclab".into());
+            return Err("mpirun without -n N and hpclab".into());
         } else if word == "hpclab" {
             return Ok(Some((env, None, rest.collect())));
         } else {
@@ -215,12 +229,12 @@ fn commands_of(path: &Path) -> Vec<LabCommand> {
     for (line_no, line) in sh_lines(&text) {
         let origin = format!("docs/labs/{name}:{line_no}");
         match parse_command(&line) {
-            Ok(Some((env, ranks, args))) => commands.push(LabCommand {
+            Ok(Some((env, mpirun, args))) => commands.push(LabCommand {
                 origin,
                 text: line.trim().to_string(),
                 env,
                 args,
-                ranks,
+                mpirun,
             }),
             Ok(None) => {}
             Err(message) => panic!("{origin}: `{}`: {message}", line.trim()),
@@ -341,7 +355,7 @@ fn every_lab_command_runs() {
                 skipped.push(command.origin.clone());
                 continue;
             }
-            if command.ranks.is_some() && !cfg!(feature = "mpi") {
+            if command.mpirun.is_some() && !cfg!(feature = "mpi") {
                 eprintln!(
                     "!!! SKIPPED (built without --features mpi): {}  {}",
                     command.origin, command.text
@@ -350,11 +364,12 @@ fn every_lab_command_runs() {
                 continue;
             }
             let clock = Instant::now();
-            let mut runner = match command.ranks {
-                Some(ranks) => {
+            let mut runner = match &command.mpirun {
+                Some(options) => {
                     let mut runner = Command::new("mpirun");
                     runner
-                        .args(["-n", &ranks.to_string(), "--oversubscribe"])
+                        .args(options)
+                        .arg("--oversubscribe")
                         .arg(assert_cmd::cargo::cargo_bin("hpclab"))
                         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
                         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
@@ -368,7 +383,14 @@ fn every_lab_command_runs() {
                 .env_remove("HPCLAB_STORES")
                 .envs(command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 // Last, so that it wins over a handout's own HPCLAB_MAX_SIZE=…
-                .env("HPCLAB_MAX_SIZE", MAX_SIZE)
+                .env(
+                    "HPCLAB_MAX_SIZE",
+                    if command.mpirun.is_some() {
+                        MPI_MAX_SIZE
+                    } else {
+                        MAX_SIZE
+                    },
+                )
                 .args(&command.args)
                 .timeout(Duration::from_secs(300))
                 .output()
@@ -445,10 +467,10 @@ fn splitter_reads_words_quotes_and_assignments() {
     assert!(split_words("hpclab list > out.txt").is_err());
     assert!(split_words("hpclab run 'triad").is_err());
 
-    let (env, ranks, args) = parse_command("HPCLAB_SIMD=avx2 A_B=1 hpclab run triad")
+    let (env, mpirun, args) = parse_command("HPCLAB_SIMD=avx2 A_B=1 hpclab run triad")
         .unwrap()
         .unwrap();
-    assert_eq!(ranks, None);
+    assert_eq!(mpirun, None);
     assert_eq!(
         env,
         [
@@ -460,11 +482,13 @@ fn splitter_reads_words_quotes_and_assignments() {
     assert!(parse_command("cargo run --release").is_err());
     assert!(parse_command("").unwrap().is_none());
 
-    let (_, ranks, args) = parse_command("mpirun -n 2 --oversubscribe hpclab mpi pingpong")
-        .unwrap()
-        .unwrap();
-    assert_eq!(ranks, Some(2));
+    let (_, mpirun, args) =
+        parse_command("mpirun -n 2 --oversubscribe --bind-to none hpclab mpi pingpong")
+            .unwrap()
+            .unwrap();
+    assert_eq!(mpirun.unwrap(), ["-n", "2", "--bind-to", "none"]);
     assert_eq!(args, ["mpi", "pingpong"]);
+    assert!(parse_command("mpirun hpclab mpi startup").is_err());
     assert!(parse_command("mpirun -n two hpclab mpi startup").is_err());
     assert!(parse_command("mpirun --hostfile h -n 2 hpclab mpi startup").is_err());
 }
