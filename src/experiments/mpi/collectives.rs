@@ -8,8 +8,7 @@
 //! blocks of S), `busbw` scales it by what each link must carry so that it compares with the
 //! point-to-point bandwidth: allreduce 2(n−1)/n, gather and all-to-all (n−1)/n, the others 1.
 
-use super::pingpong::mpi_heading;
-use super::{check_outputs, publish_on_root};
+use super::{check_outputs, mpi_heading, publish_on_root};
 use crate::cli::MpiCollectivesArgs;
 use crate::commands::Outcome;
 use crate::distributed::mpi::{MpiInfo, Session};

@@ -8,7 +8,7 @@ pub mod stencil;
 
 use crate::cli::ExperimentOutput;
 use crate::commands::Outcome;
-use crate::distributed::mpi::Session;
+use crate::distributed::mpi::{MpiInfo, Session};
 use crate::error::Result;
 use crate::report::{self, Document};
 
@@ -41,4 +41,40 @@ pub(crate) fn publish_on_root(
         }
         None => Ok(Outcome::Success),
     }
+}
+
+/// "one host" or "2 hosts", for titles.
+pub(crate) fn hosts_text(info: &MpiInfo) -> String {
+    let mut hosts = info.hosts.clone();
+    hosts.sort();
+    hosts.dedup();
+    match hosts.len() {
+        1 => format!("both on {}", hosts[0]),
+        count => format!("{count} hosts"),
+    }
+}
+
+/// The heading line every MPI document shares.
+pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
+    let mut hosts = info.hosts.clone();
+    hosts.sort();
+    hosts.dedup();
+    let oversubscribed = if info.ranks_per_host > info.cores_per_host {
+        format!(
+            " — OVERSUBSCRIBED: {} cores per host, so ranks take turns and times grow",
+            info.cores_per_host
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "MPI: {} (standard {}, thread level {}) · {} ranks on {} host{} ({} per host at most){oversubscribed}",
+        info.library,
+        info.standard,
+        info.threading,
+        info.ranks,
+        hosts.len(),
+        if hosts.len() == 1 { "" } else { "s" },
+        info.ranks_per_host
+    )
 }

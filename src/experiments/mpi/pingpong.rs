@@ -3,7 +3,7 @@
 //! trip; bandwidth is bytes over that half round trip, as the plain C reference computes it.
 //! Ranks beyond 1 wait, asleep.
 
-use super::{check_outputs, publish_on_root};
+use super::{check_outputs, hosts_text, mpi_heading, publish_on_root};
 use crate::cli::MpiPingpongArgs;
 use crate::commands::Outcome;
 use crate::distributed::mpi::{MpiInfo, Session};
@@ -216,42 +216,6 @@ impl PingpongDocument {
             markers: Vec::new(),
         }
     }
-}
-
-/// "one host" or "2 hosts", for titles.
-pub(crate) fn hosts_text(info: &MpiInfo) -> String {
-    let mut hosts = info.hosts.clone();
-    hosts.sort();
-    hosts.dedup();
-    match hosts.len() {
-        1 => format!("both on {}", hosts[0]),
-        count => format!("{count} hosts"),
-    }
-}
-
-/// The heading line every MPI document shares.
-pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
-    let mut hosts = info.hosts.clone();
-    hosts.sort();
-    hosts.dedup();
-    let oversubscribed = if info.ranks_per_host > info.cores_per_host {
-        format!(
-            " — OVERSUBSCRIBED: {} cores per host, so ranks take turns and times grow",
-            info.cores_per_host
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        "MPI: {} (standard {}, thread level {}) · {} ranks on {} host{} ({} per host at most){oversubscribed}",
-        info.library,
-        info.standard,
-        info.threading,
-        info.ranks,
-        hosts.len(),
-        if hosts.len() == 1 { "" } else { "s" },
-        info.ranks_per_host
-    )
 }
 
 impl Document for PingpongDocument {

@@ -7,8 +7,7 @@
 //! to rank 1, then every rank times its first barrier and its first 8-byte allreduce, and only
 //! then the warm repetitions.
 
-use super::pingpong::mpi_heading;
-use super::{check_outputs, publish_on_root};
+use super::{check_outputs, mpi_heading, publish_on_root};
 use crate::cli::MpiStartupArgs;
 use crate::commands::Outcome;
 use crate::distributed::mpi::{MpiInfo, Session};

@@ -1,0 +1,412 @@
+//! The 2-D diffusion stencil on many ranks: the grid is cut into slabs of whole rows, one per
+//! rank; every step each rank exchanges its edge rows with the ranks above and below
+//! (point-to-point), and every few steps all ranks agree on the residual (a max-allreduce). Each
+//! rank times compute, halo exchange and allreduce apart (and, on the GPU, the edge rows'
+//! trips between device and host), so the output shows where the time that does not scale goes.
+//!
+//! With `--scaling` the same binary measures 1, 2, 4, … ranks in one job (ranks left out wait,
+//! asleep): strong scaling keeps the grid, weak scaling keeps each rank's share. Rank 0 checks
+//! every result against the same steps in one process: bit for bit (the decomposition changes
+//! no operation) and against the f64 reference within the catalogue stencil's bound.
+
+mod check;
+mod document;
+
+pub use check::StencilCheck;
+
+use super::{check_outputs, publish_on_root};
+use crate::cli::{MpiBackend, MpiStencilArgs};
+use crate::commands::Outcome;
+use crate::distributed::decomposition::{Scaling, rank_counts, slab_rows};
+use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usable_cores};
+use crate::distributed::slab::{CpuSlab, Slab, SlabSetup};
+use crate::distributed::slab_gpu::GpuSlab;
+use crate::distributed::timeloop::{RankPhases, Schedule, run_sample};
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::gpu::context::list_adapters;
+use crate::gpu::{AdapterChoice, AdapterSummary, GpuContext, GpuRequest};
+use crate::kernels::stencil::initial_rows;
+use crate::measure::Stats;
+use crate::report::progress::Progress;
+use crate::report::{Document, cap_size};
+use check::check_on_root;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use serde::{Deserialize, Serialize};
+
+/// One rank's figures at one rank count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RankFigures {
+    pub rank: usize,
+    pub host: String,
+    /// Rows of the slab.
+    pub rows: usize,
+    pub threads: usize,
+    /// The median of each phase over the kept samples.
+    pub median: RankPhases,
+    /// The first (warm-up) sample: the first messages, first touch of the fields.
+    pub first_sample: Option<RankPhases>,
+    /// Every kept sample.
+    pub samples: Vec<RankPhases>,
+    /// Setting the slab up (GPU: shaders, buffers).
+    pub setup: SlabSetup,
+}
+
+/// One rank count.
+#[derive(Debug, Clone, Serialize)]
+pub struct StencilPoint {
+    pub ranks: usize,
+    pub grid_rows: usize,
+    pub columns: usize,
+    /// Per sample, the slowest rank's whole time.
+    pub time: Stats,
+    /// Point updates per second (grid points × steps / median time).
+    pub updates_per_s: f64,
+    /// 1-rank time over this time (strong), or ranks × that (weak: the scaled speed-up).
+    pub speedup: Option<f64>,
+    /// speed-up / ranks.
+    pub efficiency: Option<f64>,
+    /// The residual agreed after the last step.
+    pub residual: f32,
+    pub per_rank: Vec<RankFigures>,
+    /// `None` when the check was skipped (`--skip-check`).
+    pub check: Option<StencilCheck>,
+    pub passed: bool,
+}
+
+/// One-time costs on each rank.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RankStartup {
+    pub rank: usize,
+    /// `MPI_Init_thread`.
+    pub mpi_init_s: f64,
+    /// GPU: choosing the adapter and creating the device.
+    pub gpu_adapter_s: Option<f64>,
+    pub gpu_device_s: Option<f64>,
+    pub gpu_adapter: Option<AdapterSummary>,
+}
+
+/// The output of `hpclab mpi stencil`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StencilDocument {
+    pub hpclab_version: &'static str,
+    pub command: String,
+    pub environment: Environment,
+    pub mpi: MpiInfo,
+    pub backend: MpiBackend,
+    pub scaling: Option<Scaling>,
+    /// `--size`: the grid side (weak scaling: per rank).
+    pub size: usize,
+    pub steps: u32,
+    pub residual_every: u32,
+    pub threads_per_rank: usize,
+    pub runs: usize,
+    pub warmup: usize,
+    pub startup: Vec<RankStartup>,
+    pub points: Vec<StencilPoint>,
+    pub verified: bool,
+}
+
+/// The checked configuration.
+struct Config {
+    n: usize,
+    counts: Vec<usize>,
+    schedule: Schedule,
+    threads: usize,
+}
+
+fn configure(session: &Session, local_size: usize, args: &MpiStencilArgs) -> Result<Config> {
+    let n = cap_size(args.size) as usize;
+    if n == 0 {
+        return Err(Error::usage("--size must be at least 1"));
+    }
+    let counts = match args.scaling {
+        Some(_) => rank_counts(session.size),
+        None => vec![session.size],
+    };
+    let (grid_rows, columns) = Scaling::grid(args.scaling, n, session.size);
+    if grid_rows < session.size {
+        return Err(Error::usage(format!(
+            "--size {n} gives the {grid_rows} × {columns} grid only {grid_rows} rows for {} ranks: \
+             every rank needs at least one row; use --size {} or more, or fewer ranks",
+            session.size, session.size
+        )));
+    }
+    if args.out.plot.is_some() && args.scaling.is_none() {
+        return Err(Error::usage(
+            "--plot draws speed-up against ranks: add --scaling strong or --scaling weak",
+        ));
+    }
+    if args.backend == MpiBackend::Gpu && args.threads.is_some() {
+        return Err(Error::usage("--threads applies to --backend rayon only"));
+    }
+    // The host's cores shared by its ranks, but no more than this rank is bound to.
+    let share = crate::cpu::info::host_logical_cores() / local_size.max(1);
+    let threads = args
+        .threads
+        .map_or(share.min(usable_cores()).max(1), |t| t as usize);
+    Ok(Config {
+        n,
+        counts,
+        schedule: Schedule {
+            steps: args.steps,
+            residual_every: args.residual_every,
+        },
+        threads,
+    })
+}
+
+/// The adapter of this rank: `--adapter` when given; otherwise ranks on one host take turns
+/// over the adapters of the best kind (one GPU per rank on a multi-GPU node).
+fn rank_request(args: &MpiStencilArgs, local_rank: usize) -> GpuRequest {
+    let mut request = args.gpu.request();
+    if args.gpu.adapter.is_none() {
+        let adapters = list_adapters(args.gpu.gpu_api);
+        if let Some(best) = adapters.first() {
+            let alike: Vec<&AdapterSummary> = adapters
+                .iter()
+                .filter(|a| a.device_type == best.device_type && a.api == best.api)
+                .collect();
+            request.adapter = AdapterChoice::Index(alike[local_rank % alike.len()].index);
+        }
+    }
+    request
+}
+
+/// Runs the experiment on every rank.
+pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Result<Outcome> {
+    let (local_rank, local_size) = session.node();
+    let config = session.agree(configure(session, local_size, args))?;
+    check_outputs(session, &args.out)?;
+    let context = match args.backend {
+        MpiBackend::Gpu => Some(session.agree(GpuContext::new(&rank_request(args, local_rank)))?),
+        MpiBackend::Rayon => None,
+    };
+    let startup = session.gather_to_root(&RankStartup {
+        rank: session.rank,
+        mpi_init_s: session.init_s,
+        gpu_adapter_s: context.as_ref().map(|c| c.setup.adapter_s),
+        gpu_device_s: context.as_ref().map(|c| c.setup.device_s),
+        gpu_adapter: context.as_ref().map(|c| c.adapter.clone()),
+    });
+    let info = session.info();
+    let one_host = session.all(info.ranks_per_host == session.size);
+
+    let progress = Progress::new(config.counts.len() as u64, !session.is_root());
+    let mut points = Vec::new();
+    for &ranks in &config.counts {
+        progress.set_message(format!("{ranks} rank{}", if ranks == 1 { "" } else { "s" }));
+        let comm = session.first_ranks(ranks);
+        let (grid_rows, columns) = Scaling::grid(args.scaling, config.n, ranks);
+        let measured = measure_count(
+            session,
+            comm.as_ref(),
+            args,
+            &config,
+            context.as_ref(),
+            (grid_rows, columns),
+        )?;
+        if let Some((per_rank, residual, field)) = measured {
+            let check = (!args.skip_check).then(|| {
+                check_on_root(
+                    args.seed,
+                    config.schedule,
+                    context.as_ref(),
+                    (grid_rows, columns),
+                    &field,
+                    residual,
+                )
+            });
+            points.push(point(
+                ranks,
+                (grid_rows, columns),
+                &config,
+                per_rank,
+                residual,
+                check,
+                one_host,
+            ));
+        }
+        session.wait_quietly();
+        progress.step();
+    }
+    progress.finish();
+    if session.is_root() {
+        scale_against_one_rank(&mut points, args.scaling);
+    }
+    let document = session.is_root().then(|| StencilDocument {
+        hpclab_version: env!("CARGO_PKG_VERSION"),
+        command,
+        environment: Environment::capture(
+            config.threads,
+            context.as_ref().map(|c| c.adapter.clone()),
+        ),
+        mpi: info,
+        backend: args.backend,
+        scaling: args.scaling,
+        size: config.n,
+        steps: config.schedule.steps,
+        residual_every: config.schedule.residual_every,
+        threads_per_rank: config.threads,
+        runs: args.runs as usize,
+        warmup: args.warmup as usize,
+        startup: startup.unwrap_or_default(),
+        verified: points.iter().all(|p| p.passed),
+        points,
+    });
+    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+}
+
+/// What rank 0 gets back from one rank count: every rank's figures, the agreed residual and
+/// the whole field.
+type Measured = (Vec<RankFigures>, f32, Vec<f32>);
+
+/// Measures one rank count. Ranks in `comm` step their slabs; the others only take part in the
+/// world-wide agreement on the set-up. Returns the gathered results on rank 0.
+fn measure_count(
+    session: &Session,
+    comm: Option<&SimpleCommunicator>,
+    args: &MpiStencilArgs,
+    config: &Config,
+    context: Option<&GpuContext>,
+    (grid_rows, columns): (usize, usize),
+) -> Result<Option<Measured>> {
+    let local = comm.map(|comm| {
+        let rows = slab_rows(grid_rows, comm.size() as usize, comm.rank() as usize);
+        let initial = initial_rows(grid_rows, columns, args.seed, rows);
+        make_slab(context, &initial, columns, config.threads)
+    });
+    let slab = session.agree(local.transpose())?;
+    let (Some(comm), Some(mut slab)) = (comm, slab) else {
+        return Ok(None);
+    };
+    let neighbours = SlabNeighbours::new(comm);
+    let (runs, warmup) = (args.runs as usize, args.warmup as usize);
+    let mut samples = Vec::with_capacity(runs);
+    let (mut first_sample, mut residual) = (None, f32::NAN);
+    for index in 0..warmup + runs {
+        comm.barrier();
+        let result = session.or_abort(run_sample(slab.as_mut(), &neighbours, config.schedule));
+        residual = result.residual;
+        if index == 0 && warmup > 0 {
+            first_sample = Some(result.phases);
+        }
+        if index >= warmup {
+            samples.push(result.phases);
+        }
+    }
+    let figures = RankFigures {
+        rank: comm.rank() as usize,
+        host: session.host.clone(),
+        rows: slab.rows(),
+        threads: if context.is_some() { 1 } else { config.threads },
+        median: median_phases(&samples),
+        first_sample,
+        samples,
+        setup: slab.setup(),
+    };
+    let rows_now = session.or_abort(slab.rows_now());
+    let per_rank = gather_json(comm, &figures);
+    let field = gather_rows(comm, &rows_now);
+    Ok(per_rank
+        .zip(field)
+        .map(|(per_rank, field)| (per_rank, residual, field)))
+}
+
+fn make_slab<'a>(
+    context: Option<&'a GpuContext>,
+    initial: &[f32],
+    columns: usize,
+    threads: usize,
+) -> Result<Box<dyn Slab + 'a>> {
+    Ok(match context {
+        Some(context) => Box::new(GpuSlab::new(context, initial, columns)?),
+        None => Box::new(CpuSlab::new(initial, columns, threads)?),
+    })
+}
+
+/// Every rank's rows, in rank order, joined on rank 0.
+fn gather_rows(comm: &SimpleCommunicator, rows: &[f32]) -> Option<Vec<f32>> {
+    if comm.rank() != 0 {
+        comm.process_at_rank(0).send(rows);
+        return None;
+    }
+    let mut field = rows.to_vec();
+    for source in 1..comm.size() {
+        let (received, _) = comm.process_at_rank(source).receive_vec::<f32>();
+        field.extend(received);
+    }
+    Some(field)
+}
+
+/// The median of each phase over the samples.
+fn median_phases(samples: &[RankPhases]) -> RankPhases {
+    let median = |phase: fn(&RankPhases) -> f64| {
+        Stats::from_samples(samples.iter().map(phase).collect()).map_or(0.0, |s| s.median_s)
+    };
+    RankPhases {
+        load_s: median(|p| p.load_s),
+        compute_s: median(|p| p.compute_s),
+        halo_exchange_s: median(|p| p.halo_exchange_s),
+        halo_download_s: median(|p| p.halo_download_s),
+        halo_upload_s: median(|p| p.halo_upload_s),
+        allreduce_s: median(|p| p.allreduce_s),
+        total_s: median(|p| p.total_s),
+    }
+}
+
+fn point(
+    ranks: usize,
+    (grid_rows, columns): (usize, usize),
+    config: &Config,
+    per_rank: Vec<RankFigures>,
+    residual: f32,
+    check: Option<StencilCheck>,
+    one_host: bool,
+) -> StencilPoint {
+    let runs = per_rank.first().map_or(0, |r| r.samples.len());
+    let slowest: Vec<f64> = (0..runs)
+        .map(|i| {
+            per_rank
+                .iter()
+                .map(|r| r.samples[i].total_s)
+                .fold(0.0, f64::max)
+        })
+        .collect();
+    let time = Stats::from_samples(slowest).expect("runs >= 1");
+    let updates = (grid_rows * columns) as f64 * config.schedule.steps as f64;
+    StencilPoint {
+        ranks,
+        grid_rows,
+        columns,
+        updates_per_s: updates / time.median_s,
+        time,
+        speedup: None,
+        efficiency: None,
+        residual,
+        passed: check.as_ref().is_none_or(|c| c.passed(one_host)),
+        per_rank,
+        check,
+    }
+}
+
+/// Speed-up and efficiency against the 1-rank point, when there is one.
+fn scale_against_one_rank(points: &mut [StencilPoint], scaling: Option<Scaling>) {
+    let Some(one) = points
+        .iter()
+        .find(|p| p.ranks == 1)
+        .map(|p| p.time.median_s)
+    else {
+        return;
+    };
+    for point in points {
+        let ratio = one / point.time.median_s;
+        let speedup = match scaling {
+            Some(Scaling::Weak) => ratio * point.ranks as f64,
+            _ => ratio,
+        };
+        point.speedup = Some(speedup);
+        point.efficiency = Some(speedup / point.ranks as f64);
+    }
+}
