@@ -434,7 +434,8 @@ pub struct MpiStencilArgs {
     /// Where each rank computes.
     #[arg(long, short, value_enum, default_value = "rayon")]
     pub backend: MpiBackend,
-    /// Threads per rank for the rayon backend (default: the host's cores / ranks on the host).
+    /// Threads per rank for the rayon backend (default: the host's cores / ranks on the host, at
+    /// most the cores the launcher bound the rank to).
     #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
     /// Also run on 1, 2, 4, … ranks (ranks left out wait, asleep): strong keeps the grid,

@@ -45,6 +45,11 @@ fn clap_error(error: clap::Error) -> ExitCode {
         let _ = error.print();
         return ExitCode::SUCCESS;
     }
+    // Under an MPI launcher every rank parses the same command line: rank 0 alone says what is
+    // wrong, once.
+    if hpclab::distributed::launcher::launcher_rank().is_some_and(|rank| rank > 0) {
+        return ExitCode::from(2);
+    }
     // clap's first paragraph is the message (a missing argument's name is on its second line);
     // the usage block after the blank line is left to --help.
     let rendered = error.render().to_string();

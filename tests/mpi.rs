@@ -303,6 +303,16 @@ fn mistakes_are_said_once_and_no_rank_hangs() {
         &mpirun(3, &["mpi", "stencil", "--size", "2"]),
         "every rank needs at least one row",
     );
+    // A flag clap refuses: every rank parses it, rank 0 alone says so.
+    assert_one_usage_error(
+        &mpirun(2, &["mpi", "startup", "--no-such-flag"]),
+        "--no-such-flag",
+    );
+    // A figure the experiment does not draw.
+    assert_one_usage_error(
+        &mpirun(2, &["mpi", "collectives", "--plot", "c.svg"]),
+        "draws no figure",
+    );
     // A mistake only rank 0 can see (it writes the files): the others must stop too.
     assert_one_usage_error(
         &mpirun(

@@ -2,7 +2,8 @@
 //! each of two device buffers that the steps use in turn (a step reads `current`, ghost rows
 //! included, and writes rows 1..=rows of the other).
 //!
-//! The step is the catalogue's own shader (`shaders/stencil.wgsl`, unchanged) with the slab
+//! The step is the catalogue's own shader (`shaders/stencil.wgsl`; its `grid_rows` lets a band
+//! read ghost rows) with the slab
 //! bound whole as one band, so a slab computes exactly the values the single-process GPU
 //! stencil computes for the same rows. Only edge rows travel between steps: the time loop
 //! downloads the first and last row, and uploads the neighbours' rows into the ghost rows, each

@@ -193,7 +193,7 @@ impl Buffers {
 
 /// Runs the experiment on every rank.
 pub fn execute(session: &Session, args: &MpiCollectivesArgs, command: String) -> Result<Outcome> {
-    check_outputs(session, &args.out)?;
+    check_outputs(session, &args.out, "collectives", false)?;
     let mut sizes: Vec<u64> = args
         .size
         .iter()

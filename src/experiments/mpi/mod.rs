@@ -12,8 +12,19 @@ use crate::distributed::mpi::{MpiInfo, Session};
 use crate::error::Result;
 use crate::report::{self, Document};
 
-/// Checks on rank 0 that the output files can be written, and makes every rank agree.
-pub(crate) fn check_outputs(session: &Session, out: &ExperimentOutput) -> Result<()> {
+/// Checks on rank 0 that the output files can be written (and that `--plot` is asked only of an
+/// experiment that draws a figure), and makes every rank agree.
+pub(crate) fn check_outputs(
+    session: &Session,
+    out: &ExperimentOutput,
+    experiment: &str,
+    has_figure: bool,
+) -> Result<()> {
+    if !has_figure && out.plot.is_some() {
+        return session.agree(Err(crate::error::Error::usage(format!(
+            "--plot: `mpi {experiment}` draws no figure; leave --plot out (its table, JSON and CSV hold the figures)"
+        ))));
+    }
     let local = if session.is_root() {
         [&out.output, &out.plot]
             .into_iter()

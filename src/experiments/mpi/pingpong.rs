@@ -72,7 +72,7 @@ pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Re
         Ok(())
     };
     session.agree(needs_two)?;
-    check_outputs(session, &args.out)?;
+    check_outputs(session, &args.out, "pingpong", true)?;
     let mut sizes: Vec<u64> = args.sizes.iter().map(|&s| cap_size(s).max(1)).collect();
     sizes.dedup();
     let largest = *sizes.iter().max().unwrap_or(&1) as usize;

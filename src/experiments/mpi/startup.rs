@@ -117,7 +117,7 @@ pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Res
     verified &= total == ranks as f64;
     let verified = session.all(verified);
 
-    check_outputs(session, &args.out)?;
+    check_outputs(session, &args.out, "startup", false)?;
     let figures = RankStartup {
         rank,
         host: session.host.clone(),
@@ -231,7 +231,7 @@ impl Document for StartupDocument {
             header: [
                 "rank",
                 "host",
-                "started after rank 0's first",
+                "started after the earliest rank",
                 "MPI_Init",
                 "first barrier",
                 "first allreduce",

@@ -173,7 +173,7 @@ impl Document for StencilDocument {
         if self.backend == MpiBackend::Rayon && self.threads_per_rank > self.mpi.cores_per_rank {
             lines.push(format!(
                 "WARNING: {} threads per rank, but a rank may run on only {} core{}: the launcher bound it \
-                 (Open MPI binds a rank to one core by default); give each rank its cores with \
+                 (Open MPI binds each rank to a core when there are at most 2); give each rank its cores with \
                  `mpirun --map-by slot:PE={} …` or `--bind-to none`",
                 self.threads_per_rank,
                 self.mpi.cores_per_rank,

@@ -178,7 +178,7 @@ fn rank_request(args: &MpiStencilArgs, local_rank: usize) -> GpuRequest {
 pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Result<Outcome> {
     let (local_rank, local_size) = session.node();
     let config = session.agree(configure(session, local_size, args))?;
-    check_outputs(session, &args.out)?;
+    check_outputs(session, &args.out, "stencil", true)?;
     let context = match args.backend {
         MpiBackend::Gpu => Some(session.agree(GpuContext::new(&rank_request(args, local_rank)))?),
         MpiBackend::Rayon => None,
