@@ -23,8 +23,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// Another MPI rank failed and reported why; this rank stops with the same exit code and
-    /// prints nothing, so that a mistake is said once, not once per rank.
+    /// Another MPI rank failed and reported why (or this one already did); this rank stops with
+    /// the same exit code and prints nothing, so that a mistake is said once, not once per rank.
     #[error("stopped because another rank failed")]
     OtherRank { exit_code: i32 },
 }

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     match commands::execute(cli, command_line) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::VerificationFailed) => {
-            eprintln!("hpclab: verification failed (see the check column)");
+            say("verification failed (see the check column)");
             ExitCode::from(1)
         }
         // Another MPI rank has said what went wrong.
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             ExitCode::from(error.exit_code() as u8)
         }
         Err(error) => {
-            eprintln!("hpclab: {error}");
+            say(&error.to_string());
             ExitCode::from(error.exit_code() as u8)
         }
     }
@@ -47,7 +47,7 @@ fn clap_error(error: clap::Error) -> ExitCode {
     }
     // Under an MPI launcher every rank parses the same command line: rank 0 alone says what is
     // wrong, once.
-    if hpclab::distributed::launcher::launcher_rank().is_some_and(|rank| rank > 0) {
+    if hpclab::distributed::launcher::quiet_rank_lingers() {
         return ExitCode::from(2);
     }
     // clap's first paragraph is the message (a missing argument's name is on its second line);
@@ -60,6 +60,12 @@ fn clap_error(error: clap::Error) -> ExitCode {
         .collect();
     let message = paragraph.join(" ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    eprintln!("hpclab: {message} (see `hpclab --help`)");
+    say(&format!("{message} (see `hpclab --help`)"));
     ExitCode::from(2)
+}
+
+/// Writes `hpclab: MESSAGE` and the newline to stderr in one write: under mpirun a line written in
+/// pieces can be split by the launcher's own messages.
+fn say(message: &str) {
+    hpclab::report::say(message);
 }

@@ -159,7 +159,7 @@ impl Session {
         match result {
             Ok(value) => value,
             Err(error) => {
-                eprintln!("hpclab: rank {}: {error}", self.rank);
+                crate::report::say(&format!("rank {}: {error}", self.rank));
                 self.world.abort(error.exit_code())
             }
         }

@@ -39,6 +39,14 @@ pub trait Document {
     }
 }
 
+/// Writes `hpclab: MESSAGE` and its newline to stderr in one write call: under mpirun, a line
+/// written in pieces (as `eprintln!` does) can be split by the launcher's own messages.
+pub fn say(message: &str) {
+    use std::io::Write;
+    let line = format!("hpclab: {message}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// Encodes a serializable document as JSON, for [`Document::json`].
 pub fn to_json(document: &impl serde::Serialize) -> Result<serde_json::Value> {
     serde_json::to_value(document).map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))
