@@ -17,7 +17,7 @@ use crate::gpu::{
     DeviceArray, GpuContext, PassTimer, ShaderSpec, download_ranges_timed, timed_compute_pass,
     upload_ranges_timed,
 };
-use crate::kernels::stencil::DIFFUSION;
+use crate::kernels::stencil::step_pipeline;
 use std::sync::Arc;
 use std::time::Instant;
 use wgpu::util::DeviceExt;
@@ -72,23 +72,7 @@ impl<'a> GpuSlab<'a> {
                 context.max_binding_bytes
             )));
         }
-        let limits = context.device.limits();
-        let tile_x = 16u32.min(limits.max_compute_workgroup_size_x);
-        let tile_y = (context.workgroup_size(256) / tile_x)
-            .clamp(1, limits.max_compute_workgroup_size_y.max(1));
-        let step = context.pipelines().get(
-            context,
-            &ShaderSpec {
-                label: "stencil",
-                source: include_str!("../../shaders/stencil.wgsl"),
-                entry_point: "step",
-                constants: vec![
-                    ("TILE_X", tile_x as f64),
-                    ("TILE_Y", tile_y as f64),
-                    ("DIFFUSION", DIFFUSION as f64),
-                ],
-            },
-        )?;
+        let (step, (tile_x, tile_y)) = step_pipeline(context)?;
         // The reduction tree halves the workgroup: a power of two.
         let change_size = 1u32 << context.workgroup_size(256).ilog2();
         let change = context.pipelines().get(

@@ -17,6 +17,7 @@
 
 use super::{DIFFUSION, Field, StencilProblem, step_fields};
 use crate::error::{Error, Result};
+use crate::gpu::pipeline::CompiledPipeline;
 use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{
@@ -100,6 +101,30 @@ pub(crate) fn plan_bands(n: u64, chunk: u64, align: u64) -> Option<Vec<BandPlan>
     Some(bands)
 }
 
+/// The step shader (`shaders/stencil.wgsl`) compiled for `context`, and its workgroup tile
+/// (x along a row, y across rows). The catalogue's GPU stencil and the distributed stencil's
+/// GPU slab both step with it.
+pub(crate) fn step_pipeline(context: &GpuContext) -> Result<(CompiledPipeline, (u32, u32))> {
+    let limits = context.device.limits();
+    let tile_x = 16u32.min(limits.max_compute_workgroup_size_x);
+    let tile_y =
+        (context.workgroup_size(256) / tile_x).clamp(1, limits.max_compute_workgroup_size_y.max(1));
+    let compiled = context.pipelines().get(
+        context,
+        &ShaderSpec {
+            label: "stencil",
+            source: include_str!("../../../shaders/stencil.wgsl"),
+            entry_point: "step",
+            constants: vec![
+                ("TILE_X", tile_x as f64),
+                ("TILE_Y", tile_y as f64),
+                ("DIFFUSION", DIFFUSION as f64),
+            ],
+        },
+    )?;
+    Ok((compiled, (tile_x, tile_y)))
+}
+
 /// The bind groups of one band for each (source, destination) pair a step can use, and its
 /// workgroup counts.
 struct Band {
@@ -157,22 +182,7 @@ impl<'a> StencilGpu<'a> {
             ))
         })?;
 
-        let tile_x = 16u32.min(limits.max_compute_workgroup_size_x);
-        let tile_y = (context.workgroup_size(256) / tile_x)
-            .clamp(1, limits.max_compute_workgroup_size_y.max(1));
-        let compiled = context.pipelines().get(
-            context,
-            &ShaderSpec {
-                label: "stencil",
-                source: include_str!("../../../shaders/stencil.wgsl"),
-                entry_point: "step",
-                constants: vec![
-                    ("TILE_X", tile_x as f64),
-                    ("TILE_Y", tile_y as f64),
-                    ("DIFFUSION", DIFFUSION as f64),
-                ],
-            },
-        )?;
+        let (compiled, (tile_x, tile_y)) = step_pipeline(context)?;
 
         let started = Instant::now();
         let bytes = 4 * n * n;

@@ -32,6 +32,7 @@ use crate::report::image::write_field_png;
 use std::path::Path;
 
 pub use cpu::{rayon, reference, scalar, simd, step_rows_parallel};
+pub(crate) use gpu::step_pipeline;
 
 /// The diffusion number D (the book's D·dt = 1 · 0.1). The explicit scheme is stable, and each
 /// new value a convex combination of old ones, for D ≤ 1/4.
