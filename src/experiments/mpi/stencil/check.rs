@@ -34,55 +34,83 @@ impl StencilCheck {
     }
 }
 
-/// Rank 0 runs the same steps in one process and compares (the other ranks wait, asleep).
-pub(super) fn check_on_root(
-    seed: u64,
-    schedule: Schedule,
-    context: Option<&GpuContext>,
-    (grid_rows, columns): (usize, usize),
-    field: &[f32],
-    residual: f32,
-) -> StencilCheck {
-    let initial = initial_rows(grid_rows, columns, seed, 0..grid_rows);
-    let steps = schedule.steps;
-    let scale = initial.iter().fold(0.0f64, |m, &v| m.max(v.abs() as f64));
-    let reference = stencil::reference(&initial, columns, steps);
-    let allowed = error_bound(steps, scale);
-    let verification = check_elements(field, stencil::INFO.verification, |i| {
-        (reference[i], allowed)
-    });
-    drop(reference);
-    // The same backend in one process; the thread count changes no result, so use every core
-    // this rank may run on.
-    let cores = usable_cores();
-    let single = make_slab(context, &initial, columns, cores).and_then(|mut slab| {
-        let result = run_sample(slab.as_mut(), &Alone, schedule)?;
-        Ok((slab.rows_now()?, result.residual))
-    });
-    let (differing_points, residual_equal) = match single {
-        Ok((expected, single_residual)) => (
-            Some(
-                field
-                    .iter()
-                    .zip(&expected)
-                    .filter(|(a, b)| a.to_bits() != b.to_bits())
-                    .count() as u64
-                    + field.len().abs_diff(expected.len()) as u64,
+/// What one process computes for a grid: the f64 reference with its bound, and the same
+/// backend's own field and residual (`None` when it cannot run in one process: a grid larger
+/// than one GPU binding). Strong scaling checks every rank count against the same one.
+pub(super) struct OneProcess {
+    pub(super) grid: (usize, usize),
+    reference: Vec<f64>,
+    allowed: f64,
+    single: Option<(Vec<f32>, f32)>,
+}
+
+impl OneProcess {
+    /// Rank 0 runs the steps in one process (the other ranks wait, asleep).
+    pub(super) fn run(
+        seed: u64,
+        schedule: Schedule,
+        context: Option<&GpuContext>,
+        (grid_rows, columns): (usize, usize),
+    ) -> OneProcess {
+        let initial = initial_rows(grid_rows, columns, seed, 0..grid_rows);
+        let scale = initial.iter().fold(0.0f64, |m, &v| m.max(v.abs() as f64));
+        // The same backend in one process; the thread count changes no result, so use every
+        // core this rank may run on.
+        let single = make_slab(context, &initial, columns, usable_cores())
+            .and_then(|mut slab| {
+                let result = run_sample(slab.as_mut(), &Alone, schedule)?;
+                Ok((slab.rows_now()?, result.residual))
+            })
+            .ok();
+        OneProcess {
+            grid: (grid_rows, columns),
+            reference: stencil::reference(&initial, columns, schedule.steps),
+            allowed: error_bound(schedule.steps, scale),
+            single,
+        }
+    }
+
+    /// Compares a gathered field and its agreed residual with this run.
+    pub(super) fn compare(&self, field: &[f32], residual: f32) -> StencilCheck {
+        let verification = check_elements(field, stencil::INFO.verification, |i| {
+            (self.reference[i], self.allowed)
+        });
+        let (differing_points, residual_equal) = match &self.single {
+            Some((expected, single_residual)) => (
+                Some(
+                    field
+                        .iter()
+                        .zip(expected)
+                        .filter(|(a, b)| a.to_bits() != b.to_bits())
+                        .count() as u64
+                        + field.len().abs_diff(expected.len()) as u64,
+                ),
+                Some(residual.to_bits() == single_residual.to_bits()),
             ),
-            Some(residual.to_bits() == single_residual.to_bits()),
-        ),
-        Err(_) => (None, None),
-    };
-    StencilCheck {
-        reference: verification,
-        differing_points,
-        residual_equal,
+            None => (None, None),
+        };
+        StencilCheck {
+            reference: verification,
+            differing_points,
+            residual_equal,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check_on_root(
+        seed: u64,
+        schedule: Schedule,
+        context: Option<&GpuContext>,
+        grid: (usize, usize),
+        field: &[f32],
+        residual: f32,
+    ) -> StencilCheck {
+        OneProcess::run(seed, schedule, context, grid).compare(field, residual)
+    }
     use crate::distributed::slab::{CpuSlab, Slab};
 
     /// The check is not vacuous: the field one process computes passes bit for bit, one changed

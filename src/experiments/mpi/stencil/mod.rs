@@ -30,7 +30,7 @@ use crate::kernels::stencil::initial_rows;
 use crate::measure::Stats;
 use crate::report::progress::Progress;
 use crate::report::{Document, cap_size};
-use check::check_on_root;
+use check::OneProcess;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use serde::{Deserialize, Serialize};
@@ -195,6 +195,7 @@ pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Res
 
     let progress = Progress::new(config.counts.len() as u64, !session.is_root());
     let mut points = Vec::new();
+    let mut one_process: Option<OneProcess> = None;
     for &ranks in &config.counts {
         progress.set_message(format!("{ranks} rank{}", if ranks == 1 { "" } else { "s" }));
         let comm = session.first_ranks(ranks);
@@ -209,14 +210,22 @@ pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Res
         )?;
         if let Some((per_rank, residual, field)) = measured {
             let check = (!args.skip_check).then(|| {
-                check_on_root(
-                    args.seed,
-                    config.schedule,
-                    context.as_ref(),
-                    (grid_rows, columns),
-                    &field,
-                    residual,
-                )
+                // Strong scaling keeps the grid: one single-process run serves every count.
+                if one_process
+                    .as_ref()
+                    .is_none_or(|p| p.grid != (grid_rows, columns))
+                {
+                    one_process = Some(OneProcess::run(
+                        args.seed,
+                        config.schedule,
+                        context.as_ref(),
+                        (grid_rows, columns),
+                    ));
+                }
+                one_process
+                    .as_ref()
+                    .expect("set above")
+                    .compare(&field, residual)
             });
             points.push(point(
                 ranks,
