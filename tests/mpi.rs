@@ -303,6 +303,15 @@ fn mistakes_are_said_once_and_no_rank_hangs() {
         &mpirun(3, &["mpi", "stencil", "--size", "2"]),
         "every rank needs at least one row",
     );
+    // Options that do not go together.
+    assert_one_usage_error(
+        &mpirun(2, &["mpi", "stencil", "--backend", "gpu", "--threads", "2"]),
+        "--threads applies to --backend rayon only",
+    );
+    assert_one_usage_error(
+        &mpirun(2, &["mpi", "stencil", "--size", "64", "--plot", "s.svg"]),
+        "add --scaling",
+    );
     // A flag clap refuses: every rank parses it, rank 0 alone says so.
     assert_one_usage_error(
         &mpirun(2, &["mpi", "startup", "--no-such-flag"]),
