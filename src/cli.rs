@@ -85,6 +85,17 @@ pub struct ExperimentOutput {
     pub plot: Option<PathBuf>,
 }
 
+impl ExperimentOutput {
+    /// Where the document and its figure go.
+    pub fn destination(&self) -> crate::report::Destination {
+        crate::report::Destination {
+            format: self.format,
+            output: self.output.clone(),
+            plot: self.plot.clone(),
+        }
+    }
+}
+
 /// Arguments of `hpclab transfer`.
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  hpclab transfer --max 256Mi --plot transfer.svg")]

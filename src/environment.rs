@@ -33,3 +33,26 @@ impl Environment {
         }
     }
 }
+
+/// What every document says first: which hpclab made it, from which command line, where.
+/// Flattened into each document, so its keys stand at the top level of the JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct Provenance {
+    /// The version of hpclab that measured.
+    pub hpclab_version: &'static str,
+    /// The command line as typed.
+    pub command: String,
+    /// The machine it ran on.
+    pub environment: Environment,
+}
+
+impl Provenance {
+    /// The provenance of a document measured by `command` in `environment`.
+    pub fn new(command: String, environment: Environment) -> Provenance {
+        Provenance {
+            hpclab_version: env!("CARGO_PKG_VERSION"),
+            command,
+            environment,
+        }
+    }
+}

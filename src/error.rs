@@ -77,3 +77,11 @@ impl Error {
         }
     }
 }
+
+/// Writes `hpclab: MESSAGE` and its newline to stderr in one write call: under mpirun, a line
+/// written in pieces (as `eprintln!` does) can be split by the launcher's own messages.
+pub fn say(message: &str) {
+    use std::io::Write;
+    let line = format!("hpclab: {message}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}

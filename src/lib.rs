@@ -16,8 +16,10 @@ pub mod experiments;
 pub mod gpu;
 pub mod kernels;
 pub mod measure;
+pub mod outcome;
 pub mod report;
 pub mod size;
 
 pub use backend::Backend;
 pub use error::{Error, Result};
+pub use outcome::Outcome;

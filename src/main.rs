@@ -67,5 +67,5 @@ fn clap_error(error: clap::Error) -> ExitCode {
 /// Writes `hpclab: MESSAGE` and the newline to stderr in one write: under mpirun a line written in
 /// pieces can be split by the launcher's own messages.
 fn say(message: &str) {
-    hpclab::report::say(message);
+    hpclab::error::say(message);
 }

@@ -114,6 +114,21 @@ pub fn format_bytes(bytes: u64) -> String {
     }
 }
 
+/// Caps a size by `HPCLAB_MAX_SIZE` (e.g. `1Mi`) when it is set, so that a whole suite can run
+/// quickly on any machine. An unreadable value is ignored with a warning.
+pub fn cap_size(size: u64) -> u64 {
+    match std::env::var("HPCLAB_MAX_SIZE") {
+        Ok(text) => match parse_size(&text) {
+            Ok(cap) => size.min(cap),
+            Err(message) => {
+                eprintln!("hpclab: ignoring HPCLAB_MAX_SIZE: {message}");
+                size
+            }
+        },
+        Err(_) => size,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

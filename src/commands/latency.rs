@@ -33,6 +33,6 @@ pub fn document(args: &LatencyArgs, command_line: String) -> Result<LatencyDocum
 /// Runs the experiment and publishes its document and figure.
 pub fn execute(args: &LatencyArgs, command_line: String) -> Result<Outcome> {
     let document = document(args, command_line)?;
-    report::publish(&document, &args.out)?;
+    report::publish(&document, &args.out.destination())?;
     Ok(Outcome::Success)
 }

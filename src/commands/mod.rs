@@ -15,14 +15,7 @@ pub mod transfer;
 use crate::cli::{Cli, Command};
 use crate::error::Result;
 
-/// How a command ended when it did not fail outright.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Everything ran and verified.
-    Success,
-    /// It ran, but at least one result failed verification (exit code 1).
-    VerificationFailed,
-}
+pub use crate::outcome::Outcome;
 
 /// Runs the parsed command line. `command_line` is recorded in the output documents.
 pub fn execute(cli: Cli, command_line: String) -> Result<Outcome> {

@@ -24,7 +24,7 @@ pub fn execute(args: &MpiArgs, command_line: String) -> Result<Outcome> {
     // together: a rank that exits first would let mpirun end the job before the line is out.
     let result = result.map_err(|error| {
         if !matches!(error, crate::error::Error::OtherRank { .. }) {
-            crate::report::say(&error.to_string());
+            crate::error::say(&error.to_string());
         }
         crate::error::Error::OtherRank {
             exit_code: error.exit_code(),

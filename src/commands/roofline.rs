@@ -12,7 +12,8 @@ use crate::gpu::GpuContext;
 use crate::kernels::{self, Kernel};
 use crate::measure::MeasureOptions;
 use crate::report::progress::Progress;
-use crate::report::{self, Format, cap_size};
+use crate::report::{self, Format};
+use crate::size::cap_size;
 
 /// Bytes of memory a catalogue kernel may use when it is placed on the roofline.
 const KERNEL_BYTES: u64 = 16 << 20;
@@ -140,7 +141,7 @@ pub fn document(args: &RooflineArgs, command_line: String) -> Result<RooflineDoc
 /// Runs the experiment and publishes its document and figure.
 pub fn execute(args: &RooflineArgs, command_line: String) -> Result<Outcome> {
     let document = document(args, command_line)?;
-    report::publish(&document, &args.out)?;
+    report::publish(&document, &args.out.destination())?;
     Ok(if document.points.iter().all(|p| p.verified) {
         Outcome::Success
     } else {

@@ -211,7 +211,7 @@ impl RunConfig {
             }
         }
         let wanted = args.size.unwrap_or_else(|| kernel.default_size());
-        let size = report::cap_size(wanted);
+        let size = crate::size::cap_size(wanted);
         if size < wanted {
             eprintln!("hpclab: HPCLAB_MAX_SIZE caps the size {wanted} to {size}");
         }

@@ -76,7 +76,7 @@ pub fn document(args: &ScalingArgs, command_line: String) -> Result<ScalingDocum
 /// Runs the experiment and publishes its document and figure.
 pub fn execute(args: &ScalingArgs, command_line: String) -> Result<Outcome> {
     let document = document(args, command_line)?;
-    report::publish(&document, &args.out)?;
+    report::publish(&document, &args.out.destination())?;
     Ok(if document.points.iter().all(|p| p.verified) {
         Outcome::Success
     } else {

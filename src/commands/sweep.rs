@@ -8,7 +8,8 @@ use crate::error::Result;
 use crate::experiments::sweep::SweepDocument;
 use crate::measure::compare::Baseline;
 use crate::report::progress::Progress;
-use crate::report::{self, Format, cap_size};
+use crate::report::{self, Format};
+use crate::size::cap_size;
 
 /// Runs the sweep.
 pub fn document(args: &SweepArgs, command_line: String) -> Result<SweepDocument> {
@@ -102,7 +103,7 @@ pub fn document(args: &SweepArgs, command_line: String) -> Result<SweepDocument>
 /// Runs the experiment and publishes its document and figure.
 pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
     let document = document(args, command_line)?;
-    report::publish(&document, &args.out)?;
+    report::publish(&document, &args.out.destination())?;
     Ok(if document.records.iter().all(|r| r.verified) {
         Outcome::Success
     } else {

@@ -20,7 +20,7 @@ pub fn document(args: &TransferArgs, command_line: String) -> Result<TransferDoc
         report::check_output_path(path)?;
     }
     let context = GpuContext::new(&args.gpu.request())?;
-    let max = report::cap_size(args.max).min(context.adapter.max_buffer_bytes / 4 * 4);
+    let max = crate::size::cap_size(args.max).min(context.adapter.max_buffer_bytes / 4 * 4);
     let document = measure(
         &context,
         &sizes(args.min.min(max), max),
@@ -37,7 +37,7 @@ pub fn document(args: &TransferArgs, command_line: String) -> Result<TransferDoc
 /// Runs the experiment and publishes its document and figure.
 pub fn execute(args: &TransferArgs, command_line: String) -> Result<Outcome> {
     let document = document(args, command_line)?;
-    report::publish(&document, &args.out)?;
+    report::publish(&document, &args.out.destination())?;
     Ok(if document.verified {
         Outcome::Success
     } else {

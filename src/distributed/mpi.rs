@@ -159,7 +159,7 @@ impl Session {
         match result {
             Ok(value) => value,
             Err(error) => {
-                crate::report::say(&format!("rank {}: {error}", self.rank));
+                crate::error::say(&format!("rank {}: {error}", self.rank));
                 self.world.abort(error.exit_code())
             }
         }

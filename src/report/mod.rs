@@ -39,23 +39,16 @@ pub trait Document {
     }
 }
 
-/// Writes `hpclab: MESSAGE` and its newline to stderr in one write call: under mpirun, a line
-/// written in pieces (as `eprintln!` does) can be split by the launcher's own messages.
-pub fn say(message: &str) {
-    use std::io::Write;
-    let line = format!("hpclab: {message}\n");
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
-}
-
 /// Encodes a serializable document as JSON, for [`Document::json`].
 pub fn to_json(document: &impl serde::Serialize) -> Result<serde_json::Value> {
     serde_json::to_value(document).map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))
 }
 
 /// The output formats of a measuring command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
     /// A table for the terminal.
+    #[default]
     Table,
     /// The JSON document (every sample, every statistic).
     Json,
@@ -98,29 +91,35 @@ pub fn emit(document: &dyn Document, format: Format, output: Option<&Path>) -> R
     Ok(())
 }
 
+/// Where a document goes: its format, the file (stdout without one) and the file of its figure.
+#[derive(Debug, Clone, Default)]
+pub struct Destination {
+    /// The format of the document's text.
+    pub format: Format,
+    /// The document's file; stdout when `None`.
+    pub output: Option<std::path::PathBuf>,
+    /// The SVG file of the document's figure, for documents that have one.
+    pub plot: Option<std::path::PathBuf>,
+}
+
+impl Destination {
+    /// Checks before any work that every file named can be created.
+    pub fn check(&self) -> Result<()> {
+        [&self.output, &self.plot]
+            .into_iter()
+            .flatten()
+            .try_for_each(|path| check_output_path(path))
+    }
+}
+
 /// Writes a document where `out` says and its figure to `out.plot`.
-pub fn publish(document: &dyn Document, out: &crate::cli::ExperimentOutput) -> Result<()> {
+pub fn publish(document: &dyn Document, out: &Destination) -> Result<()> {
     emit(document, out.format, out.output.as_deref())?;
     if let (Some(path), Some(chart)) = (&out.plot, document.chart()) {
         chart.write_svg(path)?;
         eprintln!("hpclab: wrote {}", path.display());
     }
     Ok(())
-}
-
-/// Caps a size by `HPCLAB_MAX_SIZE` (e.g. `1Mi`) when it is set, so that a whole suite can run
-/// quickly on any machine. An unreadable value is ignored with a warning.
-pub fn cap_size(size: u64) -> u64 {
-    match std::env::var("HPCLAB_MAX_SIZE") {
-        Ok(text) => match crate::size::parse_size(&text) {
-            Ok(cap) => size.min(cap),
-            Err(message) => {
-                eprintln!("hpclab: ignoring HPCLAB_MAX_SIZE: {message}");
-                size
-            }
-        },
-        Err(_) => size,
-    }
 }
 
 /// Checks before any work that `path` can be created: its folder exists.

@@ -9,8 +9,8 @@
 //! point-to-point bandwidth: allreduce 2(n−1)/n, gather and all-to-all (n−1)/n, the others 1.
 
 use super::{check_outputs, mpi_heading, publish_on_root};
+use crate::Outcome;
 use crate::cli::MpiCollectivesArgs;
-use crate::commands::Outcome;
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::Environment;
 use crate::error::Result;
@@ -18,7 +18,8 @@ use crate::measure::Stats;
 use crate::report::format::{rate, seconds};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
-use crate::report::{Document, cap_size, to_json};
+use crate::report::{Document, to_json};
+use crate::size::cap_size;
 use crate::size::format_bytes;
 use mpi::collective::SystemOperation;
 use mpi::traits::*;

@@ -6,8 +6,8 @@ pub mod pingpong;
 pub mod startup;
 pub mod stencil;
 
+use crate::Outcome;
 use crate::cli::ExperimentOutput;
-use crate::commands::Outcome;
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::error::Result;
 use crate::report::{self, Document};
@@ -43,7 +43,7 @@ pub(crate) fn publish_on_root(
 ) -> Result<Outcome> {
     match document {
         Some(document) => {
-            report::publish(document, out)?;
+            report::publish(document, &out.destination())?;
             Ok(if document.verified() {
                 Outcome::Success
             } else {

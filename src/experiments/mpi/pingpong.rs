@@ -4,8 +4,8 @@
 //! Ranks beyond 1 wait, asleep.
 
 use super::{check_outputs, hosts_text, mpi_heading, publish_on_root};
+use crate::Outcome;
 use crate::cli::MpiPingpongArgs;
-use crate::commands::Outcome;
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
@@ -15,7 +15,8 @@ use crate::report::format::{rate, seconds};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
-use crate::report::{Document, cap_size, to_json};
+use crate::report::{Document, to_json};
+use crate::size::cap_size;
 use crate::size::format_bytes;
 use mpi::traits::*;
 use serde::Serialize;

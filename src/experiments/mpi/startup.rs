@@ -8,8 +8,8 @@
 //! then the warm repetitions.
 
 use super::{check_outputs, mpi_heading, publish_on_root};
+use crate::Outcome;
 use crate::cli::MpiStartupArgs;
-use crate::commands::Outcome;
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::Environment;
 use crate::error::Result;
