@@ -17,6 +17,7 @@ pub mod gpu;
 pub mod kernels;
 pub mod measure;
 pub mod outcome;
+pub mod phase;
 pub mod report;
 pub mod size;
 

@@ -18,7 +18,7 @@ pub mod verify;
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::gpu::GpuContext;
-use crate::measure::PhaseSample;
+use crate::phase::PhaseSample;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 

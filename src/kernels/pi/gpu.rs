@@ -8,7 +8,7 @@ use crate::gpu::timed_compute_pass;
 use crate::gpu::transfer::Role;
 use crate::gpu::{DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed};
 use crate::kernels::{GpuRun, GpuSetup};
-use crate::measure::PhaseSample;
+use crate::phase::PhaseSample;
 use std::sync::Arc;
 use std::time::Instant;
 

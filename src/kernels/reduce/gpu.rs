@@ -10,7 +10,7 @@ use crate::gpu::{
     DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
 };
 use crate::kernels::{GpuRun, GpuSetup};
-use crate::measure::PhaseSample;
+use crate::phase::PhaseSample;
 use std::sync::Arc;
 use std::time::Instant;
 

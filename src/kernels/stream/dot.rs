@@ -23,7 +23,7 @@ use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, GpuSetup, Kernel, KernelInfo, KernelOptions, Problem,
     Verification,
 };
-use crate::measure::PhaseSample;
+use crate::phase::PhaseSample;
 use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::Instant;

@@ -14,7 +14,7 @@ use crate::gpu::{
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_elements;
 use crate::kernels::{GpuRun, GpuSetup, Problem, Verification};
-use crate::measure::PhaseSample;
+use crate::phase::PhaseSample;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Instant;
