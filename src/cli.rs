@@ -2,9 +2,11 @@
 //! configuration before any work starts.
 
 use crate::gpu::GpuApi;
-use crate::report::Format;
+use crate::kernels::KernelOptions;
+use crate::measure::MeasureOptions;
+use crate::report::{Destination, Format};
 use crate::size::parse_size;
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// hpclab — how modern hardware computes, by measurement.
@@ -45,6 +47,73 @@ pub enum Command {
     Mpi(MpiArgs),
 }
 
+/// How many samples a measurement takes. The ranges are written once, here; each subcommand
+/// sets its own defaults and help with `#[command(mut_arg("runs", default_and_help(…)))]`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Sampling {
+    /// Samples kept per backend (after the warm-up).
+    #[arg(long, short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub runs: u32,
+    /// Samples run and discarded first (first-touch page faults, lazy GPU zero-fill, cold caches).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub warmup: u32,
+}
+
+impl Sampling {
+    /// The sample counts for the timing loop.
+    pub fn options(&self) -> MeasureOptions {
+        MeasureOptions {
+            warmup: self.warmup as usize,
+            runs: self.runs as usize,
+        }
+    }
+}
+
+/// Sets the default and help of a shared argument for one subcommand.
+pub fn default_and_help(default: &'static str, help: &'static str) -> impl FnOnce(Arg) -> Arg {
+    move |arg| arg.default_value(default).help(help)
+}
+
+/// Threads of the rayon backend.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Threads {
+    /// Threads of the rayon backend (default: every core).
+    #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub threads: Option<u32>,
+}
+
+impl Threads {
+    /// The thread count given, if any.
+    pub fn count(&self) -> Option<usize> {
+        self.threads.map(|t| t as usize)
+    }
+}
+
+/// The options some kernels take, and the seed of every kernel's inputs.
+#[derive(Debug, Clone, Args)]
+pub struct KernelArgs {
+    /// Iteration cap of the escape-time kernels (mandelbrot, julia).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_iter: Option<u32>,
+    /// Time steps of the simulation kernels (stencil).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub steps: Option<u32>,
+    /// Seed of the deterministic inputs.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+impl KernelArgs {
+    /// The kernel options given (`image` is `run`'s own).
+    pub fn options(&self, image: Option<PathBuf>) -> KernelOptions {
+        KernelOptions {
+            max_iter: self.max_iter,
+            steps: self.steps,
+            image,
+        }
+    }
+}
+
 /// Which GPU adapter an experiment uses.
 #[derive(Debug, Clone, Args)]
 pub struct GpuChoice {
@@ -68,11 +137,16 @@ impl GpuChoice {
             max_binding_bytes: None,
         }
     }
+
+    /// True when the user chose an adapter or an API (a missing GPU is then an error).
+    pub fn given(&self) -> bool {
+        self.adapter.is_some() || self.gpu_api.is_some()
+    }
 }
 
-/// Where an experiment's results go.
+/// Where a document goes: the same two flags on every subcommand.
 #[derive(Debug, Clone, Args)]
-pub struct ExperimentOutput {
+pub struct DocumentOutput {
     /// Output format.
     #[arg(long, short, value_enum, default_value = "table")]
     pub format: Format,
@@ -80,6 +154,24 @@ pub struct ExperimentOutput {
     /// another format).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+}
+
+impl DocumentOutput {
+    /// Where the document goes (no figure).
+    pub fn destination(&self) -> Destination {
+        Destination {
+            format: self.format,
+            output: self.output.clone(),
+            plot: None,
+        }
+    }
+}
+
+/// Where an experiment's results go: the document, and its figure.
+#[derive(Debug, Clone, Args)]
+pub struct ExperimentOutput {
+    #[command(flatten)]
+    pub document: DocumentOutput,
     /// Draw the experiment's figure as an SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
@@ -87,18 +179,21 @@ pub struct ExperimentOutput {
 
 impl ExperimentOutput {
     /// Where the document and its figure go.
-    pub fn destination(&self) -> crate::report::Destination {
-        crate::report::Destination {
-            format: self.format,
-            output: self.output.clone(),
+    pub fn destination(&self) -> Destination {
+        Destination {
             plot: self.plot.clone(),
+            ..self.document.destination()
         }
     }
 }
 
 /// Arguments of `hpclab transfer`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  hpclab transfer --max 256Mi --plot transfer.svg")]
+#[command(
+    after_help = "Example:\n  hpclab transfer --max 256Mi --plot transfer.svg",
+    mut_arg("runs", default_and_help("5", "Samples kept per size and path")),
+    mut_arg("warmup", default_and_help("1", "Samples discarded first"))
+)]
 pub struct TransferArgs {
     /// Largest transfer (capped by the adapter's largest buffer).
     #[arg(long, default_value = "256Mi", value_parser = parse_size)]
@@ -106,12 +201,8 @@ pub struct TransferArgs {
     /// Smallest transfer; sizes double from here up to --max.
     #[arg(long, default_value = "4Ki", value_parser = parse_size)]
     pub min: u64,
-    /// Samples kept per size and path.
-    #[arg(long, short, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub runs: u32,
-    /// Samples discarded first.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=1_000))]
-    pub warmup: u32,
+    #[command(flatten)]
+    pub sampling: Sampling,
     #[command(flatten)]
     pub gpu: GpuChoice,
     #[command(flatten)]
@@ -120,17 +211,17 @@ pub struct TransferArgs {
 
 /// Arguments of `hpclab latency`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  hpclab latency --batches 1,10,100,1000 --plot latency.svg")]
+#[command(
+    after_help = "Example:\n  hpclab latency --batches 1,10,100,1000 --plot latency.svg",
+    mut_arg("runs", default_and_help("20", "Samples kept per batch size")),
+    mut_arg("warmup", default_and_help("3", "Samples discarded first"))
+)]
 pub struct LatencyArgs {
     /// Dispatches per submission to measure, comma-separated.
     #[arg(long, default_value = "1,10,100,1000", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub batches: Vec<u32>,
-    /// Samples kept per batch size.
-    #[arg(long, short, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub runs: u32,
-    /// Samples discarded first.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10_000))]
-    pub warmup: u32,
+    #[command(flatten)]
+    pub sampling: Sampling,
     #[command(flatten)]
     pub gpu: GpuChoice,
     #[command(flatten)]
@@ -143,24 +234,15 @@ pub struct DevicesArgs {
     /// Only adapters of this graphics API.
     #[arg(long, value_enum)]
     pub gpu_api: Option<GpuApi>,
-    /// Output format: table or json.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: ListFormat,
+    #[command(flatten)]
+    pub out: DocumentOutput,
 }
 
 /// Arguments of `hpclab list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Output format: table or json.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: ListFormat,
-}
-
-/// Formats of the descriptive commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ListFormat {
-    Table,
-    Json,
+    #[command(flatten)]
+    pub out: DocumentOutput,
 }
 
 /// Arguments of `hpclab run`.
@@ -185,27 +267,14 @@ pub struct RunArgs {
     /// (see `hpclab list`); default: the kernel's default variants.
     #[arg(long)]
     pub variant: Option<String>,
-    /// Samples kept per backend (after the warm-up).
-    #[arg(long, short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub runs: u32,
-    /// Samples run and discarded first (first-touch page faults, lazy GPU zero-fill, cold caches).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10_000))]
-    pub warmup: u32,
-    /// Threads of the rayon backend (default: every core).
-    #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub threads: Option<u32>,
-    /// GPU adapter: its index in `hpclab devices` or part of its name.
-    #[arg(long)]
-    pub adapter: Option<String>,
-    /// Graphics API for the GPU backend.
-    #[arg(long, value_enum)]
-    pub gpu_api: Option<GpuApi>,
-    /// Iteration cap of the escape-time kernels (mandelbrot, julia).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_iter: Option<u32>,
-    /// Time steps of the simulation kernels (stencil).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub steps: Option<u32>,
+    #[command(flatten)]
+    pub sampling: Sampling,
+    #[command(flatten)]
+    pub threads: Threads,
+    #[command(flatten)]
+    pub gpu: GpuChoice,
+    #[command(flatten)]
+    pub kernel_args: KernelArgs,
     /// Where the stencil keeps its field between steps: resident (on the device), roundtrip
     /// (downloaded and uploaded every step), or both (two rows). Same as --variant.
     #[arg(long)]
@@ -213,16 +282,8 @@ pub struct RunArgs {
     /// Write the kernel's result as a PNG picture (mandelbrot, julia, stencil).
     #[arg(long)]
     pub image: Option<PathBuf>,
-    /// Seed of the deterministic inputs.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value = "table")]
-    pub format: Format,
-    /// Write the output here instead of stdout (the table is still printed when the file holds
-    /// another format).
-    #[arg(long, short)]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: DocumentOutput,
     /// A JSON document saved from an earlier run of the same kernel and size: every figure is
     /// shown as a ratio to it.
     #[arg(long)]
@@ -232,7 +293,9 @@ pub struct RunArgs {
 /// Arguments of `hpclab sweep`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  hpclab sweep triad --sizes 1Ki..64Mi --plot triad-sweep.svg\n  hpclab sweep dot --sizes 1000,1M,16M --backend simd,gpu"
+    after_help = "Examples:\n  hpclab sweep triad --sizes 1Ki..64Mi --plot triad-sweep.svg\n  hpclab sweep dot --sizes 1000,1M,16M --backend simd,gpu",
+    mut_arg("runs", default_and_help("3", "Samples kept per backend and size")),
+    mut_arg("warmup", default_and_help("1", "Samples discarded first"))
 )]
 pub struct SweepArgs {
     /// Kernel to sweep (see `hpclab list`).
@@ -247,24 +310,12 @@ pub struct SweepArgs {
     /// Variants to run, comma-separated (see `hpclab list`).
     #[arg(long)]
     pub variant: Option<String>,
-    /// Samples kept per backend and size.
-    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub runs: u32,
-    /// Samples discarded first.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10_000))]
-    pub warmup: u32,
-    /// Threads of the rayon backend (default: every core).
-    #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=4096))]
-    pub threads: Option<u32>,
-    /// Iteration cap (mandelbrot, julia).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_iter: Option<u32>,
-    /// Time steps (stencil).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub steps: Option<u32>,
-    /// Seed of the deterministic inputs.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub sampling: Sampling,
+    #[command(flatten)]
+    pub threads: Threads,
+    #[command(flatten)]
+    pub kernel_args: KernelArgs,
     /// A JSON document saved from an earlier sweep (or run) of the same kernel: every figure is
     /// shown as a ratio to it.
     #[arg(long)]
@@ -277,7 +328,11 @@ pub struct SweepArgs {
 
 /// Arguments of `hpclab scaling`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  hpclab scaling triad --size 32Mi --plot triad-scaling.svg")]
+#[command(
+    after_help = "Example:\n  hpclab scaling triad --size 32Mi --plot triad-scaling.svg",
+    mut_arg("runs", default_and_help("5", "Samples kept per thread count")),
+    mut_arg("warmup", default_and_help("1", "Samples discarded first"))
+)]
 pub struct ScalingArgs {
     /// Kernel to scale (see `hpclab list`).
     pub kernel: String,
@@ -291,38 +346,27 @@ pub struct ScalingArgs {
     /// Variant of the rayon backend, for kernels that have several.
     #[arg(long)]
     pub variant: Option<String>,
-    /// Samples kept per thread count.
-    #[arg(long, short, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub runs: u32,
-    /// Samples discarded first.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10_000))]
-    pub warmup: u32,
-    /// Iteration cap (mandelbrot, julia).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub max_iter: Option<u32>,
-    /// Time steps (stencil).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub steps: Option<u32>,
-    /// Seed of the deterministic inputs.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub sampling: Sampling,
+    #[command(flatten)]
+    pub kernel_args: KernelArgs,
     #[command(flatten)]
     pub out: ExperimentOutput,
 }
 
 /// Arguments of `hpclab roofline`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  hpclab roofline --size 4Mi --plot roofline.svg")]
+#[command(
+    after_help = "Example:\n  hpclab roofline --size 4Mi --plot roofline.svg",
+    mut_arg("runs", default_and_help("3", "Samples kept per point")),
+    mut_arg("warmup", default_and_help("1", "Samples discarded first"))
+)]
 pub struct RooflineArgs {
     /// Elements of the probe (each is read once and written once).
     #[arg(long, short = 'n', default_value = "4Mi", value_parser = parse_size)]
     pub size: u64,
-    /// Samples kept per point.
-    #[arg(long, short, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub runs: u32,
-    /// Samples discarded first.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=10_000))]
-    pub warmup: u32,
+    #[command(flatten)]
+    pub sampling: Sampling,
     /// Leave out the catalogue kernels (the probe only).
     #[arg(long)]
     pub no_kernels: bool,

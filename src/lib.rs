@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod cpu;
 pub mod distributed;
+pub mod engine;
 pub mod environment;
 pub mod error;
 pub mod experiments;

@@ -2,9 +2,11 @@
 //! Each step is an ordinary hpclab command line, shown in the report so anyone can rerun it;
 //! `HPCLAB_MAX_SIZE` caps every size so the whole suite can run quickly anywhere.
 
-use super::Outcome;
+use super::{latency, roofline, run, scaling, sweep, transfer};
+use crate::Outcome;
 use crate::cli::{Cli, Command, ReportArgs};
 use crate::error::{Error, Result};
+use crate::experiments::devices::{self, Devices};
 use crate::report::{Document, Exporter, html, markdown::MarkdownExporter, write_atomically};
 use clap::Parser;
 use std::path::Path;
@@ -86,12 +88,30 @@ fn step(line: &str) -> Result<Box<dyn Document>> {
         .map_err(|e| Error::usage(format!("suite step '{line}': {e}")))?;
     let line = line.to_string();
     Ok(match cli.command {
-        Command::Run(args) => Box::new(super::run::document(&args, line)?),
-        Command::Sweep(args) => Box::new(super::sweep::document(&args, line)?),
-        Command::Scaling(args) => Box::new(super::scaling::document(&args, line)?),
-        Command::Transfer(args) => Box::new(super::transfer::document(&args, line)?),
-        Command::Latency(args) => Box::new(super::latency::document(&args, line)?),
-        Command::Roofline(args) => Box::new(super::roofline::document(&args, line)?),
+        Command::Run(args) => Box::new(super::run::document(
+            &run::RunConfig::from_args(&args)?,
+            line,
+        )?),
+        Command::Sweep(args) => Box::new(super::sweep::document(
+            &sweep::SweepConfig::from_args(&args)?,
+            line,
+        )?),
+        Command::Scaling(args) => Box::new(super::scaling::document(
+            &scaling::ScalingConfig::from_args(&args)?,
+            line,
+        )?),
+        Command::Transfer(args) => Box::new(super::transfer::document(
+            &transfer::TransferConfig::from_args(&args)?,
+            line,
+        )?),
+        Command::Latency(args) => Box::new(super::latency::document(
+            &latency::LatencyConfig::from_args(&args)?,
+            line,
+        )?),
+        Command::Roofline(args) => Box::new(super::roofline::document(
+            &roofline::RooflineConfig::from_args(&args)?,
+            line,
+        )?),
         _ => {
             return Err(Error::usage(format!(
                 "suite step '{line}' is not a measuring command"
@@ -119,8 +139,7 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
             folder.display()
         ))
     })?;
-    let devices = super::devices::detect(None);
-    let machine = super::devices::render(&devices);
+    let machine = devices::render(&Devices::detect(None));
     let mut markdown = format!(
         "# hpclab report\n\nhpclab {} · {}\n\n## Machine\n\n```text\n{machine}```\n",
         env!("CARGO_PKG_VERSION"),

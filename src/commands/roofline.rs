@@ -1,18 +1,20 @@
 //! `hpclab roofline`: the probe on CPU and GPU, the ceilings, and the catalogue placed on them.
 
-use super::Outcome;
-use super::run::{GpuState, RunConfig, measure};
-use crate::cli::{RooflineArgs, RunArgs};
+use crate::Outcome;
+use crate::backend::Backend;
+use crate::cli::RooflineArgs;
+use crate::engine::plan::check_memory;
+use crate::engine::{self, GpuState, PlanBuilder};
 use crate::environment::Environment;
 use crate::error::Result;
 use crate::experiments::roofline::{
     FMA_CHAINS, KernelPoint, RooflineDocument, ceilings, measure_probe,
 };
-use crate::gpu::GpuContext;
+use crate::gpu::GpuRequest;
 use crate::kernels::{self, Kernel};
 use crate::measure::MeasureOptions;
+use crate::report::Destination;
 use crate::report::progress::Progress;
-use crate::report::{self, Format};
 use crate::size::cap_size;
 
 /// Bytes of memory a catalogue kernel may use when it is placed on the roofline.
@@ -31,37 +33,57 @@ fn kernel_size(kernel: &dyn Kernel) -> u64 {
     cap_size(n)
 }
 
-/// Runs the roofline experiment.
-pub fn document(args: &RooflineArgs, command_line: String) -> Result<RooflineDocument> {
-    for path in [&args.out.output, &args.out.plot].into_iter().flatten() {
-        report::check_output_path(path)?;
+/// A checked roofline: the probe's size and samples, the catalogue kernels to place, the GPU.
+pub struct RooflineConfig {
+    /// Elements of the probe.
+    pub size: u64,
+    pub sampling: MeasureOptions,
+    /// Leave out the catalogue kernels.
+    pub no_kernels: bool,
+    /// Leave out the GPU.
+    pub cpu_only: bool,
+    pub gpu: GpuRequest,
+    /// True when the user chose an adapter or an API (a missing GPU is then an error).
+    pub gpu_given: bool,
+    pub destination: Destination,
+}
+
+impl RooflineConfig {
+    /// Checks the output paths and the probe's size against memory.
+    pub fn from_args(args: &RooflineArgs) -> Result<RooflineConfig> {
+        let destination = args.out.destination();
+        destination.check()?;
+        let size = cap_size(args.size);
+        check_memory(
+            kernels::find("copy").expect("copy is registered"),
+            size,
+            !args.cpu_only,
+        )?;
+        Ok(RooflineConfig {
+            size,
+            sampling: args.sampling.options(),
+            no_kernels: args.no_kernels,
+            cpu_only: args.cpu_only,
+            gpu: args.gpu.request(),
+            gpu_given: args.gpu.given(),
+            destination,
+        })
     }
-    let size = cap_size(args.size);
-    super::run::check_memory(
-        kernels::find("copy").expect("copy is registered"),
-        size,
-        !args.cpu_only,
-    )?;
+}
+
+/// Runs the roofline experiment.
+pub fn document(config: &RooflineConfig, command_line: String) -> Result<RooflineDocument> {
     // Without any adapter the CPU roof is still worth drawing, unless the user chose a GPU.
-    let gpu = if args.cpu_only {
+    let gpu = if config.cpu_only {
         GpuState::none()
     } else {
-        match GpuContext::new(&args.gpu.request()) {
-            Ok(context) => GpuState::with(context),
-            Err(crate::error::Error::Usage(message))
-                if args.gpu.adapter.is_none() && args.gpu.gpu_api.is_none() =>
-            {
-                eprintln!("hpclab: the CPU roof only: {message}");
-                GpuState::none()
-            }
-            Err(error) => return Err(error),
+        let gpu = GpuState::open(&config.gpu, !config.gpu_given)?;
+        if let Some(message) = &gpu.unavailable {
+            eprintln!("hpclab: the CPU roof only: {message}");
         }
+        gpu
     };
-    let options = MeasureOptions {
-        warmup: args.warmup as usize,
-        runs: args.runs as usize,
-    };
-    let catalogue: Vec<&'static dyn Kernel> = if args.no_kernels {
+    let catalogue: Vec<&'static dyn Kernel> = if config.no_kernels {
         Vec::new()
     } else {
         kernels::all()
@@ -72,38 +94,28 @@ pub fn document(args: &RooflineArgs, command_line: String) -> Result<RooflineDoc
     let devices = if gpu.context.is_some() { 2 } else { 1 };
     let progress = Progress::new((FMA_CHAINS.len() * devices + catalogue.len()) as u64, false);
     progress.set_message("probe".into());
-    let points = measure_probe(size as usize, gpu.context.as_ref(), options, || {
-        progress.step()
-    })?;
+    let points = measure_probe(
+        config.size as usize,
+        gpu.context.as_ref(),
+        config.sampling,
+        || progress.step(),
+    )?;
+    let backends: &[Backend] = if gpu.context.is_some() {
+        &[Backend::Rayon, Backend::Gpu]
+    } else {
+        &[Backend::Rayon]
+    };
     let mut placed = Vec::new();
     for kernel in catalogue {
         progress.set_message(kernel.info().name.to_string());
-        let backends: Vec<&str> = ["rayon", "gpu"]
-            .into_iter()
-            .filter(|b| *b != "gpu" || gpu.context.is_some())
-            .filter(|b| kernel.backends().iter().any(|k| k.name() == *b))
-            .collect();
         let n = kernel_size(kernel);
-        let config = RunConfig::from_args(&RunArgs {
-            kernel: kernel.info().name.to_string(),
-            size: Some(n),
-            backend: backends.join(","),
-            variant: None,
-            runs: args.runs,
-            warmup: args.warmup,
-            threads: None,
-            adapter: args.gpu.adapter.clone(),
-            gpu_api: args.gpu.gpu_api,
-            max_iter: None,
-            steps: None,
-            residency: None,
-            image: None,
-            seed: 42,
-            format: Format::Table,
-            output: None,
-            compare: None,
-        })?;
-        for record in measure(&config, &gpu, command_line.clone(), true)?.records {
+        let plan = PlanBuilder::new(kernel)
+            .backends(backends)
+            .size(Some(n))
+            .sampling(config.sampling)
+            .gpu(config.gpu.clone())
+            .build()?;
+        for record in engine::run(&plan, &gpu, command_line.clone(), true)?.records {
             if let Some(gflops) = record
                 .gflops
                 .filter(|_| record.verified && record.cost.device_bytes > 0)
@@ -130,7 +142,7 @@ pub fn document(args: &RooflineArgs, command_line: String) -> Result<RooflineDoc
             rayon::current_num_threads(),
             gpu.context.as_ref().map(|g| g.adapter.clone()),
         ),
-        size,
+        size: config.size,
         ceilings: ceilings(&points),
         points,
         kernels: placed,
@@ -140,11 +152,7 @@ pub fn document(args: &RooflineArgs, command_line: String) -> Result<RooflineDoc
 
 /// Runs the experiment and publishes its document and figure.
 pub fn execute(args: &RooflineArgs, command_line: String) -> Result<Outcome> {
-    let document = document(args, command_line)?;
-    report::publish(&document, &args.out.destination())?;
-    Ok(if document.points.iter().all(|p| p.verified) {
-        Outcome::Success
-    } else {
-        Outcome::VerificationFailed
-    })
+    let config = RooflineConfig::from_args(args)?;
+    let document = document(&config, command_line)?;
+    super::publish(&document, &config.destination)
 }

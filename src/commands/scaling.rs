@@ -1,85 +1,93 @@
 //! `hpclab scaling KERNEL --size n`: the rayon backend on 1..N threads and 2N.
 
-use super::Outcome;
-use super::run::{GpuState, RunConfig, measure};
-use crate::cli::{RunArgs, ScalingArgs};
+use crate::Outcome;
+use crate::backend::Backend;
+use crate::cli::ScalingArgs;
+use crate::engine::{self, GpuState, Plan};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::experiments::scaling::ScalingDocument;
+use crate::report::Destination;
 use crate::report::progress::Progress;
-use crate::report::{self, Format};
+
+/// A checked scaling experiment: the one-thread plan and the thread counts to run it on.
+pub struct ScalingConfig {
+    pub plan: Plan,
+    /// N: every count from 1 to N is measured, then 2N (oversubscribed).
+    pub max_threads: usize,
+    pub destination: Destination,
+}
+
+impl ScalingConfig {
+    /// Checks the kernel, its one rayon variant, the size and the output paths.
+    pub fn from_args(args: &ScalingArgs) -> Result<ScalingConfig> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let max = args.max_threads.map_or(cores, |t| t as usize);
+        let plan = Plan::kernel(&args.kernel)?
+            .backends_named("rayon")
+            .variants(args.variant.as_deref())
+            .size(args.size)
+            .sampling(args.sampling.options())
+            .threads(Some(1))
+            .kernel_options(args.kernel_args.options(None))
+            .seed(args.kernel_args.seed)
+            .build()?;
+        if plan.implementations.len() != 1 {
+            return Err(Error::usage(format!(
+                "{} has several rayon variants; choose one with --variant",
+                plan.kernel.info().name
+            )));
+        }
+        let destination = args.out.destination();
+        destination.check()?;
+        Ok(ScalingConfig {
+            plan,
+            max_threads: max,
+            destination,
+        })
+    }
+}
+
+impl ScalingConfig {
+    /// 1..=N, then 2N.
+    pub fn thread_counts(&self) -> Vec<usize> {
+        (1..=self.max_threads)
+            .chain([2 * self.max_threads])
+            .collect()
+    }
+}
 
 /// Runs the scaling experiment.
-pub fn document(args: &ScalingArgs, command_line: String) -> Result<ScalingDocument> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let max = args.max_threads.map_or(cores, |t| t as usize);
-    let base = RunConfig::from_args(&RunArgs {
-        kernel: args.kernel.clone(),
-        size: args.size,
-        backend: "rayon".into(),
-        variant: args.variant.clone(),
-        runs: args.runs,
-        warmup: args.warmup,
-        threads: Some(1),
-        adapter: None,
-        gpu_api: None,
-        max_iter: args.max_iter,
-        steps: args.steps,
-        residency: None,
-        image: None,
-        seed: args.seed,
-        format: Format::Table,
-        output: None,
-        compare: None,
-    })?;
-    if base.implementations.len() != 1 {
-        return Err(Error::usage(format!(
-            "{} has several rayon variants; choose one with --variant",
-            base.kernel.info().name
-        )));
-    }
-    for path in [&args.out.output, &args.out.plot].into_iter().flatten() {
-        report::check_output_path(path)?;
-    }
-    let mut thread_counts: Vec<usize> = (1..=max).collect();
-    thread_counts.push(2 * max);
+pub fn document(config: &ScalingConfig, command_line: String) -> Result<ScalingDocument> {
     let no_gpu = GpuState::none();
+    let thread_counts = config.thread_counts();
     let progress = Progress::new(thread_counts.len() as u64, false);
     let mut measured = Vec::new();
     for threads in thread_counts {
         progress.set_message(format!("{} threads", threads));
-        let config = RunConfig {
-            threads,
-            ..base.clone()
-        };
-        let document = measure(&config, &no_gpu, command_line.clone(), true)?;
-        let record = document
+        let plan = config.plan.with_threads(threads);
+        let record = engine::run(&plan, &no_gpu, command_line.clone(), true)?
             .records
             .into_iter()
-            .next()
+            .find(|r| r.backend == Backend::Rayon)
             .ok_or_else(|| Error::usage("the kernel has no rayon backend"))?;
         measured.push((threads, record.phases.compute, record.verified));
         progress.step();
     }
     progress.finish();
-    let environment = Environment::capture(max, None);
-    let document = ScalingDocument::new(
-        base.kernel.info().name,
-        base.size,
+    let environment = Environment::capture(config.max_threads, None);
+    Ok(ScalingDocument::new(
+        config.plan.kernel.info().name,
+        config.plan.size,
         measured,
         environment,
         command_line,
-    );
-    Ok(document)
+    ))
 }
 
 /// Runs the experiment and publishes its document and figure.
 pub fn execute(args: &ScalingArgs, command_line: String) -> Result<Outcome> {
-    let document = document(args, command_line)?;
-    report::publish(&document, &args.out.destination())?;
-    Ok(if document.points.iter().all(|p| p.verified) {
-        Outcome::Success
-    } else {
-        Outcome::VerificationFailed
-    })
+    let config = ScalingConfig::from_args(args)?;
+    let document = document(&config, command_line)?;
+    super::publish(&document, &config.destination)
 }

@@ -1,99 +1,99 @@
 //! `hpclab sweep KERNEL --sizes …`: every backend at every size, and the GPU break-even.
 
-use super::Outcome;
-use super::run::{RunConfig, check_memory, measure, open_gpu};
-use crate::cli::{RunArgs, SweepArgs};
+use crate::Outcome;
+use crate::cli::SweepArgs;
+use crate::engine::{self, GpuState, Plan};
 use crate::environment::Environment;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::experiments::sweep::SweepDocument;
 use crate::measure::compare::Baseline;
+use crate::report::Destination;
 use crate::report::progress::Progress;
-use crate::report::{self, Format};
-use crate::size::cap_size;
+use crate::size::{cap_size, format_count, parse_sizes};
+
+/// A checked sweep: one plan per size, the baseline, where the document goes.
+pub struct SweepConfig {
+    /// The plan at each size, in order.
+    pub plans: Vec<Plan>,
+    pub baseline: Option<Baseline>,
+    pub destination: Destination,
+}
+
+impl SweepConfig {
+    /// Checks kernel, backends, variants and options once, then every size against memory.
+    pub fn from_args(args: &SweepArgs) -> Result<SweepConfig> {
+        let base = Plan::kernel(&args.kernel)?
+            .backends_named(&args.backend)
+            .variants(args.variant.as_deref())
+            .sampling(args.sampling.options())
+            .threads(args.threads.count())
+            .kernel_options(args.kernel_args.options(None))
+            .gpu(args.gpu.request())
+            .seed(args.kernel_args.seed)
+            .build()?;
+        // Without --sizes: from the kernel's default size / 4096 up to it, doubling.
+        let default_size = base.kernel.default_size();
+        let mut sizes: Vec<u64> = match &args.sizes {
+            Some(sizes) => sizes.clone(),
+            None => parse_sizes(&format!("{}..{default_size}", (default_size / 4096).max(1)))
+                .map_err(Error::usage)?,
+        };
+        sizes.iter_mut().for_each(|s| *s = cap_size(*s));
+        sizes.dedup();
+        let plans = sizes
+            .iter()
+            .map(|&size| base.at_size(size))
+            .collect::<Result<Vec<Plan>>>()?;
+        let baseline = match &args.compare {
+            Some(path) => {
+                let baseline = Baseline::load(path)?;
+                baseline.check_matches(base.kernel.info().name, &sizes)?;
+                Some(baseline)
+            }
+            None => None,
+        };
+        let destination = args.out.destination();
+        destination.check()?;
+        Ok(SweepConfig {
+            plans,
+            baseline,
+            destination,
+        })
+    }
+}
 
 /// Runs the sweep.
-pub fn document(args: &SweepArgs, command_line: String) -> Result<SweepDocument> {
-    // The run configuration checks kernel, backends, variants and options once.
-    let base = RunConfig::from_args(&RunArgs {
-        kernel: args.kernel.clone(),
-        size: None,
-        backend: args.backend.clone(),
-        variant: args.variant.clone(),
-        runs: args.runs,
-        warmup: args.warmup,
-        threads: args.threads,
-        adapter: args.gpu.adapter.clone(),
-        gpu_api: args.gpu.gpu_api,
-        max_iter: args.max_iter,
-        steps: args.steps,
-        residency: None,
-        image: None,
-        seed: args.seed,
-        format: Format::Table,
-        output: None,
-        compare: None,
-    })?;
-    // Without --sizes: from the kernel's default size / 4096 up to it, doubling.
-    let default_size = base.kernel.default_size();
-    let mut sizes: Vec<u64> = match &args.sizes {
-        Some(sizes) => sizes.clone(),
-        None => {
-            crate::size::parse_sizes(&format!("{}..{default_size}", (default_size / 4096).max(1)))
-                .map_err(crate::error::Error::usage)?
-        }
-    };
-    sizes.iter_mut().for_each(|s| *s = cap_size(*s));
-    sizes.dedup();
-    for &size in &sizes {
-        check_memory(
-            base.kernel,
-            size,
-            base.implementations
-                .iter()
-                .any(|i| i.backend == crate::Backend::Gpu),
-        )?;
-    }
-    let baseline = match &args.compare {
-        Some(path) => {
-            let baseline = Baseline::load(path)?;
-            baseline.check_matches(base.kernel.info().name, &sizes)?;
-            Some(baseline)
-        }
-        None => None,
-    };
-    for path in [&args.out.output, &args.out.plot].into_iter().flatten() {
-        report::check_output_path(path)?;
-    }
-    let gpu = open_gpu(&base)?;
-    let progress = Progress::new(sizes.len() as u64, false);
+pub fn document(config: &SweepConfig, command_line: String) -> Result<SweepDocument> {
+    let first = config
+        .plans
+        .first()
+        .ok_or_else(|| Error::usage("--sizes: give at least one size"))?;
+    let gpu = GpuState::for_plan(first)?;
+    let progress = Progress::new(config.plans.len() as u64, false);
     let mut records = Vec::new();
-    for &size in &sizes {
+    for plan in &config.plans {
         progress.set_message(format!(
             "{} at n = {}",
-            base.kernel.info().name,
-            crate::size::format_count(size)
+            plan.kernel.info().name,
+            format_count(plan.size)
         ));
-        let config = RunConfig {
-            size,
-            ..base.clone()
-        };
-        records.extend(measure(&config, &gpu, command_line.clone(), true)?.records);
+        records.extend(engine::run(plan, &gpu, command_line.clone(), true)?.records);
         progress.step();
     }
     progress.finish();
     let environment = Environment::capture(
-        base.threads,
+        first.threads,
         gpu.context.as_ref().map(|g| g.adapter.clone()),
     );
     let mut document = SweepDocument::new(
-        base.kernel,
-        sizes,
+        first.kernel,
+        config.plans.iter().map(|p| p.size).collect(),
         records,
         environment,
         command_line,
         gpu.unavailable.clone(),
     );
-    if let Some(baseline) = &baseline {
+    if let Some(baseline) = &config.baseline {
         document.comparison = Some(baseline.compare(&document.records));
         document.baseline_command = Some(baseline.command.clone());
     }
@@ -102,11 +102,7 @@ pub fn document(args: &SweepArgs, command_line: String) -> Result<SweepDocument>
 
 /// Runs the experiment and publishes its document and figure.
 pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
-    let document = document(args, command_line)?;
-    report::publish(&document, &args.out.destination())?;
-    Ok(if document.records.iter().all(|r| r.verified) {
-        Outcome::Success
-    } else {
-        Outcome::VerificationFailed
-    })
+    let config = SweepConfig::from_args(args)?;
+    let document = document(&config, command_line)?;
+    super::publish(&document, &config.destination)
 }

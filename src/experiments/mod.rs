@@ -2,6 +2,8 @@
 //! (how fast is the link, what does a dispatch cost, …). Each produces a [`crate::report::Document`]
 //! and, when asked, a figure.
 
+pub mod catalogue;
+pub mod devices;
 pub mod latency;
 #[cfg(feature = "mpi")]
 pub mod mpi;

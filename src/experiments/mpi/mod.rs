@@ -26,7 +26,7 @@ pub(crate) fn check_outputs(
         ))));
     }
     let local = if session.is_root() {
-        [&out.output, &out.plot]
+        [&out.document.output, &out.plot]
             .into_iter()
             .flatten()
             .try_for_each(|path| report::check_output_path(path))

@@ -1,0 +1,96 @@
+//! The GPU as a measurement sees it: a device and the machine model probed on it once, or the
+//! reason there is none.
+
+use super::plan::Plan;
+use crate::error::{Error, Result};
+use crate::experiments::probe::probe;
+use crate::gpu::{AdapterChoice, GpuContext, GpuRequest};
+use crate::measure::verdict::MachineModel;
+use crate::size::format_bytes;
+
+/// The GPU as a run sees it: a device, or the reason there is none.
+pub struct GpuState {
+    pub context: Option<GpuContext>,
+    /// Why the GPU rows are missing, when the user did not insist on the GPU.
+    pub unavailable: Option<String>,
+    /// The machine model behind the verdicts, measured on first use.
+    model: std::cell::OnceCell<Option<MachineModel>>,
+}
+
+impl GpuState {
+    /// A GPU state around an open device.
+    pub fn with(context: GpuContext) -> GpuState {
+        GpuState {
+            context: Some(context),
+            ..GpuState::none()
+        }
+    }
+
+    /// No GPU: the CPU backends only.
+    pub fn none() -> GpuState {
+        GpuState {
+            context: None,
+            unavailable: None,
+            model: Default::default(),
+        }
+    }
+
+    /// Opens the adapter `request` names. Without any adapter, and when `optional` (the user
+    /// named neither the GPU, an adapter nor an API), the work goes on without the GPU and
+    /// the reason is kept.
+    pub fn open(request: &GpuRequest, optional: bool) -> Result<GpuState> {
+        match GpuContext::new(request) {
+            Ok(context) => Ok(GpuState::with(context)),
+            Err(Error::Usage(message))
+                if optional
+                    && request.adapter == AdapterChoice::Preferred
+                    && request.api.is_none() =>
+            {
+                Ok(GpuState {
+                    unavailable: Some(message),
+                    ..GpuState::none()
+                })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Opens the GPU when `plan` needs it (see [`GpuState::open`]).
+    pub fn for_plan(plan: &Plan) -> Result<GpuState> {
+        if !plan.wants_gpu() {
+            return Ok(GpuState::none());
+        }
+        GpuState::open(&plan.gpu, !plan.backends_explicit)
+    }
+
+    /// The machine model, probed once per process; `None` when there is no GPU or the probe
+    /// could not fit a model (a very noisy machine).
+    pub fn model(&self) -> Option<&MachineModel> {
+        self.model
+            .get_or_init(|| {
+                self.context
+                    .as_ref()
+                    .and_then(|context| probe(context).ok())
+            })
+            .as_ref()
+    }
+
+    /// Refuses a plan whose largest GPU buffer the adapter cannot hold.
+    pub fn check_buffer(&self, plan: &Plan) -> Result<()> {
+        let Some(context) = self.context.as_ref().filter(|_| plan.wants_gpu()) else {
+            return Ok(());
+        };
+        let largest = plan.kernel.footprint(plan.size).largest_gpu_buffer_bytes;
+        if largest > context.adapter.max_buffer_bytes {
+            return Err(Error::usage(format!(
+                "--size {}: {} needs a {} GPU buffer but {} allows at most {}; use a smaller --size or leave out the gpu backend",
+                plan.size,
+                plan.kernel.info().name,
+                format_bytes(largest),
+                context.adapter.name,
+                format_bytes(context.adapter.max_buffer_bytes)
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,138 @@
+//! The measuring engine every command uses: a [`Plan`] of one measurement in, the run document
+//! out. It times and verifies; kernels compute, `measure` does the statistics, `report` renders.
+//! Commands and experiments build plans here; none of them times a kernel itself.
+
+pub mod gpu_state;
+pub mod plan;
+
+pub use gpu_state::GpuState;
+pub use plan::{Implementation, Plan, PlanBuilder};
+
+use crate::backend::Backend;
+use crate::environment::Environment;
+use crate::error::{Error, Result};
+use crate::measure::Record;
+use crate::measure::record::{RecordInput, fill_speedups};
+use crate::measure::runner::{take_samples, time_compute};
+use crate::measure::verdict::judge;
+use crate::report::progress::Progress;
+use crate::report::{GpuSetupReport, RunDocument};
+
+/// Measures every implementation of `plan` and returns the run document. `quiet` hides the
+/// progress bar (an experiment that runs many plans shows its own).
+pub fn run(
+    plan: &Plan,
+    gpu_state: &GpuState,
+    command_line: String,
+    quiet: bool,
+) -> Result<RunDocument> {
+    gpu_state.check_buffer(plan)?;
+    let gpu = gpu_state.context.as_ref();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(plan.threads)
+        .build()
+        .map_err(|e| {
+            Error::usage(format!(
+                "--threads {}: cannot start the thread pool: {e}",
+                plan.threads
+            ))
+        })?;
+    let info = plan.kernel.info();
+    let mut problem = pool.install(|| {
+        plan.kernel
+            .prepare(plan.size as usize, plan.seed, &plan.kernel_options)
+    });
+
+    let implementations: Vec<Implementation> = plan
+        .implementations
+        .iter()
+        .copied()
+        .filter(|i| i.backend != Backend::Gpu || gpu.is_some())
+        .collect();
+    let samples_each = (plan.sampling.warmup + plan.sampling.runs) as u64;
+    let progress = Progress::new(samples_each * implementations.len() as u64, quiet);
+    let mut records = Vec::new();
+    let mut gpu_setup: Option<GpuSetupReport> = None;
+    for Implementation { backend, variant } in implementations {
+        let label = variant.map_or(backend.to_string(), |v| format!("{backend} {v}"));
+        progress.set_message(format!("{} on {label}", info.name));
+        problem.clear_output();
+        let samples = match (backend, gpu) {
+            (Backend::Gpu, Some(context)) => {
+                let mut run = problem.gpu(context, variant)?;
+                let setup = GpuSetupReport::new(&context.setup, run.setup());
+                // Several GPU variants: report the compilation of all of them.
+                gpu_setup = Some(match gpu_setup {
+                    Some(earlier) => GpuSetupReport {
+                        shader_compile_s: earlier.shader_compile_s + setup.shader_compile_s,
+                        buffers_s: earlier.buffers_s + setup.buffers_s,
+                        ..setup
+                    },
+                    None => setup,
+                });
+                take_samples(plan.sampling, || run.sample(), |_, _| progress.step())?
+            }
+            (Backend::Gpu, None) => continue,
+            // Parallel backends run inside the pool so that the plan's threads hold.
+            (Backend::Rayon | Backend::Library, _) => take_samples(
+                plan.sampling,
+                || Ok(pool.install(|| time_compute(|| problem.run_cpu(backend, variant)))),
+                |_, _| progress.step(),
+            )?,
+            (Backend::Scalar | Backend::Simd, _) => take_samples(
+                plan.sampling,
+                || Ok(time_compute(|| problem.run_cpu(backend, variant))),
+                |_, _| progress.step(),
+            )?,
+        };
+        records.push(Record::from_samples(
+            RecordInput {
+                kernel: info.name,
+                variant: variant.map(str::to_string),
+                backend,
+                size: plan.size,
+                cost: problem
+                    .cost(variant)
+                    .unwrap_or_else(|| plan.kernel.cost(plan.size)),
+                verification: problem.verify(),
+                threads: match backend {
+                    Backend::Rayon | Backend::Library => Some(plan.threads),
+                    Backend::Scalar | Backend::Simd => Some(1),
+                    Backend::Gpu => None,
+                },
+            },
+            &samples,
+        ));
+    }
+    progress.finish();
+    let machine_model = if records.iter().any(|r| r.backend == Backend::Gpu) {
+        gpu_state.model().copied()
+    } else {
+        None
+    };
+    if let Some(model) = &machine_model {
+        for record in records.iter_mut().filter(|r| r.backend == Backend::Gpu) {
+            record.verdict = Some(judge(record, model));
+        }
+    }
+    if let Some(path) = &plan.kernel_options.image {
+        problem.write_image(path)?;
+    }
+    fill_speedups(&mut records);
+    Ok(RunDocument {
+        hpclab_version: env!("CARGO_PKG_VERSION"),
+        command: command_line,
+        environment: Environment::capture(plan.threads, gpu.map(|g| g.adapter.clone())),
+        kernel: info.name.to_string(),
+        size: plan.size,
+        seed: plan.seed,
+        warmup: plan.sampling.warmup,
+        runs: plan.sampling.runs,
+        gpu_setup,
+        gpu_unavailable: gpu_state.unavailable.clone(),
+        machine_model,
+        comparison: None,
+        baseline_command: None,
+        records,
+    })
+}

@@ -1,0 +1,360 @@
+//! The plan of one measurement: which kernel at which size, which implementations, how many
+//! samples, on which threads and GPU. Built in code by [`PlanBuilder`], which checks everything a
+//! caller can get wrong before any work starts.
+
+use crate::backend::Backend;
+use crate::cpu::info::available_memory_bytes;
+use crate::error::{Error, Result};
+use crate::gpu::GpuRequest;
+use crate::kernels::{self, Kernel, KernelOptions};
+use crate::measure::MeasureOptions;
+use crate::size::{cap_size, format_bytes};
+
+/// One row of the table: a backend and, for kernels with several implementations there, the
+/// variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Implementation {
+    pub backend: Backend,
+    pub variant: Option<&'static str>,
+}
+
+/// A checked plan of one measurement: everything a caller can get wrong has been caught.
+#[derive(Clone)]
+pub struct Plan {
+    pub kernel: &'static dyn Kernel,
+    pub size: u64,
+    /// What to measure, in table order.
+    pub implementations: Vec<Implementation>,
+    /// True when the caller named the backends (a missing GPU is then an error, not a note).
+    pub backends_explicit: bool,
+    pub sampling: MeasureOptions,
+    pub kernel_options: KernelOptions,
+    /// Threads of the rayon and library backends.
+    pub threads: usize,
+    pub gpu: GpuRequest,
+    pub seed: u64,
+}
+
+impl Plan {
+    /// A builder for a plan of the kernel called `name`.
+    pub fn kernel(name: &str) -> Result<PlanBuilder> {
+        let kernel = kernels::find(name).ok_or_else(|| {
+            let names: Vec<&str> = kernels::all().iter().map(|k| k.info().name).collect();
+            Error::usage(format!(
+                "unknown kernel '{name}'; choose one of: {} (see `hpclab list`)",
+                names.join(", ")
+            ))
+        })?;
+        Ok(PlanBuilder::new(kernel))
+    }
+
+    /// True when a GPU row is planned.
+    pub fn wants_gpu(&self) -> bool {
+        self.implementations
+            .iter()
+            .any(|i| i.backend == Backend::Gpu)
+    }
+
+    /// The same plan at another size, checked against this machine's memory.
+    pub fn at_size(&self, size: u64) -> Result<Plan> {
+        check_memory(self.kernel, size, self.wants_gpu())?;
+        Ok(Plan {
+            size,
+            ..self.clone()
+        })
+    }
+
+    /// The same plan on another number of threads.
+    pub fn with_threads(&self, threads: usize) -> Plan {
+        Plan {
+            threads,
+            ..self.clone()
+        }
+    }
+}
+
+/// Which backends a plan runs.
+#[derive(Debug, Clone)]
+enum BackendChoice {
+    /// Every backend the kernel has.
+    All,
+    /// As typed: `scalar,simd,gpu` or `all`.
+    Named(String),
+    /// Chosen in code; those the kernel lacks are left out.
+    Wanted(Vec<Backend>),
+}
+
+/// Builds a [`Plan`]; [`PlanBuilder::build`] checks it.
+#[derive(Clone)]
+pub struct PlanBuilder {
+    kernel: &'static dyn Kernel,
+    size: Option<u64>,
+    backends: BackendChoice,
+    variants: Option<String>,
+    sampling: MeasureOptions,
+    kernel_options: KernelOptions,
+    threads: Option<usize>,
+    gpu: GpuRequest,
+    seed: u64,
+}
+
+impl PlanBuilder {
+    /// A plan of `kernel` at its default size on every backend, 2 warm-up and 10 kept samples,
+    /// every core, the preferred adapter, seed 42.
+    pub fn new(kernel: &'static dyn Kernel) -> PlanBuilder {
+        PlanBuilder {
+            kernel,
+            size: None,
+            backends: BackendChoice::All,
+            variants: None,
+            sampling: MeasureOptions {
+                warmup: 2,
+                runs: 10,
+            },
+            kernel_options: KernelOptions::default(),
+            threads: None,
+            gpu: GpuRequest::default(),
+            seed: 42,
+        }
+    }
+
+    /// The problem size; `None` keeps the kernel's default size.
+    pub fn size(mut self, size: Option<u64>) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// The backends as a user types them: `scalar,simd,gpu` or `all`.
+    pub fn backends_named(mut self, text: &str) -> Self {
+        self.backends = if text.trim() == "all" {
+            BackendChoice::All
+        } else {
+            BackendChoice::Named(text.to_string())
+        };
+        self
+    }
+
+    /// The backends chosen in code; those the kernel does not have are left out, and a missing
+    /// GPU is a note, not an error.
+    pub fn backends(mut self, backends: &[Backend]) -> Self {
+        self.backends = BackendChoice::Wanted(backends.to_vec());
+        self
+    }
+
+    /// Variants by name, comma-separated (`both` and `all` name every one); `None` keeps the
+    /// kernel's defaults.
+    pub fn variants(mut self, names: Option<&str>) -> Self {
+        self.variants = names.map(str::to_string);
+        self
+    }
+
+    /// Warm-up and kept samples per implementation.
+    pub fn sampling(mut self, sampling: MeasureOptions) -> Self {
+        self.sampling = sampling;
+        self
+    }
+
+    /// The kernel-specific options (each checked against the kernel).
+    pub fn kernel_options(mut self, options: KernelOptions) -> Self {
+        self.kernel_options = options;
+        self
+    }
+
+    /// Threads of the rayon and library backends; `None` is every core.
+    pub fn threads(mut self, threads: Option<usize>) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// The adapter and graphics API of the GPU rows.
+    pub fn gpu(mut self, request: GpuRequest) -> Self {
+        self.gpu = request;
+        self
+    }
+
+    /// The seed of the deterministic inputs.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The kernel this plan is for.
+    pub fn kernel_ref(&self) -> &'static dyn Kernel {
+        self.kernel
+    }
+
+    /// Checks the plan: backends, variants and options against the kernel, the size against
+    /// `HPCLAB_MAX_SIZE` and this machine's memory.
+    pub fn build(self) -> Result<Plan> {
+        let kernel = self.kernel;
+        let (backends, backends_explicit) = match &self.backends {
+            BackendChoice::All => (kernel.backends().to_vec(), false),
+            BackendChoice::Named(text) => (parse_backends(text, kernel)?, true),
+            BackendChoice::Wanted(wanted) => (
+                wanted
+                    .iter()
+                    .copied()
+                    .filter(|b| kernel.backends().contains(b))
+                    .collect(),
+                false,
+            ),
+        };
+        let implementations = plan_implementations(kernel, &backends, self.variants.as_deref())?;
+        for option in self.kernel_options.given() {
+            if !kernel.options().contains(&option) {
+                return Err(Error::usage(format!(
+                    "{} does not apply to {}; see `hpclab list`",
+                    option.flag(),
+                    kernel.info().name
+                )));
+            }
+        }
+        let wanted = self.size.unwrap_or_else(|| kernel.default_size());
+        let size = cap_size(wanted);
+        if size < wanted {
+            eprintln!("hpclab: HPCLAB_MAX_SIZE caps the size {wanted} to {size}");
+        }
+        check_memory(kernel, size, backends.contains(&Backend::Gpu))?;
+        Ok(Plan {
+            kernel,
+            size,
+            implementations,
+            backends_explicit,
+            sampling: self.sampling,
+            kernel_options: self.kernel_options,
+            threads: self
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            gpu: self.gpu,
+            seed: self.seed,
+        })
+    }
+}
+
+/// Parses `scalar,simd,gpu` or `all` against the backends `kernel` has.
+pub fn parse_backends(text: &str, kernel: &dyn Kernel) -> Result<Vec<Backend>> {
+    let available = kernel.backends();
+    if text.trim() == "all" {
+        return Ok(available.to_vec());
+    }
+    let mut backends = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        let backend = Backend::parse(name).ok_or_else(|| {
+            Error::usage(format!(
+                "unknown backend '{name}'; use scalar, simd, rayon, library, gpu (comma-separated) or all"
+            ))
+        })?;
+        if !available.contains(&backend) {
+            let names: Vec<&str> = available.iter().map(|b| b.name()).collect();
+            return Err(Error::usage(format!(
+                "{} has no '{name}' backend; it has {}",
+                kernel.info().name,
+                names.join(", ")
+            )));
+        }
+        if !backends.contains(&backend) {
+            backends.push(backend);
+        }
+    }
+    backends.sort();
+    Ok(backends)
+}
+
+/// The rows to measure: each backend with its default variants, or with the variants the user
+/// named (`both` and `all` name every variant).
+pub fn plan_implementations(
+    kernel: &dyn Kernel,
+    backends: &[Backend],
+    wanted: Option<&str>,
+) -> Result<Vec<Implementation>> {
+    let wanted: Option<Vec<&str>> = wanted.map(|text| text.split(',').map(str::trim).collect());
+    let every = wanted
+        .as_ref()
+        .is_some_and(|names| names.iter().any(|n| *n == "both" || *n == "all"));
+    let mut plan = Vec::new();
+    let mut matched = Vec::new();
+    for &backend in backends {
+        let variants = kernel.variants(backend);
+        if variants.is_empty() {
+            plan.push(Implementation {
+                backend,
+                variant: None,
+            });
+            continue;
+        }
+        for variant in variants {
+            let chosen = match &wanted {
+                _ if every => true,
+                Some(names) => names.contains(&variant.name),
+                None => variant.default,
+            };
+            if chosen {
+                matched.push(variant.name);
+                plan.push(Implementation {
+                    backend,
+                    variant: Some(variant.name),
+                });
+            }
+        }
+    }
+    if let Some(names) = &wanted {
+        let known: Vec<&str> = Backend::ALL
+            .iter()
+            .flat_map(|&b| kernel.variants(b).iter().map(|v| v.name))
+            .collect();
+        for name in names.iter().filter(|n| **n != "both" && **n != "all") {
+            if !known.contains(name) {
+                return Err(Error::usage(if known.is_empty() {
+                    format!(
+                        "{} has no variants; drop --variant/--residency",
+                        kernel.info().name
+                    )
+                } else {
+                    format!(
+                        "{} has no variant '{name}'; it has {}",
+                        kernel.info().name,
+                        known.join(", ")
+                    )
+                }));
+            }
+        }
+        if matched.is_empty() {
+            return Err(Error::usage(format!(
+                "--variant {}: no chosen backend of {} has it; see `hpclab list`",
+                names.join(","),
+                kernel.info().name
+            )));
+        }
+    }
+    Ok(plan)
+}
+
+/// Refuses a size whose arrays do not fit in this machine's memory (or in any memory).
+pub fn check_memory(kernel: &dyn Kernel, size: u64, with_gpu: bool) -> Result<()> {
+    if usize::try_from(size).is_err() || size > 1 << 40 {
+        return Err(Error::usage(format!(
+            "--size {size} is far beyond this machine's memory; use a smaller --size"
+        )));
+    }
+    let footprint = kernel.footprint(size);
+    let mut needed = footprint.host_bytes;
+    if with_gpu {
+        // Staging and readback buffers live in host memory (and everything does on a
+        // software adapter); count them so that a run never thrashes halfway.
+        needed += footprint.gpu_bytes;
+    }
+    if let Some(available) = available_memory_bytes() {
+        // Leave a tenth for the OS and everything else running.
+        let usable = available / 10 * 9;
+        if needed > usable {
+            return Err(Error::usage(format!(
+                "--size {size}: {} needs about {} of memory, more than the {} this machine can spare (90% of {} available); use a smaller --size",
+                kernel.info().name,
+                format_bytes(needed),
+                format_bytes(usable),
+                format_bytes(available)
+            )));
+        }
+    }
+    Ok(())
+}
