@@ -136,3 +136,67 @@ pub fn run(
         records,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::KernelOptions;
+    use crate::measure::MeasureOptions;
+
+    fn quick(name: &str) -> PlanBuilder {
+        Plan::kernel(name)
+            .unwrap()
+            .size(Some(1001))
+            .sampling(MeasureOptions { warmup: 0, runs: 2 })
+            .threads(Some(2))
+    }
+
+    #[test]
+    fn a_plan_built_in_code_runs_and_verifies_each_implementation() {
+        let plan = quick("triad")
+            .backends(&[Backend::Simd, Backend::Scalar, Backend::Library])
+            .build()
+            .unwrap();
+        // Library is not a triad backend: left out; the rest in table order.
+        let backends: Vec<Backend> = plan.implementations.iter().map(|i| i.backend).collect();
+        assert_eq!(backends, [Backend::Scalar, Backend::Simd]);
+        let document = run(&plan, &GpuState::none(), "test".into(), true).unwrap();
+        assert_eq!(document.records.len(), 2);
+        for record in &document.records {
+            assert!(record.verified, "{} failed", record.backend);
+            assert_eq!(record.size, 1001);
+            assert_eq!(record.phases.compute.samples_s.len(), 2);
+        }
+        assert_eq!(document.records[1].threads, Some(1));
+    }
+
+    #[test]
+    fn a_plan_refuses_what_the_kernel_does_not_have() {
+        let error = |builder: PlanBuilder| match builder.build() {
+            Err(Error::Usage(message)) => message,
+            Err(other) => panic!("want a usage error, got {other}"),
+            Ok(_) => panic!("want a usage error, got a plan"),
+        };
+        assert!(Plan::kernel("triads").is_err());
+        assert!(
+            error(quick("triad").backends(&[Backend::Library])).contains("none of the backends")
+        );
+        assert!(error(quick("triad").backends_named("scalar,warp")).contains("unknown backend"));
+        assert!(error(quick("matmul").variants(Some("sideways"))).contains("no variant"));
+        let steps = KernelOptions {
+            steps: Some(3),
+            ..KernelOptions::default()
+        };
+        assert!(error(quick("triad").kernel_options(steps)).contains("--steps"));
+        assert!(error(quick("triad").size(Some(1 << 41))).contains("--size"));
+    }
+
+    #[test]
+    fn at_size_and_with_threads_keep_everything_else() {
+        let plan = quick("dot").backends(&[Backend::Rayon]).build().unwrap();
+        let other = plan.at_size(4097).unwrap().with_threads(1);
+        assert_eq!((other.size, other.threads), (4097, 1));
+        assert_eq!(other.implementations, plan.implementations);
+        assert_eq!(other.seed, plan.seed);
+    }
+}

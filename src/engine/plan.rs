@@ -190,16 +190,24 @@ impl PlanBuilder {
         let (backends, backends_explicit) = match &self.backends {
             BackendChoice::All => (kernel.backends().to_vec(), false),
             BackendChoice::Named(text) => (parse_backends(text, kernel)?, true),
-            BackendChoice::Wanted(wanted) => (
-                wanted
+            BackendChoice::Wanted(wanted) => {
+                let mut backends: Vec<Backend> = wanted
                     .iter()
                     .copied()
                     .filter(|b| kernel.backends().contains(b))
-                    .collect(),
-                false,
-            ),
+                    .collect();
+                backends.sort();
+                backends.dedup();
+                (backends, false)
+            }
         };
         let implementations = plan_implementations(kernel, &backends, self.variants.as_deref())?;
+        if implementations.is_empty() {
+            return Err(Error::usage(format!(
+                "{} has none of the backends asked for; see `hpclab list`",
+                kernel.info().name
+            )));
+        }
         for option in self.kernel_options.given() {
             if !kernel.options().contains(&option) {
                 return Err(Error::usage(format!(
