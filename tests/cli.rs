@@ -486,3 +486,38 @@ fn mpi_in_a_build_without_the_feature_says_how_to_build_it() {
         assert_usage_error(&["mpi", experiment], "--features mpi");
     }
 }
+
+#[test]
+fn list_and_devices_take_every_format_and_output_like_the_other_subcommands() {
+    let folder = tempfile::tempdir().unwrap();
+    // CSV: the table's rows, one per kernel, after a header.
+    let output = hpclab().args(["list", "-f", "csv"]).output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap().split(',').next(), Some("kernel"));
+    assert!(lines.any(|line| line.starts_with("triad,")), "{text}");
+    // Markdown: a table with the catalogue in it.
+    let output = hpclab().args(["list", "--format", "md"]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(text.contains("| kernel |") && text.contains("| triad |"), "{text}");
+    // -o writes the file (JSON parses back) and still shows the table.
+    let path = folder.path().join("devices.json");
+    let output = hpclab()
+        .args(["devices", "-f", "json", "-o"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("CPU:"));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(json["cpu"]["logical_cores"].as_u64().unwrap() >= 1);
+    // A folder that does not exist is refused like anywhere else.
+    let output = hpclab()
+        .args(["list", "-o"])
+        .arg(folder.path().join("missing/list.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not exist"));
+}
