@@ -18,7 +18,28 @@ pub struct Environment {
     pub adapter: Option<AdapterSummary>,
     /// Operating system and architecture.
     pub os: String,
+    /// The operating system's own name and version (`Linux 12 Debian GNU/Linux 12`), when known.
+    pub os_version: Option<String>,
+    /// The machine's name.
+    pub hostname: Option<String>,
+    /// Physical memory of the machine, in bytes.
+    pub total_memory_bytes: Option<u64>,
+    /// The 1-minute load average when the document was made (Unix), the busy-machine sign.
+    pub load_average_1m: Option<f64>,
+    /// `release` or `debug`: a debug build's timings say little about the hardware.
+    pub build_profile: &'static str,
+    /// When the document was made, UTC, RFC 3339 (`2026-11-30T18:21:47Z`).
+    pub timestamp_utc: String,
+    /// Every `HPCLAB_*` variable in force (they change what is measured).
+    pub hpclab_env: std::collections::BTreeMap<String, String>,
 }
+
+/// `release` or `debug`, from the build that is running (debug assertions on = a debug build).
+pub const BUILD_PROFILE: &str = if cfg!(debug_assertions) {
+    "debug"
+} else {
+    "release"
+};
 
 impl Environment {
     /// Describes this machine with the given pool size and adapter.
@@ -30,6 +51,20 @@ impl Environment {
             threads,
             adapter,
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            os_version: sysinfo::System::long_os_version(),
+            hostname: sysinfo::System::host_name(),
+            total_memory_bytes: {
+                let mut system = sysinfo::System::new();
+                system.refresh_memory();
+                Some(system.total_memory()).filter(|&bytes| bytes > 0)
+            },
+            load_average_1m: Some(sysinfo::System::load_average().one).filter(|_| cfg!(unix)),
+            build_profile: BUILD_PROFILE,
+            timestamp_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            hpclab_env: std::env::vars()
+                .filter(|(name, _)| name.starts_with("HPCLAB_"))
+                .collect(),
         }
     }
 }

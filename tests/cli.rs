@@ -500,7 +500,10 @@ fn list_and_devices_take_every_format_and_output_like_the_other_subcommands() {
     // Markdown: a table with the catalogue in it.
     let output = hpclab().args(["list", "--format", "md"]).output().unwrap();
     let text = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(text.contains("| kernel |") && text.contains("| triad |"), "{text}");
+    assert!(
+        text.contains("| kernel |") && text.contains("| triad |"),
+        "{text}"
+    );
     // -o writes the file (JSON parses back) and still shows the table.
     let path = folder.path().join("devices.json");
     let output = hpclab()
