@@ -55,6 +55,11 @@ pub struct Record {
     pub verification: Verification,
     /// Statistics per phase.
     pub phases: Phases,
+    /// Coefficient of variation (standard deviation / mean) of the compute phase, the headline.
+    pub cv: f64,
+    /// Samples of the compute phase that are outliers by hyperfine's rule (modified Z-score
+    /// above 14).
+    pub outliers: usize,
     /// The source of the compute phase's times.
     pub compute_timer: ComputeTimer,
     /// The kernel's cost model at this size.
@@ -160,6 +165,8 @@ impl Record {
                 .map(|s| per_second(input.cost.download_bytes, s.median_s)),
             threads: input.threads,
             verdict: None,
+            cv: compute.coefficient_of_variation(),
+            outliers: compute.outliers(),
             cost: input.cost,
             compute_timer,
             phases: Phases {

@@ -60,6 +60,36 @@ impl Stats {
     }
 }
 
+/// hyperfine's outlier threshold on the modified Z-score (deviation from the median in units of
+/// 1.4826 × the median absolute deviation).
+pub const OUTLIER_Z: f64 = 14.0;
+
+impl Stats {
+    /// Samples whose modified Z-score exceeds [`OUTLIER_Z`] (hyperfine's rule): an interrupt,
+    /// a page-fault storm, another process taking the core.
+    pub fn outliers(&self) -> usize {
+        let median_of = |values: &mut Vec<f64>| {
+            values.sort_by(f64::total_cmp);
+            let n = values.len();
+            if n % 2 == 1 {
+                values[n / 2]
+            } else {
+                (values[n / 2 - 1] + values[n / 2]) / 2.0
+            }
+        };
+        let mut deviations: Vec<f64> = self
+            .samples_s
+            .iter()
+            .map(|x| (x - self.median_s).abs())
+            .collect();
+        let mad = median_of(&mut deviations).max(f64::EPSILON);
+        self.samples_s
+            .iter()
+            .filter(|x| ((*x - self.median_s) / (1.4826 * mad)).abs() > OUTLIER_Z)
+            .count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +113,16 @@ mod tests {
         let s = Stats::from_samples(vec![0.5]).unwrap();
         assert_eq!((s.median_s, s.stddev_s), (0.5, 0.0));
         assert!(Stats::from_samples(vec![]).is_none());
+    }
+
+    #[test]
+    fn outliers_follow_hyperfines_rule() {
+        let calm = Stats::from_samples(vec![1.00, 1.01, 0.99, 1.02, 0.98, 1.00]).unwrap();
+        assert_eq!(calm.outliers(), 0);
+        let one_slow = Stats::from_samples(vec![1.00, 1.01, 0.99, 1.02, 0.98, 3.0]).unwrap();
+        assert_eq!(one_slow.outliers(), 1);
+        // A spread that is wide but even has no outliers.
+        let wide = Stats::from_samples(vec![1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        assert_eq!(wide.outliers(), 0);
     }
 }
