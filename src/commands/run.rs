@@ -5,7 +5,7 @@ use crate::cli::RunArgs;
 use crate::engine::{self, GpuState, Plan};
 use crate::error::{Error, Result};
 use crate::measure::compare::Baseline;
-use crate::report::RunDocument;
+use crate::experiments::run::RunDocument;
 use crate::report::{self, Destination};
 
 /// A checked `run` configuration: the plan, where its document goes, and the baseline.

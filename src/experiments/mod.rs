@@ -9,6 +9,7 @@ pub mod latency;
 pub mod mpi;
 pub mod probe;
 pub mod roofline;
+pub mod run;
 pub mod scaling;
 pub mod sweep;
 pub mod transfer;

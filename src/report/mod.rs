@@ -10,14 +10,11 @@ pub mod json;
 pub mod markdown;
 pub mod plot;
 pub mod progress;
-pub mod run;
 pub mod table;
 
 use crate::error::{Error, Result};
 use std::path::Path;
 use table::Rows;
-
-pub use run::{GpuSetupReport, RunDocument};
 
 /// What every measuring command produces: the pieces each output format is built from.
 pub trait Document {

@@ -1,14 +1,14 @@
 //! The document of `hpclab run`: one record per backend (and variant), with the environment and
 //! the GPU's one-time setup; how it reads as a table, as CSV rows and as JSON.
 
-use super::Document;
-use super::format::{grouped, percent, rate, ratio, seconds};
-use super::table::Rows;
 use crate::backend::Backend;
-use crate::environment::Environment;
+use crate::environment::Provenance;
 use crate::error::Result;
 use crate::kernels::GpuSetup;
 use crate::measure::{ComputeTimer, Record};
+use crate::report::format::{grouped, percent, rate, ratio, seconds};
+use crate::report::table::Rows;
+use crate::report::{Document, to_json};
 use crate::size::{format_bytes, format_count};
 use serde::Serialize;
 
@@ -16,12 +16,9 @@ use serde::Serialize;
 /// never renamed: instructors' scripts and the tests rely on them.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunDocument {
-    /// Version of hpclab that measured.
-    pub hpclab_version: &'static str,
-    /// The command line as typed.
-    pub command: String,
-    /// The machine.
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     /// Kernel name.
     pub kernel: String,
     /// Problem size n.
@@ -303,7 +300,7 @@ fn run_heading(document: &RunDocument) -> Vec<String> {
         }
         lines.push(line);
     }
-    let env = &document.environment;
+    let env = &document.provenance.environment;
     lines.push(format!(
         "CPU: {} · {} · simd {} ({} f32 lane{})",
         env.cpu.model,
@@ -484,6 +481,6 @@ impl Document for RunDocument {
     }
 
     fn json(&self) -> Result<serde_json::Value> {
-        super::to_json(self)
+        to_json(self)
     }
 }
