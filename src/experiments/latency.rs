@@ -1,12 +1,13 @@
 //! What a dispatch costs when it does no work: the round trip of submit-and-wait, and the cost
 //! per dispatch when many share one submission (the reason GPU code batches its launches).
 
-use crate::environment::Environment;
+use crate::environment::Provenance;
 use crate::error::Result;
 use crate::gpu::{GpuContext, ShaderSpec};
 use crate::measure::Stats;
 use crate::measure::runner::{MeasureOptions, PhaseSample, take_samples};
 use crate::report::format::seconds;
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
@@ -28,9 +29,9 @@ pub struct Batch {
 /// The output of `hpclab latency`.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub runs: usize,
     pub warmup: usize,
     /// `queue.submit([])` and wait: the floor of any round trip.
@@ -120,12 +121,7 @@ pub fn measure(
     }
     progress.finish();
     Ok(LatencyDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command,
-        environment: Environment::capture(
-            rayon::current_num_threads(),
-            Some(context.adapter.clone()),
-        ),
+        provenance: super::provenance(command, Some(context)),
         runs: options.runs,
         warmup: options.warmup,
         round_trip_s: measured
@@ -143,7 +139,8 @@ impl LatencyDocument {
         Chart {
             title: format!(
                 "Cost of an empty dispatch on {}",
-                self.environment
+                self.provenance
+                    .environment
                     .adapter
                     .as_ref()
                     .map_or("the GPU", |a| a.name.as_str())
@@ -179,12 +176,10 @@ impl Document for LatencyDocument {
             "latency · {} runs after {} warm-up · wall clock, submit → completion",
             self.runs, self.warmup
         )];
-        if let Some(adapter) = &self.environment.adapter {
-            lines.push(format!(
-                "GPU: {} ({}, {})",
-                adapter.name, adapter.device_type, adapter.api
-            ));
-        }
+        lines.extend(machine_lines(
+            &self.provenance.environment,
+            Machine::default(),
+        ));
         lines
     }
 

@@ -13,3 +13,14 @@ pub mod run;
 pub mod scaling;
 pub mod sweep;
 pub mod transfer;
+
+use crate::environment::{Environment, Provenance};
+use crate::gpu::GpuContext;
+
+/// The provenance of an experiment measured on the current rayon pool and, when given, the GPU.
+pub fn provenance(command: String, gpu: Option<&GpuContext>) -> Provenance {
+    Provenance::new(
+        command,
+        Environment::capture(rayon::current_num_threads(), gpu.map(|g| g.adapter.clone())),
+    )
+}

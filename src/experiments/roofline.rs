@@ -6,7 +6,7 @@
 use crate::cpu::AlignedVec;
 use crate::cpu::parallel::for_chunks1;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
-use crate::environment::Environment;
+use crate::environment::Provenance;
 use crate::error::{Error, Result};
 use crate::gpu::transfer::Role;
 use crate::gpu::{DeviceArray, GpuContext, PassTimer, ShaderSpec, upload_timed};
@@ -14,6 +14,7 @@ use crate::kernels::inputs::uniform_f32;
 use crate::measure::runner::{MeasureOptions, take_samples, time_compute};
 use crate::measure::{PhaseSample, Stats};
 use crate::report::format::rate;
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
@@ -73,9 +74,9 @@ pub struct KernelPoint {
 /// The output of `hpclab roofline`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RooflineDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     /// Elements of the probe.
     pub size: u64,
     pub points: Vec<ProbePoint>,
@@ -368,22 +369,18 @@ impl Document for RooflineDocument {
     }
 
     fn heading(&self) -> Vec<String> {
-        let mut lines = vec![
-            format!(
-                "roofline · probe of {} elements: an FMA chain per element, 8 bytes moved per element",
-                format_count(self.size)
-            ),
-            format!(
-                "CPU: {} · {} threads · simd {}",
-                self.environment.cpu.model, self.environment.threads, self.environment.simd
-            ),
-        ];
-        if let Some(adapter) = &self.environment.adapter {
-            lines.push(format!(
-                "GPU: {} ({}, {})",
-                adapter.name, adapter.device_type, adapter.api
-            ));
-        }
+        let environment = &self.provenance.environment;
+        let mut lines = vec![format!(
+            "roofline · probe of {} elements: an FMA chain per element, 8 bytes moved per element",
+            format_count(self.size)
+        )];
+        lines.extend(machine_lines(
+            environment,
+            Machine {
+                cpu_count: Some(format!("{} threads", environment.threads)),
+                ..Machine::default()
+            },
+        ));
         lines
     }
 

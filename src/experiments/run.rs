@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::kernels::GpuSetup;
 use crate::measure::{ComputeTimer, Record};
 use crate::report::format::{grouped, percent, rate, ratio, seconds};
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
 use crate::size::{format_bytes, format_count};
@@ -300,26 +301,16 @@ fn run_heading(document: &RunDocument) -> Vec<String> {
         }
         lines.push(line);
     }
-    let env = &document.provenance.environment;
-    lines.push(format!(
-        "CPU: {} · {} · simd {} ({} f32 lane{})",
-        env.cpu.model,
-        plural(env.threads, "thread"),
-        env.simd,
-        env.cpu.f32_lanes,
-        if env.cpu.f32_lanes == 1 { "" } else { "s" }
+    let environment = &document.provenance.environment;
+    lines.extend(machine_lines(
+        environment,
+        Machine {
+            cpu_count: Some(plural(environment.threads, "thread")),
+            lanes: true,
+            driver: true,
+            software: Some("correct, but not a speed reference"),
+        },
     ));
-    if let Some(adapter) = &env.adapter {
-        let software = if adapter.software {
-            " — software adapter: correct, but not a speed reference"
-        } else {
-            ""
-        };
-        lines.push(format!(
-            "GPU: {} ({}, {}, {}){software}",
-            adapter.name, adapter.device_type, adapter.api, adapter.driver_info
-        ));
-    }
     lines
 }
 

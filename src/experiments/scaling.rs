@@ -2,11 +2,12 @@
 //! (oversubscribed), with speed-up, parallel efficiency, the serial fraction from an Amdahl fit
 //! and the Karp–Flatt metric per thread count.
 
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::measure::Stats;
 use crate::measure::fit::{amdahl_speedup, fit_amdahl, karp_flatt};
 use crate::report::format::{percent, ratio, seconds};
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
@@ -32,9 +33,9 @@ pub struct ScalingPoint {
 /// The output of `hpclab scaling`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScalingDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub kernel: String,
     pub size: u64,
     pub points: Vec<ScalingPoint>,
@@ -82,9 +83,7 @@ impl ScalingDocument {
             .collect();
         let serial_fraction = fit_amdahl(&fitted);
         ScalingDocument {
-            hpclab_version: env!("CARGO_PKG_VERSION"),
-            command,
-            environment,
+            provenance: Provenance::new(command, environment),
             kernel: kernel.to_string(),
             size,
             amdahl_limit: serial_fraction.filter(|f| *f > 0.0).map(|f| 1.0 / f),
@@ -149,8 +148,7 @@ impl Document for ScalingDocument {
     }
 
     fn heading(&self) -> Vec<String> {
-        vec![
-            format!(
+        let mut lines = vec![format!(
                 "scaling {} · n = {} · rayon backend on {} threads (the last one oversubscribed)",
                 self.kernel,
                 format_count(self.size),
@@ -158,13 +156,16 @@ impl Document for ScalingDocument {
                     .iter()
                     .map(|p| p.threads.to_string())
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            format!(
-                "CPU: {} · {} logical cores · simd {}",
-                self.environment.cpu.model, self.cores, self.environment.simd
-            ),
-        ]
+                .join(", ")
+        )];
+        lines.extend(machine_lines(
+            &self.provenance.environment,
+            Machine {
+                cpu_count: Some(format!("{} logical cores", self.cores)),
+                ..Machine::default()
+            },
+        ));
+        lines
     }
 
     fn tables(&self) -> Vec<Rows> {

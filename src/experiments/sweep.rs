@@ -4,11 +4,12 @@
 
 use crate::backend::Backend;
 use crate::cpu::info::{CacheLevel, cache_levels};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::kernels::Kernel;
 use crate::measure::Record;
 use crate::report::format::seconds;
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Marker, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
@@ -30,9 +31,9 @@ pub struct BreakEven {
 /// The output of `hpclab sweep`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub kernel: String,
     pub sizes: Vec<u64>,
     /// Every record at every size (the same records as `hpclab run`).
@@ -164,9 +165,7 @@ impl SweepDocument {
         gpu_unavailable: Option<String>,
     ) -> Self {
         SweepDocument {
-            hpclab_version: env!("CARGO_PKG_VERSION"),
-            command,
-            environment,
+            provenance: Provenance::new(command, environment),
             kernel: kernel.info().name.to_string(),
             break_even: break_even(&sizes, &records),
             caches: cache_marks(kernel),
@@ -264,26 +263,21 @@ impl Document for SweepDocument {
     }
 
     fn heading(&self) -> Vec<String> {
-        let env = &self.environment;
-        let mut lines = vec![
-            format!(
-                "sweep {} · {} sizes from n = {} to {}",
-                self.kernel,
-                self.sizes.len(),
-                format_count(self.sizes[0]),
-                format_count(*self.sizes.last().unwrap_or(&0))
-            ),
-            format!(
-                "CPU: {} · {} threads · simd {}",
-                env.cpu.model, env.threads, env.simd
-            ),
-        ];
-        if let Some(adapter) = &env.adapter {
-            lines.push(format!(
-                "GPU: {} ({}, {})",
-                adapter.name, adapter.device_type, adapter.api
-            ));
-        }
+        let environment = &self.provenance.environment;
+        let mut lines = vec![format!(
+            "sweep {} · {} sizes from n = {} to {}",
+            self.kernel,
+            self.sizes.len(),
+            format_count(self.sizes[0]),
+            format_count(*self.sizes.last().unwrap_or(&0))
+        )];
+        lines.extend(machine_lines(
+            environment,
+            Machine {
+                cpu_count: Some(format!("{} threads", environment.threads)),
+                ..Machine::default()
+            },
+        ));
         lines
     }
 

@@ -2,7 +2,7 @@
 //! upload path and for readback, and the fitted t(bytes) = latency + bytes / bandwidth.
 
 use crate::cpu::AlignedVec;
-use crate::environment::Environment;
+use crate::environment::Provenance;
 use crate::error::{Error, Result};
 use crate::gpu::transfer::{Role, upload_write_buffer_timed, upload_write_buffer_with_timed};
 use crate::gpu::{DeviceArray, Download, GpuContext, download_timed, upload_timed};
@@ -10,6 +10,7 @@ use crate::measure::Stats;
 use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
 use crate::measure::runner::{MeasureOptions, PhaseSample, take_samples};
 use crate::report::format::{rate, seconds};
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
@@ -43,9 +44,9 @@ pub struct PathFit {
 /// The output of `hpclab transfer`.
 #[derive(Debug, Clone, Serialize)]
 pub struct TransferDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub runs: usize,
     pub warmup: usize,
     /// Every (path, size) measured.
@@ -154,12 +155,7 @@ pub fn measure(
         })
         .collect();
     Ok(TransferDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command,
-        environment: Environment::capture(
-            rayon::current_num_threads(),
-            Some(context.adapter.clone()),
-        ),
+        provenance: super::provenance(command, Some(context)),
         runs: options.runs,
         warmup: options.warmup,
         points,
@@ -210,7 +206,8 @@ impl TransferDocument {
         Chart {
             title: format!(
                 "Host↔device transfers on {}",
-                self.environment
+                self.provenance
+                    .environment
                     .adapter
                     .as_ref()
                     .map_or("the GPU", |a| a.name.as_str())
@@ -238,17 +235,13 @@ impl Document for TransferDocument {
             self.runs,
             self.warmup
         )];
-        if let Some(adapter) = &self.environment.adapter {
-            let software = if adapter.software {
-                " — software adapter: host memory copies, not a real link"
-            } else {
-                ""
-            };
-            lines.push(format!(
-                "GPU: {} ({}, {}){software}",
-                adapter.name, adapter.device_type, adapter.api
-            ));
-        }
+        lines.extend(machine_lines(
+            &self.provenance.environment,
+            Machine {
+                software: Some("host memory copies, not a real link"),
+                ..Machine::default()
+            },
+        ));
         lines
     }
 

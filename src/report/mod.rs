@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod format;
+pub mod heading;
 pub mod html;
 pub mod image;
 pub mod json;
