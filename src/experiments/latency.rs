@@ -11,6 +11,7 @@ use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
+use crate::report::csv::{self, Number};
 use crate::report::{Document, to_json};
 use serde::Serialize;
 use std::time::Instant;
@@ -24,6 +25,14 @@ pub struct Batch {
     pub time: Stats,
     /// Median time / dispatches.
     pub per_dispatch_s: f64,
+}
+
+/// The CSV row of one batch size.
+#[derive(Serialize, Default)]
+struct BatchRow {
+    dispatches: u32,
+    median_s: Number,
+    per_dispatch_s: Option<Number>,
 }
 
 /// The output of `hpclab latency`.
@@ -240,27 +249,18 @@ impl Document for LatencyDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        let mut rows = vec![vec![
-            "0".to_string(),
-            self.empty_submit.median_s.to_string(),
-            "".into(),
-        ]];
-        rows.extend(self.batches.iter().map(|b| {
-            vec![
-                b.dispatches.to_string(),
-                b.time.median_s.to_string(),
-                b.per_dispatch_s.to_string(),
-            ]
-        }));
-        Rows {
-            header: ["dispatches", "median_s", "per_dispatch_s"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            rows,
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        // The empty submission is the row of 0 dispatches.
+        let empty = BatchRow {
+            dispatches: 0,
+            median_s: Number(self.empty_submit.median_s),
+            per_dispatch_s: None,
+        };
+        csv::write(std::iter::once(empty).chain(self.batches.iter().map(|b| BatchRow {
+            dispatches: b.dispatches,
+            median_s: Number(b.time.median_s),
+            per_dispatch_s: Some(Number(b.per_dispatch_s)),
+        })))
     }
 
     fn json(&self) -> Result<serde_json::Value> {

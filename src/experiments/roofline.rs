@@ -17,6 +17,7 @@ use crate::report::format::rate;
 use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
+use crate::report::csv::{self, Number};
 use crate::report::{Document, to_json};
 use crate::size::format_count;
 use serde::Serialize;
@@ -46,6 +47,18 @@ pub struct ProbePoint {
     pub gflops: f64,
     pub bandwidth_gbs: f64,
     pub verified: bool,
+}
+
+/// The CSV row of one probe measurement.
+#[derive(Serialize, Default)]
+struct ProbeRow {
+    device: &'static str,
+    fmas_per_element: u32,
+    intensity: Number,
+    median_s: Number,
+    gflops: Number,
+    bandwidth_gbs: Number,
+    verified: bool,
 }
 
 /// The measured roof of one device.
@@ -483,37 +496,16 @@ impl Document for RooflineDocument {
             .collect()
     }
 
-    fn csv(&self) -> Rows {
-        Rows {
-            header: [
-                "device",
-                "fmas_per_element",
-                "intensity",
-                "median_s",
-                "gflops",
-                "bandwidth_gbs",
-                "verified",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            rows: self
-                .points
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.device.to_string(),
-                        p.fmas_per_element.to_string(),
-                        p.intensity.to_string(),
-                        p.time.median_s.to_string(),
-                        p.gflops.to_string(),
-                        p.bandwidth_gbs.to_string(),
-                        p.verified.to_string(),
-                    ]
-                })
-                .collect(),
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.points.iter().map(|p| ProbeRow {
+            device: p.device,
+            fmas_per_element: p.fmas_per_element,
+            intensity: Number(p.intensity),
+            median_s: Number(p.time.median_s),
+            gflops: Number(p.gflops),
+            bandwidth_gbs: Number(p.bandwidth_gbs),
+            verified: p.verified,
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {

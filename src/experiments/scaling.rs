@@ -10,6 +10,7 @@ use crate::report::format::{percent, ratio, seconds};
 use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
+use crate::report::csv::{self, Number};
 use crate::report::{Document, to_json};
 use crate::size::format_count;
 use serde::Serialize;
@@ -28,6 +29,17 @@ pub struct ScalingPoint {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub karp_flatt: Option<f64>,
     pub verified: bool,
+}
+
+/// The CSV row of one thread count.
+#[derive(Serialize, Default)]
+struct ScalingRow {
+    threads: usize,
+    median_s: Number,
+    speedup: Number,
+    efficiency: Number,
+    karp_flatt: Option<Number>,
+    verified: bool,
 }
 
 /// The output of `hpclab scaling`.
@@ -225,35 +237,15 @@ impl Document for ScalingDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        Rows {
-            header: [
-                "threads",
-                "median_s",
-                "speedup",
-                "efficiency",
-                "karp_flatt",
-                "verified",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            rows: self
-                .points
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.threads.to_string(),
-                        p.time.median_s.to_string(),
-                        p.speedup.to_string(),
-                        p.efficiency.to_string(),
-                        p.karp_flatt.map_or(String::new(), |e| e.to_string()),
-                        p.verified.to_string(),
-                    ]
-                })
-                .collect(),
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.points.iter().map(|p| ScalingRow {
+            threads: p.threads,
+            median_s: Number(p.time.median_s),
+            speedup: Number(p.speedup),
+            efficiency: Number(p.efficiency),
+            karp_flatt: p.karp_flatt.map(Number),
+            verified: p.verified,
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {

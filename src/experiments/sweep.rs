@@ -12,6 +12,7 @@ use crate::report::format::seconds;
 use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Marker, Series};
 use crate::report::table::Rows;
+use crate::report::csv::{self, Number};
 use crate::report::{Document, to_json};
 use crate::size::{format_bytes, format_count};
 use serde::Serialize;
@@ -50,6 +51,18 @@ pub struct SweepDocument {
     /// With `--compare`: the command that measured the baseline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_command: Option<String>,
+}
+
+/// The CSV row of one record.
+#[derive(Serialize, Default)]
+struct SweepRow<'a> {
+    size: u64,
+    backend: &'a str,
+    variant: Option<&'a str>,
+    compute_median_s: Number,
+    total_median_s: Number,
+    bandwidth_gbs: Number,
+    verified: bool,
 }
 
 /// A cache level placed on the size axis.
@@ -400,38 +413,16 @@ impl Document for SweepDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        let rows = self
-            .records
-            .iter()
-            .map(|r| {
-                vec![
-                    r.size.to_string(),
-                    r.backend.to_string(),
-                    r.variant.clone().unwrap_or_default(),
-                    r.phases.compute.median_s.to_string(),
-                    r.phases.total.median_s.to_string(),
-                    r.bandwidth_gbs.to_string(),
-                    r.verified.to_string(),
-                ]
-            })
-            .collect();
-        Rows {
-            header: [
-                "size",
-                "backend",
-                "variant",
-                "compute_median_s",
-                "total_median_s",
-                "bandwidth_gbs",
-                "verified",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            rows,
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.records.iter().map(|r| SweepRow {
+            size: r.size,
+            backend: r.backend.name(),
+            variant: r.variant.as_deref(),
+            compute_median_s: Number(r.phases.compute.median_s),
+            total_median_s: Number(r.phases.total.median_s),
+            bandwidth_gbs: Number(r.bandwidth_gbs),
+            verified: r.verified,
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {

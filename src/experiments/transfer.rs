@@ -14,6 +14,7 @@ use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
+use crate::report::csv::{self, Number};
 use crate::report::{Document, to_json};
 use crate::size::{format_bytes, format_count};
 use serde::Serialize;
@@ -31,6 +32,17 @@ pub struct TransferPoint {
     pub time: Stats,
     /// bytes / median time, GB/s.
     pub bandwidth_gbs: f64,
+}
+
+/// The CSV row of one size on one path.
+#[derive(Serialize, Default)]
+struct TransferRow {
+    path: &'static str,
+    bytes: u64,
+    median_s: Number,
+    min_s: Number,
+    max_s: Number,
+    bandwidth_gbs: Number,
 }
 
 /// The fitted link model of one path.
@@ -307,35 +319,15 @@ impl Document for TransferDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        Rows {
-            header: [
-                "path",
-                "bytes",
-                "median_s",
-                "min_s",
-                "max_s",
-                "bandwidth_gbs",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            rows: self
-                .points
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.path.to_string(),
-                        p.bytes.to_string(),
-                        p.time.median_s.to_string(),
-                        p.time.min_s.to_string(),
-                        p.time.max_s.to_string(),
-                        p.bandwidth_gbs.to_string(),
-                    ]
-                })
-                .collect(),
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.points.iter().map(|p| TransferRow {
+            path: p.path,
+            bytes: p.bytes,
+            median_s: Number(p.time.median_s),
+            min_s: Number(p.time.min_s),
+            max_s: Number(p.time.max_s),
+            bandwidth_gbs: Number(p.bandwidth_gbs),
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {
