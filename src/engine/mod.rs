@@ -11,12 +11,12 @@ pub use plan::{Implementation, Plan, PlanBuilder};
 use crate::backend::Backend;
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
+use crate::experiments::run::{GpuSetupReport, RunDocument};
 use crate::measure::Record;
 use crate::measure::record::{RecordInput, fill_speedups};
 use crate::measure::runner::{take_samples, time_compute};
 use crate::measure::verdict::judge;
 use crate::report::progress::Progress;
-use crate::experiments::run::{GpuSetupReport, RunDocument};
 
 /// Measures every implementation of `plan` and returns the run document. `quiet` hides the
 /// progress bar (an experiment that runs many plans shows its own).

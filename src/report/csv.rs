@@ -40,7 +40,10 @@ pub fn write<R: Serialize + Default>(rows: impl IntoIterator<Item = R>) -> Resul
     if rows.peek().is_none() {
         // The header alone: serialize an empty row and keep only its first line.
         let text = write(Some(R::default()))?;
-        return Ok(text.lines().next().map_or(String::new(), |h| format!("{h}\n")));
+        return Ok(text
+            .lines()
+            .next()
+            .map_or(String::new(), |h| format!("{h}\n")));
     }
     for row in rows {
         writer.serialize(row).map_err(encoding)?;
