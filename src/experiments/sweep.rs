@@ -8,11 +8,11 @@ use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::kernels::Kernel;
 use crate::measure::Record;
-use crate::report::format::seconds;
+use crate::report::csv::{self, Number};
+use crate::report::format::{NONE, check, seconds};
 use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Marker, Series};
 use crate::report::table::Rows;
-use crate::report::csv::{self, Number};
 use crate::report::{Document, to_json};
 use crate::size::{format_bytes, format_count};
 use serde::Serialize;
@@ -200,74 +200,6 @@ impl SweepDocument {
         }
         labels
     }
-
-    /// Time against size, log–log: one line per backend (its total), the GPU drawn with and
-    /// without transfers; cache sizes and the break-even size marked.
-    fn figure(&self) -> Chart {
-        let mut series = Vec::new();
-        for (index, name) in self.labels().into_iter().enumerate() {
-            let of = |r: &&Record| label(r) == name;
-            let total: Vec<(f64, f64)> = self
-                .records
-                .iter()
-                .filter(of)
-                .map(|r| (r.size as f64, r.phases.total.median_s))
-                .collect();
-            let is_gpu = self
-                .records
-                .iter()
-                .filter(of)
-                .any(|r| r.backend == Backend::Gpu);
-            series.push(Series {
-                name: if is_gpu {
-                    format!("{name} (with transfers)")
-                } else {
-                    name.clone()
-                },
-                points: total,
-                dashed: false,
-                color: Some(index),
-            });
-            if is_gpu {
-                let compute = self
-                    .records
-                    .iter()
-                    .filter(of)
-                    .map(|r| (r.size as f64, r.phases.compute.median_s))
-                    .collect();
-                series.push(Series {
-                    name: format!("{name} (compute only)"),
-                    points: compute,
-                    dashed: true,
-                    color: Some(index),
-                });
-            }
-        }
-        let mut markers: Vec<Marker> = self
-            .caches
-            .iter()
-            .map(|c| Marker {
-                x: c.size as f64,
-                label: format!("{} {}", c.cache.name, format_bytes(c.cache.bytes)),
-            })
-            .collect();
-        if let Some(size) = self.break_even.end_to_end {
-            markers.push(Marker {
-                x: size as f64,
-                label: "GPU break-even".into(),
-            });
-        }
-        Chart {
-            title: format!("{}: time per run against size", self.kernel),
-            x_label: "problem size n".into(),
-            y_label: "median time per run (s)".into(),
-            log_x: true,
-            log_y: true,
-            x_bytes: false,
-            series,
-            markers,
-        }
-    }
 }
 
 impl Document for SweepDocument {
@@ -284,13 +216,7 @@ impl Document for SweepDocument {
             format_count(self.sizes[0]),
             format_count(*self.sizes.last().unwrap_or(&0))
         )];
-        lines.extend(machine_lines(
-            environment,
-            Machine {
-                cpu_count: Some(format!("{} threads", environment.threads)),
-                ..Machine::default()
-            },
-        ));
+        lines.extend(machine_lines(environment, Machine::threads(environment)));
         lines
     }
 
@@ -329,16 +255,16 @@ impl Document for SweepDocument {
                             row.push(seconds(r.phases.total.median_s));
                         }
                         Some(r) => row.push(seconds(r.phases.total.median_s)),
-                        None => row.push("–".into()),
+                        None => row.push(NONE.into()),
                     }
                     if record.is_none() && header.contains(&format!("{name} total")) {
-                        row.push("–".into());
+                        row.push(NONE.into());
                     }
                 }
                 let fastest = here
                     .iter()
                     .min_by(|a, b| a.phases.total.median_s.total_cmp(&b.phases.total.median_s));
-                row.push(fastest.map_or("–".into(), |r| label(r)));
+                row.push(fastest.map_or(NONE.into(), |r| label(r)));
                 if any_verdict {
                     let verdicts: Vec<&str> = here
                         .iter()
@@ -346,16 +272,12 @@ impl Document for SweepDocument {
                         .map(|v| v.bound.name())
                         .collect();
                     row.push(if verdicts.is_empty() {
-                        "–".into()
+                        NONE.into()
                     } else {
                         verdicts.join(", ")
                     });
                 }
-                row.push(if here.iter().all(|r| r.verified) {
-                    "ok".into()
-                } else {
-                    "FAILED".into()
-                });
+                row.push(check(here.iter().all(|r| r.verified)));
                 row
             })
             .collect();
@@ -429,8 +351,43 @@ impl Document for SweepDocument {
         to_json(self)
     }
 
+    /// Time against size, log–log: one line per backend (its total), the GPU drawn with and
+    /// without transfers; cache sizes and the break-even size marked.
     fn chart(&self) -> Option<Chart> {
-        Some(self.figure())
+        let mut series = Vec::new();
+        for (index, name) in self.labels().into_iter().enumerate() {
+            let of = || self.records.iter().filter(|r| label(r) == name);
+            let total = of().map(|r| (r.size as f64, r.phases.total.median_s));
+            if of().any(|r| r.backend == Backend::Gpu) {
+                let compute = of().map(|r| (r.size as f64, r.phases.compute.median_s));
+                series.push(
+                    Series::solid(format!("{name} (with transfers)"), total.collect()).color(index),
+                );
+                series.push(
+                    Series::dashed(format!("{name} (compute only)"), compute.collect())
+                        .color(index),
+                );
+            } else {
+                series.push(Series::solid(name.clone(), total.collect()).color(index));
+            }
+        }
+        let mut markers: Vec<Marker> = self
+            .caches
+            .iter()
+            .map(|c| Marker {
+                x: c.size as f64,
+                label: format!("{} {}", c.cache.name, format_bytes(c.cache.bytes)),
+            })
+            .collect();
+        if let Some(size) = self.break_even.end_to_end {
+            markers.push(Marker {
+                x: size as f64,
+                label: "GPU break-even".into(),
+            });
+        }
+        let title = format!("{}: time per run against size", self.kernel);
+        let chart = Chart::new(title, "problem size n", "median time per run (s)");
+        Some(chart.log_log().with_series(series).with_markers(markers))
     }
 }
 

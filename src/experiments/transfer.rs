@@ -1,6 +1,7 @@
 //! Host↔device transfers from a few KiB up to the largest buffer: bandwidth per size for each
 //! upload path and for readback, and the fitted t(bytes) = latency + bytes / bandwidth.
 
+use super::{gpu_name, sample_stats};
 use crate::cpu::AlignedVec;
 use crate::environment::Provenance;
 use crate::error::{Error, Result};
@@ -8,13 +9,13 @@ use crate::gpu::transfer::{Role, upload_write_buffer_timed, upload_write_buffer_
 use crate::gpu::{DeviceArray, Download, GpuContext, download_timed, upload_timed};
 use crate::measure::Stats;
 use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
-use crate::measure::runner::{MeasureOptions, PhaseSample, take_samples};
-use crate::report::format::{rate, seconds};
+use crate::measure::runner::MeasureOptions;
+use crate::report::csv::{self, Number};
+use crate::report::format::{NONE, rate, seconds};
 use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
-use crate::report::csv::{self, Number};
 use crate::report::{Document, to_json};
 use crate::size::{format_bytes, format_count};
 use serde::Serialize;
@@ -102,50 +103,35 @@ pub fn measure(
         (sizes.len() * PATHS.len() * (options.warmup + options.runs)) as u64,
         quiet,
     );
+    let read_back = |host: &mut [u8]| {
+        download_timed(
+            context,
+            &mut [Download {
+                array: &device,
+                host,
+            }],
+        )
+    };
     let mut points = Vec::new();
     let mut verified = true;
     for &bytes in sizes {
-        let source = &host[..bytes as usize];
+        let (source, back) = (&host[..bytes as usize], &mut back[..bytes as usize]);
         for path in PATHS {
             progress.set_message(format!("{path} {}", format_bytes(bytes)));
-            let mut sample = || -> Result<f64> {
-                match path {
+            let time = sample_stats(
+                options,
+                || match path {
                     "write_buffer" => upload_write_buffer_timed(context, &device, source),
                     "staging" => upload_timed(context, &[(&device, source)]),
                     "write_buffer_with" => upload_write_buffer_with_timed(context, &device, source),
-                    _ => download_timed(
-                        context,
-                        &mut [Download {
-                            array: &device,
-                            host: &mut back[..bytes as usize],
-                        }],
-                    ),
-                }
-            };
-            let samples = take_samples(
-                options,
-                || {
-                    sample().map(|seconds| PhaseSample {
-                        upload_s: None,
-                        compute_wall_s: seconds,
-                        compute_timestamp_s: None,
-                        download_s: None,
-                    })
+                    _ => read_back(back),
                 },
                 |_, _| progress.step(),
             )?;
             // Every upload path is checked by reading the bytes back; readback by the same bytes.
-            back[..bytes as usize].fill(0);
-            download_timed(
-                context,
-                &mut [Download {
-                    array: &device,
-                    host: &mut back[..bytes as usize],
-                }],
-            )?;
-            verified &= back[..bytes as usize] == *source;
-            let time = Stats::from_samples(samples.iter().map(|s| s.compute_wall_s).collect())
-                .expect("runs >= 1");
+            back.fill(0);
+            read_back(back)?;
+            verified &= *back == *source;
             points.push(TransferPoint {
                 path,
                 bytes,
@@ -174,65 +160,6 @@ pub fn measure(
         fits,
         verified,
     })
-}
-
-impl TransferDocument {
-    /// GB/s against size, log–log, one line per path, and each path's fitted model dashed.
-    fn figure(&self) -> Chart {
-        let mut series = Vec::new();
-        for path in PATHS {
-            let points: Vec<(f64, f64)> = self
-                .points
-                .iter()
-                .filter(|p| p.path == path)
-                .map(|p| (p.bytes as f64, p.bandwidth_gbs))
-                .collect();
-            series.push(Series {
-                name: path.to_string(),
-                points,
-                dashed: false,
-                color: None,
-            });
-        }
-        for (index, fit) in self.fits.iter().enumerate() {
-            let points = self
-                .points
-                .iter()
-                .filter(|p| p.path == fit.path)
-                .map(|p| {
-                    let bytes = p.bytes as f64;
-                    (
-                        bytes,
-                        bytes / (fit.fit.latency_s + bytes / (fit.fit.bandwidth_gbs * 1e9)) / 1e9,
-                    )
-                })
-                .collect();
-            let color = PATHS.iter().position(|p| *p == fit.path).unwrap_or(index);
-            series.push(Series {
-                name: format!("{} model", fit.path),
-                points,
-                dashed: true,
-                color: Some(color),
-            });
-        }
-        Chart {
-            title: format!(
-                "Host↔device transfers on {}",
-                self.provenance
-                    .environment
-                    .adapter
-                    .as_ref()
-                    .map_or("the GPU", |a| a.name.as_str())
-            ),
-            x_label: "transfer size (bytes)".into(),
-            y_label: "bandwidth (GB/s, 10^9 B/s)".into(),
-            log_x: true,
-            log_y: true,
-            x_bytes: true,
-            series,
-            markers: Vec::new(),
-        }
-    }
 }
 
 impl Document for TransferDocument {
@@ -279,9 +206,9 @@ impl Document for TransferDocument {
                 row.extend(
                     PATHS
                         .iter()
-                        .map(|&path| at(path).map_or("–".into(), |p| rate(p.bandwidth_gbs))),
+                        .map(|&path| at(path).map_or(NONE.into(), |p| rate(p.bandwidth_gbs))),
                 );
-                row.push(at("staging").map_or("–".into(), |p| seconds(p.time.median_s)));
+                row.push(at("staging").map_or(NONE.into(), |p| seconds(p.time.median_s)));
                 row
             })
             .collect();
@@ -334,8 +261,44 @@ impl Document for TransferDocument {
         to_json(self)
     }
 
+    /// GB/s against size, log–log, one line per path, and each path's fitted model dashed in
+    /// its colour.
     fn chart(&self) -> Option<Chart> {
-        Some(self.figure())
+        let on = |path: &'static str| self.points.iter().filter(move |p| p.path == path);
+        let mut series: Vec<Series> = PATHS
+            .iter()
+            .map(|&path| {
+                Series::solid(
+                    path,
+                    on(path)
+                        .map(|p| (p.bytes as f64, p.bandwidth_gbs))
+                        .collect(),
+                )
+            })
+            .collect();
+        for (index, fit) in self.fits.iter().enumerate() {
+            let LatencyBandwidth {
+                latency_s,
+                bandwidth_gbs,
+                ..
+            } = fit.fit;
+            let model = on(fit.path).map(|p| {
+                let bytes = p.bytes as f64;
+                (
+                    bytes,
+                    bytes / (latency_s + bytes / (bandwidth_gbs * 1e9)) / 1e9,
+                )
+            });
+            let color = PATHS.iter().position(|p| *p == fit.path).unwrap_or(index);
+            series
+                .push(Series::dashed(format!("{} model", fit.path), model.collect()).color(color));
+        }
+        let title = format!(
+            "Host↔device transfers on {}",
+            gpu_name(&self.provenance.environment)
+        );
+        let chart = Chart::new(title, "transfer size (bytes)", "bandwidth (GB/s, 10^9 B/s)");
+        Some(chart.log_log().bytes_on_x().with_series(series))
     }
 }
 

@@ -16,6 +16,16 @@ pub struct Machine<'a> {
     pub software: Option<&'a str>,
 }
 
+impl Machine<'_> {
+    /// The CPU line counting the threads the work ran on, and the plain GPU line.
+    pub fn threads(environment: &Environment) -> Machine<'static> {
+        Machine {
+            cpu_count: Some(format!("{} threads", environment.threads)),
+            ..Machine::default()
+        }
+    }
+}
+
 /// The CPU line, then the GPU line when an adapter was used.
 pub fn machine_lines(environment: &Environment, machine: Machine) -> Vec<String> {
     let mut lines = Vec::new();
