@@ -6,15 +6,17 @@ mod common;
 
 use assert_cmd::Command;
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 fn hpclab() -> Command {
     Command::cargo_bin("hpclab").unwrap()
 }
 
-fn json_of(args: &[&str]) -> Value {
+/// Runs hpclab with `args` and `envs`; its stdout, after checking that it succeeded.
+fn stdout_of(args: &[&str], envs: &[(&str, &str)]) -> Vec<u8> {
     let output = hpclab()
         .args(args)
-        .args(["--format", "json"])
+        .envs(envs.iter().copied())
         .output()
         .unwrap();
     assert!(
@@ -22,10 +24,33 @@ fn json_of(args: &[&str]) -> Value {
         "{args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap()
+    output.stdout
 }
 
-fn assert_svg(path: &std::path::Path, legend: &[&str]) {
+fn json_of(args: &[&str]) -> Value {
+    let args = [args, &["--format", "json"]].concat();
+    serde_json::from_slice(&stdout_of(&args, &[])).unwrap()
+}
+
+/// The JSON of `args` with `--plot` in a temporary folder, and the plot's path (valid while the
+/// folder lives).
+fn json_and_plot(args: &[&str], envs: &[(&str, &str)]) -> (Value, tempfile::TempDir, PathBuf) {
+    let folder = tempfile::tempdir().unwrap();
+    let plot = folder.path().join("plot.svg");
+    let args = [
+        args,
+        &["--format", "json", "--plot", plot.to_str().unwrap()],
+    ]
+    .concat();
+    let json = serde_json::from_slice(&stdout_of(&args, envs)).unwrap();
+    (json, folder, plot)
+}
+
+fn gpu_present() -> bool {
+    common::gpu(Default::default()).is_some()
+}
+
+fn assert_svg(path: &Path, legend: &[&str]) {
     let svg = std::fs::read_to_string(path).unwrap();
     assert!(
         svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
@@ -41,22 +66,13 @@ fn assert_svg(path: &std::path::Path, legend: &[&str]) {
 
 #[test]
 fn transfer_measures_every_path_and_fits_latency_and_bandwidth() {
-    if common::gpu(Default::default()).is_none() {
+    if !gpu_present() {
         return;
     }
-    let folder = tempfile::tempdir().unwrap();
-    let plot = folder.path().join("transfer.svg");
-    let json = json_of(&[
-        "transfer",
-        "--min",
-        "4Ki",
-        "--max",
-        "4Mi",
-        "--runs",
-        "2",
-        "--plot",
-        plot.to_str().unwrap(),
-    ]);
+    let (json, _folder, plot) = json_and_plot(
+        &["transfer", "--min", "4Ki", "--max", "4Mi", "--runs", "2"],
+        &[],
+    );
     assert_eq!(json["verified"], true);
     let points = json["points"].as_array().unwrap();
     assert_eq!(points.len(), 11 * 4, "11 sizes (4 KiB … 4 MiB) × 4 paths");
@@ -80,7 +96,7 @@ fn transfer_measures_every_path_and_fits_latency_and_bandwidth() {
 
 #[test]
 fn latency_reports_round_trip_and_batches() {
-    if common::gpu(Default::default()).is_none() {
+    if !gpu_present() {
         return;
     }
     let json = json_of(&[
@@ -121,20 +137,12 @@ fn experiment_mistakes_are_usage_errors() {
 
 #[test]
 fn sweep_names_the_break_even_and_plots_every_backend() {
-    let folder = tempfile::tempdir().unwrap();
-    let plot = folder.path().join("sweep.svg");
-    let json = json_of(&[
-        "sweep",
-        "triad",
-        "--sizes",
-        "1Ki..16Ki",
-        "--runs",
-        "2",
-        "--plot",
-        plot.to_str().unwrap(),
-    ]);
+    let (json, _folder, plot) = json_and_plot(
+        &["sweep", "triad", "--sizes", "1Ki..16Ki", "--runs", "2"],
+        &[],
+    );
     assert_eq!(json["sizes"].as_array().unwrap().len(), 5);
-    let has_gpu = common::gpu(Default::default()).is_some();
+    let has_gpu = gpu_present();
     let backends = if has_gpu { 4 } else { 3 };
     assert_eq!(json["records"].as_array().unwrap().len(), 5 * backends);
     let break_even = &json["break_even"];
@@ -149,20 +157,19 @@ fn sweep_names_the_break_even_and_plots_every_backend() {
 
 #[test]
 fn scaling_reports_speedups_amdahl_and_karp_flatt() {
-    let folder = tempfile::tempdir().unwrap();
-    let plot = folder.path().join("scaling.svg");
-    let json = json_of(&[
-        "scaling",
-        "add",
-        "--size",
-        "64Ki",
-        "--max-threads",
-        "2",
-        "--runs",
-        "2",
-        "--plot",
-        plot.to_str().unwrap(),
-    ]);
+    let (json, _folder, plot) = json_and_plot(
+        &[
+            "scaling",
+            "add",
+            "--size",
+            "64Ki",
+            "--max-threads",
+            "2",
+            "--runs",
+            "2",
+        ],
+        &[],
+    );
     let points = json["points"].as_array().unwrap();
     let threads: Vec<u64> = points
         .iter()
@@ -179,24 +186,11 @@ fn scaling_reports_speedups_amdahl_and_karp_flatt() {
 
 #[test]
 fn roofline_measures_ceilings_and_places_the_catalogue() {
-    let folder = tempfile::tempdir().unwrap();
-    let plot = folder.path().join("roofline.svg");
-    let output = hpclab()
-        .args([
-            "roofline", "--size", "64Ki", "--runs", "1", "--warmup", "0", "--format", "json",
-            "--plot",
-        ])
-        .arg(&plot)
-        .env("HPCLAB_MAX_SIZE", "64Ki")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let (json, _folder, plot) = json_and_plot(
+        &["roofline", "--size", "64Ki", "--runs", "1", "--warmup", "0"],
+        &[("HPCLAB_MAX_SIZE", "64Ki")],
     );
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let has_gpu = common::gpu(Default::default()).is_some();
+    let has_gpu = gpu_present();
     let devices = if has_gpu { 2 } else { 1 };
     let points = json["points"].as_array().unwrap();
     assert_eq!(
@@ -243,20 +237,13 @@ fn roofline_measures_ceilings_and_places_the_catalogue() {
 fn report_writes_markdown_html_json_and_plots() {
     let folder = tempfile::tempdir().unwrap();
     let out = folder.path().join("report");
-    let output = hpclab()
-        .args(["report", "--out"])
-        .arg(&out)
-        .env("HPCLAB_MAX_SIZE", "256")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    stdout_of(
+        &["report", "--out", out.to_str().unwrap()],
+        &[("HPCLAB_MAX_SIZE", "256")],
     );
     let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    let has_gpu = common::gpu(Default::default()).is_some();
+    let has_gpu = gpu_present();
     for (name, title, line) in hpclab::commands::report::SUITE {
         assert!(
             markdown.contains(title) && markdown.contains(line),

@@ -5,7 +5,6 @@ use crate::backend::Backend;
 use crate::cli::RooflineArgs;
 use crate::engine::plan::check_memory;
 use crate::engine::{self, GpuState, PlanBuilder};
-use crate::environment::Environment;
 use crate::error::Result;
 use crate::experiments::roofline::{
     FMA_CHAINS, KernelPoint, RooflineDocument, ceilings, measure_probe,
@@ -136,12 +135,7 @@ pub fn document(config: &RooflineConfig, command_line: String) -> Result<Rooflin
     }
     progress.finish();
     let document = RooflineDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command: command_line,
-        environment: Environment::capture(
-            rayon::current_num_threads(),
-            gpu.context.as_ref().map(|g| g.adapter.clone()),
-        ),
+        provenance: crate::experiments::provenance(command_line, gpu.context.as_ref()),
         size: config.size,
         ceilings: ceilings(&points),
         points,

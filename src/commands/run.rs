@@ -4,8 +4,8 @@ use crate::Outcome;
 use crate::cli::RunArgs;
 use crate::engine::{self, GpuState, Plan};
 use crate::error::{Error, Result};
+use crate::experiments::run::RunDocument;
 use crate::measure::compare::Baseline;
-use crate::report::RunDocument;
 use crate::report::{self, Destination};
 
 /// A checked `run` configuration: the plan, where its document goes, and the baseline.

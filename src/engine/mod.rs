@@ -9,14 +9,14 @@ pub use gpu_state::GpuState;
 pub use plan::{Implementation, Plan, PlanBuilder};
 
 use crate::backend::Backend;
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
+use crate::experiments::run::{GpuSetupReport, RunDocument};
 use crate::measure::Record;
 use crate::measure::record::{RecordInput, fill_speedups};
 use crate::measure::runner::{take_samples, time_compute};
 use crate::measure::verdict::judge;
 use crate::report::progress::Progress;
-use crate::report::{GpuSetupReport, RunDocument};
 
 /// Measures every implementation of `plan` and returns the run document. `quiet` hides the
 /// progress bar (an experiment that runs many plans shows its own).
@@ -120,9 +120,10 @@ pub fn run(
     }
     fill_speedups(&mut records);
     Ok(RunDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command: command_line,
-        environment: Environment::capture(plan.threads, gpu.map(|g| g.adapter.clone())),
+        provenance: Provenance::new(
+            command_line,
+            Environment::capture(plan.threads, gpu.map(|g| g.adapter.clone())),
+        ),
         kernel: info.name.to_string(),
         size: plan.size,
         seed: plan.seed,

@@ -77,8 +77,8 @@ impl Document for CatalogueDocument {
         notes(&self.entries)
     }
 
-    fn csv(&self) -> Rows {
-        table(&self.entries)
+    fn csv(&self) -> Result<String> {
+        crate::report::csv::table(&table(&self.entries))
     }
 
     fn json(&self) -> Result<serde_json::Value> {

@@ -111,8 +111,8 @@ impl Document for Devices {
         }
     }
 
-    fn csv(&self) -> Rows {
-        self.adapter_rows()
+    fn csv(&self) -> Result<String> {
+        crate::report::csv::table(&self.adapter_rows())
     }
 
     fn json(&self) -> Result<serde_json::Value> {

@@ -1,12 +1,15 @@
 //! What a dispatch costs when it does no work: the round trip of submit-and-wait, and the cost
 //! per dispatch when many share one submission (the reason GPU code batches its launches).
 
-use crate::environment::Environment;
+use super::{gpu_name, sample_stats};
+use crate::environment::Provenance;
 use crate::error::Result;
-use crate::gpu::{GpuContext, ShaderSpec};
+use crate::gpu::{GpuContext, ShaderSpec, timed_compute_pass};
 use crate::measure::Stats;
-use crate::measure::runner::{MeasureOptions, PhaseSample, take_samples};
-use crate::report::format::seconds;
+use crate::measure::runner::MeasureOptions;
+use crate::report::csv::{self, Number};
+use crate::report::format::{NONE, seconds, seconds_span};
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
@@ -25,12 +28,20 @@ pub struct Batch {
     pub per_dispatch_s: f64,
 }
 
+/// The CSV row of one batch size.
+#[derive(Serialize, Default)]
+struct BatchRow {
+    dispatches: u32,
+    median_s: Number,
+    per_dispatch_s: Option<Number>,
+}
+
 /// The output of `hpclab latency`.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatencyDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub runs: usize,
     pub warmup: usize,
     /// `queue.submit([])` and wait: the floor of any round trip.
@@ -58,60 +69,36 @@ pub fn measure(
             constants: vec![],
         },
     )?;
-    let wall = |seconds: f64| PhaseSample {
-        upload_s: None,
-        compute_wall_s: seconds,
-        compute_timestamp_s: None,
-        download_s: None,
-    };
-    let stats = |samples: Vec<PhaseSample>| {
-        Stats::from_samples(samples.iter().map(|s| s.compute_wall_s).collect()).expect("runs >= 1")
-    };
     let progress = Progress::new(
         ((batches.len() + 1) * (options.warmup + options.runs)) as u64,
         quiet,
     );
 
     progress.set_message("empty submission".into());
-    let empty_submit = stats(take_samples(
+    let empty_submit = sample_stats(
         options,
-        || {
-            let started = Instant::now();
-            context.submit_and_wait([], "submitting nothing")?;
-            Ok(wall(started.elapsed().as_secs_f64()))
-        },
+        || empty_submission(context, "submitting nothing"),
         |_, _| progress.step(),
-    )?);
+    )?;
 
     let mut measured = Vec::new();
     for &dispatches in batches {
         progress.set_message(format!("{dispatches} dispatches per submission"));
-        let samples = take_samples(
+        let time = sample_stats(
             options,
             || {
-                let started = Instant::now();
-                let mut encoder =
-                    context
-                        .device
-                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                            label: Some("empty dispatches"),
-                        });
-                {
-                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("empty"),
-                        timestamp_writes: None,
-                    });
-                    pass.set_pipeline(&compiled.pipeline);
-                    for _ in 0..dispatches {
-                        pass.dispatch_workgroups(1, 1, 1);
-                    }
-                }
-                context.submit_and_wait([encoder.finish()], "dispatching empty kernels")?;
-                Ok(wall(started.elapsed().as_secs_f64()))
+                let (wall_s, _) =
+                    timed_compute_pass(context, None, "empty dispatches", &[], |pass| {
+                        pass.set_pipeline(&compiled.pipeline);
+                        for _ in 0..dispatches {
+                            pass.dispatch_workgroups(1, 1, 1);
+                        }
+                        Ok(())
+                    })?;
+                Ok(wall_s)
             },
             |_, _| progress.step(),
         )?;
-        let time = stats(samples);
         measured.push(Batch {
             dispatches,
             per_dispatch_s: time.median_s / dispatches as f64,
@@ -120,12 +107,7 @@ pub fn measure(
     }
     progress.finish();
     Ok(LatencyDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command,
-        environment: Environment::capture(
-            rayon::current_num_threads(),
-            Some(context.adapter.clone()),
-        ),
+        provenance: super::provenance(command, Some(context)),
         runs: options.runs,
         warmup: options.warmup,
         round_trip_s: measured
@@ -137,35 +119,11 @@ pub fn measure(
     })
 }
 
-impl LatencyDocument {
-    /// Time per dispatch against dispatches per submission, log–log.
-    fn figure(&self) -> Chart {
-        Chart {
-            title: format!(
-                "Cost of an empty dispatch on {}",
-                self.environment
-                    .adapter
-                    .as_ref()
-                    .map_or("the GPU", |a| a.name.as_str())
-            ),
-            x_label: "dispatches per submission".into(),
-            y_label: "time per dispatch (s)".into(),
-            log_x: true,
-            log_y: true,
-            x_bytes: false,
-            series: vec![Series {
-                name: "per dispatch (median)".into(),
-                points: self
-                    .batches
-                    .iter()
-                    .map(|b| (b.dispatches as f64, b.per_dispatch_s))
-                    .collect(),
-                dashed: false,
-                color: None,
-            }],
-            markers: Vec::new(),
-        }
-    }
+/// One empty submission and its wait on the host clock: the floor of every round trip.
+pub fn empty_submission(context: &GpuContext, doing: &str) -> Result<f64> {
+    let started = Instant::now();
+    context.submit_and_wait([], doing)?;
+    Ok(started.elapsed().as_secs_f64())
 }
 
 impl Document for LatencyDocument {
@@ -179,46 +137,40 @@ impl Document for LatencyDocument {
             "latency · {} runs after {} warm-up · wall clock, submit → completion",
             self.runs, self.warmup
         )];
-        if let Some(adapter) = &self.environment.adapter {
-            lines.push(format!(
-                "GPU: {} ({}, {})",
-                adapter.name, adapter.device_type, adapter.api
-            ));
-        }
+        lines.extend(machine_lines(
+            &self.provenance.environment,
+            Machine::default(),
+        ));
         lines
     }
 
     fn tables(&self) -> Vec<Rows> {
-        let mut rows = vec![vec![
-            "submit nothing + wait".to_string(),
-            seconds(self.empty_submit.median_s),
-            format!(
-                "{} – {}",
-                seconds(self.empty_submit.min_s),
-                seconds(self.empty_submit.max_s)
-            ),
-            "–".into(),
-        ]];
-        rows.extend(self.batches.iter().map(|b| {
+        let row = |what: String, time: &Stats, per_dispatch: String| {
             vec![
-                format!(
-                    "{} dispatch{} per submission",
-                    b.dispatches,
-                    if b.dispatches == 1 { "" } else { "es" }
-                ),
-                seconds(b.time.median_s),
-                format!("{} – {}", seconds(b.time.min_s), seconds(b.time.max_s)),
-                seconds(b.per_dispatch_s),
+                what,
+                seconds(time.median_s),
+                seconds_span(time.min_s, time.max_s),
+                per_dispatch,
             ]
+        };
+        let mut rows = vec![row(
+            "submit nothing + wait".into(),
+            &self.empty_submit,
+            NONE.into(),
+        )];
+        rows.extend(self.batches.iter().map(|b| {
+            let what = format!(
+                "{} dispatch{} per submission",
+                b.dispatches,
+                if b.dispatches == 1 { "" } else { "es" }
+            );
+            row(what, &b.time, seconds(b.per_dispatch_s))
         }));
-        vec![Rows {
-            header: ["what", "median", "min – max", "per dispatch"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+        vec![Rows::new(
+            &["what", "median", "min – max", "per dispatch"],
             rows,
-            numeric: vec![1, 3],
-        }]
+            vec![1, 3],
+        )]
     }
 
     fn footer(&self) -> Vec<String> {
@@ -245,34 +197,40 @@ impl Document for LatencyDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        let mut rows = vec![vec![
-            "0".to_string(),
-            self.empty_submit.median_s.to_string(),
-            "".into(),
-        ]];
-        rows.extend(self.batches.iter().map(|b| {
-            vec![
-                b.dispatches.to_string(),
-                b.time.median_s.to_string(),
-                b.per_dispatch_s.to_string(),
-            ]
-        }));
-        Rows {
-            header: ["dispatches", "median_s", "per_dispatch_s"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            rows,
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        // The empty submission is the row of 0 dispatches.
+        let empty = BatchRow {
+            dispatches: 0,
+            median_s: Number(self.empty_submit.median_s),
+            per_dispatch_s: None,
+        };
+        csv::write(
+            std::iter::once(empty).chain(self.batches.iter().map(|b| BatchRow {
+                dispatches: b.dispatches,
+                median_s: Number(b.time.median_s),
+                per_dispatch_s: Some(Number(b.per_dispatch_s)),
+            })),
+        )
     }
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
     }
 
+    /// Time per dispatch against dispatches per submission, log–log.
     fn chart(&self) -> Option<Chart> {
-        Some(self.figure())
+        let per_dispatch = self
+            .batches
+            .iter()
+            .map(|b| (b.dispatches as f64, b.per_dispatch_s));
+        let title = format!(
+            "Cost of an empty dispatch on {}",
+            gpu_name(&self.provenance.environment)
+        );
+        let chart = Chart::new(title, "dispatches per submission", "time per dispatch (s)");
+        Some(chart.log_log().with_series(vec![Series::solid(
+            "per dispatch (median)",
+            per_dispatch.collect(),
+        )]))
     }
 }

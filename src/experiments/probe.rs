@@ -1,8 +1,10 @@
-//! A quick measurement of the GPU path (about a second): link latency and bandwidth each way, an
+//! A quick measurement of the GPU path: link latency and bandwidth each way, an
 //! empty dispatch's round trip and device memory bandwidth — the machine model behind every
 //! verdict of `run` and `sweep`. The `transfer` and `latency` experiments measure the same
 //! things in full.
 
+use super::latency::empty_submission;
+use super::sample_stats;
 use crate::cpu::AlignedVec;
 use crate::error::{Error, Result};
 use crate::gpu::transfer::Role;
@@ -21,15 +23,6 @@ const COPY_ELEMENTS: usize = 4 << 20;
 /// Measures the machine model on `context`.
 pub fn probe(context: &GpuContext) -> Result<MachineModel> {
     let options = MeasureOptions { warmup: 1, runs: 3 };
-    let median = |samples: Vec<PhaseSample>, pick: fn(&PhaseSample) -> f64| {
-        Stats::from_samples(samples.iter().map(pick).collect()).map_or(f64::NAN, |s| s.median_s)
-    };
-    let wall = |seconds: f64| PhaseSample {
-        upload_s: None,
-        compute_wall_s: seconds,
-        compute_timestamp_s: None,
-        download_s: None,
-    };
 
     let largest = LINK_BYTES[1].min(context.adapter.max_buffer_bytes / 4 * 4);
     let host = AlignedVec::<u8>::filled(largest as usize, 7);
@@ -37,28 +30,27 @@ pub fn probe(context: &GpuContext) -> Result<MachineModel> {
     let array = DeviceArray::new(context, "probe", largest, Role::InputOutput)?;
     let (mut up, mut down) = (Vec::new(), Vec::new());
     for bytes in [LINK_BYTES[0].min(largest), largest] {
-        let source = &host[..bytes as usize];
-        let samples = take_samples(
+        let (source, back) = (&host[..bytes as usize], &mut back[..bytes as usize]);
+        let upload = sample_stats(
             options,
-            || upload_timed(context, &[(&array, source)]).map(wall),
+            || upload_timed(context, &[(&array, source)]),
             |_, _| {},
         )?;
-        up.push((bytes as f64, median(samples, |s| s.compute_wall_s)));
-        let samples = take_samples(
+        let download = sample_stats(
             options,
             || {
                 download_timed(
                     context,
                     &mut [Download {
                         array: &array,
-                        host: &mut back[..bytes as usize],
+                        host: &mut *back,
                     }],
                 )
-                .map(wall)
             },
             |_, _| {},
         )?;
-        down.push((bytes as f64, median(samples, |s| s.compute_wall_s)));
+        up.push((bytes as f64, upload.median_s));
+        down.push((bytes as f64, download.median_s));
     }
     let fit = |points: &[(f64, f64)], what: &str| {
         fit_latency_bandwidth(points).ok_or_else(|| {
@@ -78,10 +70,11 @@ pub fn probe(context: &GpuContext) -> Result<MachineModel> {
         let mut run = problem.gpu(context, None)?;
         take_samples(options, || run.sample(), |_, _| {})?
     };
-    let compute = median(samples.clone(), |s| {
-        s.compute_timestamp_s.unwrap_or(s.compute_wall_s)
-    });
-    let round_trip = median(samples, |s| s.compute_wall_s) - compute;
+    let median_of = |pick: fn(&PhaseSample) -> f64| {
+        Stats::from_samples(samples.iter().map(pick).collect()).map_or(f64::NAN, |s| s.median_s)
+    };
+    let compute = median_of(|s| s.compute_timestamp_s.unwrap_or(s.compute_wall_s));
+    let round_trip = median_of(|s| s.compute_wall_s) - compute;
     Ok(MachineModel {
         upload,
         download,
@@ -97,22 +90,10 @@ pub fn probe(context: &GpuContext) -> Result<MachineModel> {
 }
 
 fn empty_round_trip(context: &GpuContext) -> Result<f64> {
-    let samples = take_samples(
+    sample_stats(
         MeasureOptions { warmup: 1, runs: 5 },
-        || {
-            let started = std::time::Instant::now();
-            context.submit_and_wait([], "probing the round trip")?;
-            Ok(PhaseSample {
-                upload_s: None,
-                compute_wall_s: started.elapsed().as_secs_f64(),
-                compute_timestamp_s: None,
-                download_s: None,
-            })
-        },
+        || empty_submission(context, "probing the round trip"),
         |_, _| {},
-    )?;
-    Ok(
-        Stats::from_samples(samples.iter().map(|s| s.compute_wall_s).collect())
-            .map_or(0.0, |s| s.median_s),
     )
+    .map(|s| s.median_s)
 }

@@ -3,23 +3,28 @@
 //! measured ceilings (memory bandwidth from the memory-bound end, compute from the compute-bound
 //! end), the ridge point, and the catalogue kernels placed from their cost models and times.
 
+use super::sample_stats;
 use crate::cpu::AlignedVec;
 use crate::cpu::parallel::for_chunks1;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
-use crate::environment::Environment;
+use crate::environment::Provenance;
 use crate::error::{Error, Result};
 use crate::gpu::transfer::Role;
-use crate::gpu::{DeviceArray, GpuContext, PassTimer, ShaderSpec, upload_timed};
+use crate::gpu::{
+    DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, timed_compute_pass,
+    upload_timed,
+};
 use crate::kernels::inputs::uniform_f32;
-use crate::measure::runner::{MeasureOptions, take_samples, time_compute};
-use crate::measure::{PhaseSample, Stats};
-use crate::report::format::rate;
+use crate::measure::Stats;
+use crate::measure::runner::{MeasureOptions, time_compute};
+use crate::report::csv::{self, Number};
+use crate::report::format::{NONE, check, rate};
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
 use crate::size::format_count;
 use serde::Serialize;
-use std::time::Instant;
 
 /// FMAs per element of each probe point: 0 (one multiply) up to 1024, i.e. 1/8 to 256 flop/byte.
 pub const FMA_CHAINS: [u32; 12] = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
@@ -45,6 +50,18 @@ pub struct ProbePoint {
     pub gflops: f64,
     pub bandwidth_gbs: f64,
     pub verified: bool,
+}
+
+/// The CSV row of one probe measurement.
+#[derive(Serialize, Default)]
+struct ProbeRow {
+    device: &'static str,
+    fmas_per_element: u32,
+    intensity: Number,
+    median_s: Number,
+    gflops: Number,
+    bandwidth_gbs: Number,
+    verified: bool,
 }
 
 /// The measured roof of one device.
@@ -73,9 +90,9 @@ pub struct KernelPoint {
 /// The output of `hpclab roofline`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RooflineDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     /// Elements of the probe.
     pub size: u64,
     pub points: Vec<ProbePoint>,
@@ -146,12 +163,16 @@ fn verify(input: &[f32], output: &[f32], fmas: u32) -> bool {
     })
 }
 
-fn point(device: &'static str, fmas: u32, n: usize, samples: &[f64], verified: bool) -> ProbePoint {
-    let time = Stats::from_samples(samples.to_vec()).expect("runs >= 1");
+/// Flops per byte moved of a chain of `fmas` FMAs.
+fn intensity(fmas: u32) -> f64 {
+    flops_per_element(fmas) / BYTES_PER_ELEMENT
+}
+
+fn point(device: &'static str, fmas: u32, n: usize, time: Stats, verified: bool) -> ProbePoint {
     ProbePoint {
         device,
         fmas_per_element: fmas,
-        intensity: flops_per_element(fmas) / BYTES_PER_ELEMENT,
+        intensity: intensity(fmas),
         gflops: flops_per_element(fmas) * n as f64 / time.median_s / 1e9,
         bandwidth_gbs: BYTES_PER_ELEMENT * n as f64 / time.median_s / 1e9,
         time,
@@ -172,19 +193,19 @@ pub fn measure_probe(
     let mut points = Vec::new();
     for &fmas in chains {
         output.fill(f32::NAN);
-        let samples = take_samples(
+        let time = sample_stats(
             options,
             || {
-                Ok(time_compute(|| {
+                let sample = time_compute(|| {
                     for_chunks1(&mut output, &input, |out, a| {
                         dispatch(Chain { out, a, fmas })
                     })
-                }))
+                });
+                Ok(sample.compute_wall_s)
             },
             |_, _| {},
         )?;
-        let times: Vec<f64> = samples.iter().map(|s| s.compute_wall_s).collect();
-        points.push(point("cpu", fmas, n, &times, verify(&input, &output, fmas)));
+        points.push(point("cpu", fmas, n, time, verify(&input, &output, fmas)));
         on_point();
     }
     let Some(context) = gpu else {
@@ -235,51 +256,30 @@ pub fn measure_probe(
                 })
         })?;
         let groups = context.grid_stride_groups(n as u64, workgroup_size);
-        let samples = take_samples(
+        // The GPU's own clock where it has one.
+        let time = sample_stats(
             options,
             || {
-                let started = Instant::now();
-                let mut encoder = context.device.create_command_encoder(&Default::default());
-                {
-                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("roofline"),
-                        timestamp_writes: timer.as_ref().map(PassTimer::pass_writes),
-                    });
-                    pass.set_pipeline(&compiled.pipeline);
-                    pass.set_bind_group(0, &group, &[]);
-                    pass.dispatch_workgroups(groups, 1, 1);
-                }
-                if let Some(timer) = &timer {
-                    timer.resolve(&mut encoder);
-                }
-                context.submit_and_wait([encoder.finish()], "running the roofline probe")?;
-                let compute_wall_s = started.elapsed().as_secs_f64();
-                let compute_timestamp_s = match &timer {
-                    Some(timer) => timer.read_seconds(context)?,
-                    None => None,
-                };
-                Ok(PhaseSample {
-                    upload_s: None,
-                    compute_wall_s,
-                    compute_timestamp_s,
-                    download_s: None,
-                })
+                let (wall_s, timestamp_s) =
+                    timed_compute_pass(context, timer.as_ref(), "roofline", &[], |pass| {
+                        pass.set_pipeline(&compiled.pipeline);
+                        pass.set_bind_group(0, &group, &[]);
+                        pass.dispatch_workgroups(groups, 1, 1);
+                        Ok(())
+                    })?;
+                Ok(timestamp_s.unwrap_or(wall_s))
             },
             |_, _| {},
         )?;
         output.fill(f32::NAN);
-        crate::gpu::download_timed(
+        download_timed(
             context,
-            &mut [crate::gpu::Download {
+            &mut [Download {
                 array: &device_out,
                 host: output.as_bytes_mut(),
             }],
         )?;
-        let times: Vec<f64> = samples
-            .iter()
-            .map(|s| s.compute_timestamp_s.unwrap_or(s.compute_wall_s))
-            .collect();
-        points.push(point("gpu", fmas, n, &times, verify(&input, &output, fmas)));
+        points.push(point("gpu", fmas, n, time, verify(&input, &output, fmas)));
         on_point();
     }
     Ok(points)
@@ -307,83 +307,18 @@ pub fn ceilings(points: &[ProbePoint]) -> Vec<Ceilings> {
         .collect()
 }
 
-impl RooflineDocument {
-    /// The classic log–log roofline: each device's measured probe, its roof (dashed), and the
-    /// catalogue kernels as points.
-    fn figure(&self) -> Chart {
-        let intensities: Vec<f64> = FMA_CHAINS
-            .iter()
-            .map(|&f| flops_per_element(f) / BYTES_PER_ELEMENT)
-            .collect();
-        let mut series = Vec::new();
-        for (index, ceiling) in self.ceilings.iter().enumerate() {
-            let color = Some(index);
-            let probe = self
-                .points
-                .iter()
-                .filter(|p| p.device == ceiling.device)
-                .map(|p| (p.intensity, p.gflops))
-                .collect();
-            series.push(Series {
-                name: format!("{} probe", ceiling.device),
-                points: probe,
-                dashed: false,
-                color,
-            });
-            let roof = intensities
-                .iter()
-                .map(|&i| (i, (ceiling.bandwidth_gbs * i).min(ceiling.compute_gflops)))
-                .collect();
-            series.push(Series {
-                name: format!("{} roof", ceiling.device),
-                points: roof,
-                dashed: true,
-                color,
-            });
-        }
-        for (index, kernel) in self.kernels.iter().enumerate() {
-            series.push(Series {
-                name: format!("{} ({})", kernel.kernel, kernel.backend),
-                points: vec![(kernel.intensity, kernel.gflops)],
-                dashed: false,
-                color: Some(2 + index),
-            });
-        }
-        Chart {
-            title: "Roofline: attainable GFLOP/s against arithmetic intensity".into(),
-            x_label: "arithmetic intensity (flop/byte)".into(),
-            y_label: "GFLOP/s".into(),
-            log_x: true,
-            log_y: true,
-            x_bytes: false,
-            series,
-            markers: Vec::new(),
-        }
-    }
-}
-
 impl Document for RooflineDocument {
     fn verified(&self) -> bool {
         self.points.iter().all(|p| p.verified)
     }
 
     fn heading(&self) -> Vec<String> {
-        let mut lines = vec![
-            format!(
-                "roofline · probe of {} elements: an FMA chain per element, 8 bytes moved per element",
-                format_count(self.size)
-            ),
-            format!(
-                "CPU: {} · {} threads · simd {}",
-                self.environment.cpu.model, self.environment.threads, self.environment.simd
-            ),
-        ];
-        if let Some(adapter) = &self.environment.adapter {
-            lines.push(format!(
-                "GPU: {} ({}, {})",
-                adapter.name, adapter.device_type, adapter.api
-            ));
-        }
+        let environment = &self.provenance.environment;
+        let mut lines = vec![format!(
+            "roofline · probe of {} elements: an FMA chain per element, 8 bytes moved per element",
+            format_count(self.size)
+        )];
+        lines.extend(machine_lines(environment, Machine::threads(environment)));
         lines
     }
 
@@ -398,9 +333,8 @@ impl Document for RooflineDocument {
         let rows = FMA_CHAINS
             .iter()
             .map(|&fmas| {
-                let intensity = flops_per_element(fmas) / BYTES_PER_ELEMENT;
                 let mut row = vec![
-                    format!("{intensity}"),
+                    format!("{}", intensity(fmas)),
                     if fmas == 0 {
                         "mul".into()
                     } else {
@@ -419,10 +353,10 @@ impl Document for RooflineDocument {
                             row.push(rate(p.gflops));
                             row.push(rate(p.bandwidth_gbs));
                         }
-                        None => row.extend(["–".to_string(), "–".to_string()]),
+                        None => row.extend([NONE.to_string(), NONE.to_string()]),
                     }
                 }
-                row.push(if ok { "ok".into() } else { "FAILED".into() });
+                row.push(check(ok));
                 row
             })
             .collect();
@@ -432,13 +366,9 @@ impl Document for RooflineDocument {
             rows,
         }];
         if !self.kernels.is_empty() {
-            tables.push(Rows {
-                header: ["kernel", "backend", "n", "flop/byte", "GFLOP/s", "bound by"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect(),
-                rows: self
-                    .kernels
+            tables.push(Rows::new(
+                &["kernel", "backend", "n", "flop/byte", "GFLOP/s", "bound by"],
+                self.kernels
                     .iter()
                     .map(|k| {
                         let ridge = self
@@ -452,7 +382,7 @@ impl Document for RooflineDocument {
                             format_count(k.size),
                             format!("{:.3}", k.intensity),
                             rate(k.gflops),
-                            ridge.map_or("–".into(), |r| {
+                            ridge.map_or(NONE.into(), |r| {
                                 if k.intensity < r {
                                     "memory".into()
                                 } else {
@@ -462,8 +392,8 @@ impl Document for RooflineDocument {
                         ]
                     })
                     .collect(),
-                numeric: vec![3, 4],
-            });
+                vec![3, 4],
+            ));
         }
         tables
     }
@@ -486,44 +416,49 @@ impl Document for RooflineDocument {
             .collect()
     }
 
-    fn csv(&self) -> Rows {
-        Rows {
-            header: [
-                "device",
-                "fmas_per_element",
-                "intensity",
-                "median_s",
-                "gflops",
-                "bandwidth_gbs",
-                "verified",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            rows: self
-                .points
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.device.to_string(),
-                        p.fmas_per_element.to_string(),
-                        p.intensity.to_string(),
-                        p.time.median_s.to_string(),
-                        p.gflops.to_string(),
-                        p.bandwidth_gbs.to_string(),
-                        p.verified.to_string(),
-                    ]
-                })
-                .collect(),
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.points.iter().map(|p| ProbeRow {
+            device: p.device,
+            fmas_per_element: p.fmas_per_element,
+            intensity: Number(p.intensity),
+            median_s: Number(p.time.median_s),
+            gflops: Number(p.gflops),
+            bandwidth_gbs: Number(p.bandwidth_gbs),
+            verified: p.verified,
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
     }
 
+    /// The classic log–log roofline: each device's measured probe, its roof (dashed), and the
+    /// catalogue kernels as points.
     fn chart(&self) -> Option<Chart> {
-        Some(self.figure())
+        let mut series = Vec::new();
+        for (index, ceiling) in self.ceilings.iter().enumerate() {
+            let probe = self.points.iter().filter(|p| p.device == ceiling.device);
+            let roof = FMA_CHAINS.iter().map(|&fmas| {
+                let i = intensity(fmas);
+                (i, (ceiling.bandwidth_gbs * i).min(ceiling.compute_gflops))
+            });
+            let probe = probe.map(|p| (p.intensity, p.gflops)).collect();
+            series.push(Series::solid(format!("{} probe", ceiling.device), probe).color(index));
+            series.push(
+                Series::dashed(format!("{} roof", ceiling.device), roof.collect()).color(index),
+            );
+        }
+        for (index, kernel) in self.kernels.iter().enumerate() {
+            let name = format!("{} ({})", kernel.kernel, kernel.backend);
+            series.push(
+                Series::solid(name, vec![(kernel.intensity, kernel.gflops)]).color(2 + index),
+            );
+        }
+        let chart = Chart::new(
+            "Roofline: attainable GFLOP/s against arithmetic intensity",
+            "arithmetic intensity (flop/byte)",
+            "GFLOP/s",
+        );
+        Some(chart.log_log().with_series(series))
     }
 }

@@ -2,11 +2,13 @@
 //! (oversubscribed), with speed-up, parallel efficiency, the serial fraction from an Amdahl fit
 //! and the Karp–Flatt metric per thread count.
 
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::measure::Stats;
 use crate::measure::fit::{amdahl_speedup, fit_amdahl, karp_flatt};
-use crate::report::format::{percent, ratio, seconds};
+use crate::report::csv::{self, Number};
+use crate::report::format::{NONE, check, percent, ratio, seconds, seconds_span};
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
@@ -29,12 +31,23 @@ pub struct ScalingPoint {
     pub verified: bool,
 }
 
+/// The CSV row of one thread count.
+#[derive(Serialize, Default)]
+struct ScalingRow {
+    threads: usize,
+    median_s: Number,
+    speedup: Number,
+    efficiency: Number,
+    karp_flatt: Option<Number>,
+    verified: bool,
+}
+
 /// The output of `hpclab scaling`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScalingDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub kernel: String,
     pub size: u64,
     pub points: Vec<ScalingPoint>,
@@ -82,63 +95,13 @@ impl ScalingDocument {
             .collect();
         let serial_fraction = fit_amdahl(&fitted);
         ScalingDocument {
-            hpclab_version: env!("CARGO_PKG_VERSION"),
-            command,
-            environment,
+            provenance: Provenance::new(command, environment),
             kernel: kernel.to_string(),
             size,
             amdahl_limit: serial_fraction.filter(|f| *f > 0.0).map(|f| 1.0 / f),
             serial_fraction,
             points,
             cores,
-        }
-    }
-
-    /// Speed-up against threads: measured, ideal, and the fitted Amdahl curve.
-    fn figure(&self) -> Chart {
-        let threads: Vec<f64> = self.points.iter().map(|p| p.threads as f64).collect();
-        let mut series = vec![
-            Series {
-                name: "measured".into(),
-                points: self
-                    .points
-                    .iter()
-                    .map(|p| (p.threads as f64, p.speedup))
-                    .collect(),
-                dashed: false,
-                color: Some(0),
-            },
-            Series {
-                name: "ideal (speed-up = threads)".into(),
-                points: threads.iter().map(|&t| (t, t)).collect(),
-                dashed: true,
-                color: Some(7),
-            },
-        ];
-        if let Some(serial) = self.serial_fraction {
-            series.push(Series {
-                name: format!("Amdahl, serial fraction {serial:.3}"),
-                points: threads
-                    .iter()
-                    .map(|&t| (t, amdahl_speedup(serial, t)))
-                    .collect(),
-                dashed: true,
-                color: Some(3),
-            });
-        }
-        Chart {
-            title: format!(
-                "{} at n = {}: speed-up of the rayon backend",
-                self.kernel,
-                format_count(self.size)
-            ),
-            x_label: "threads".into(),
-            y_label: "speed-up over 1 thread".into(),
-            log_x: false,
-            log_y: false,
-            x_bytes: false,
-            series,
-            markers: Vec::new(),
         }
     }
 }
@@ -149,22 +112,24 @@ impl Document for ScalingDocument {
     }
 
     fn heading(&self) -> Vec<String> {
-        vec![
-            format!(
-                "scaling {} · n = {} · rayon backend on {} threads (the last one oversubscribed)",
-                self.kernel,
-                format_count(self.size),
-                self.points
-                    .iter()
-                    .map(|p| p.threads.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            format!(
-                "CPU: {} · {} logical cores · simd {}",
-                self.environment.cpu.model, self.cores, self.environment.simd
-            ),
-        ]
+        let mut lines = vec![format!(
+            "scaling {} · n = {} · rayon backend on {} threads (the last one oversubscribed)",
+            self.kernel,
+            format_count(self.size),
+            self.points
+                .iter()
+                .map(|p| p.threads.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )];
+        lines.extend(machine_lines(
+            &self.provenance.environment,
+            Machine {
+                cpu_count: Some(format!("{} logical cores", self.cores)),
+                ..Machine::default()
+            },
+        ));
+        lines
     }
 
     fn tables(&self) -> Vec<Rows> {
@@ -175,20 +140,16 @@ impl Document for ScalingDocument {
                 vec![
                     p.threads.to_string(),
                     seconds(p.time.median_s),
-                    format!("{} – {}", seconds(p.time.min_s), seconds(p.time.max_s)),
+                    seconds_span(p.time.min_s, p.time.max_s),
                     ratio(p.speedup),
                     percent(p.efficiency),
-                    p.karp_flatt.map_or("–".into(), |e| format!("{e:.3}")),
-                    if p.verified {
-                        "ok".into()
-                    } else {
-                        "FAILED".into()
-                    },
+                    p.karp_flatt.map_or(NONE.into(), |e| format!("{e:.3}")),
+                    check(p.verified),
                 ]
             })
             .collect();
-        vec![Rows {
-            header: [
+        vec![Rows::new(
+            &[
                 "threads",
                 "compute",
                 "min – max",
@@ -196,13 +157,10 @@ impl Document for ScalingDocument {
                 "efficiency",
                 "Karp–Flatt",
                 "check",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ],
             rows,
-            numeric: vec![0, 1, 3, 4, 5],
-        }]
+            vec![0, 1, 3, 4, 5],
+        )]
     }
 
     fn footer(&self) -> Vec<String> {
@@ -224,42 +182,48 @@ impl Document for ScalingDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        Rows {
-            header: [
-                "threads",
-                "median_s",
-                "speedup",
-                "efficiency",
-                "karp_flatt",
-                "verified",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            rows: self
-                .points
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.threads.to_string(),
-                        p.time.median_s.to_string(),
-                        p.speedup.to_string(),
-                        p.efficiency.to_string(),
-                        p.karp_flatt.map_or(String::new(), |e| e.to_string()),
-                        p.verified.to_string(),
-                    ]
-                })
-                .collect(),
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.points.iter().map(|p| ScalingRow {
+            threads: p.threads,
+            median_s: Number(p.time.median_s),
+            speedup: Number(p.speedup),
+            efficiency: Number(p.efficiency),
+            karp_flatt: p.karp_flatt.map(Number),
+            verified: p.verified,
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
     }
 
+    /// Speed-up against threads: measured, ideal, and the fitted Amdahl curve.
     fn chart(&self) -> Option<Chart> {
-        Some(self.figure())
+        let threads: Vec<f64> = self.points.iter().map(|p| p.threads as f64).collect();
+        let measured = self.points.iter().map(|p| (p.threads as f64, p.speedup));
+        let mut series = vec![
+            Series::solid("measured", measured.collect()).color(0),
+            Series::dashed(
+                "ideal (speed-up = threads)",
+                threads.iter().map(|&t| (t, t)).collect(),
+            )
+            .color(7),
+        ];
+        if let Some(serial) = self.serial_fraction {
+            let amdahl = threads.iter().map(|&t| (t, amdahl_speedup(serial, t)));
+            series.push(
+                Series::dashed(
+                    format!("Amdahl, serial fraction {serial:.3}"),
+                    amdahl.collect(),
+                )
+                .color(3),
+            );
+        }
+        let title = format!(
+            "{} at n = {}: speed-up of the rayon backend",
+            self.kernel,
+            format_count(self.size)
+        );
+        Some(Chart::new(title, "threads", "speed-up over 1 thread").with_series(series))
     }
 }

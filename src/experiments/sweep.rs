@@ -4,11 +4,13 @@
 
 use crate::backend::Backend;
 use crate::cpu::info::{CacheLevel, cache_levels};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::kernels::Kernel;
 use crate::measure::Record;
-use crate::report::format::seconds;
+use crate::report::csv::{self, Number};
+use crate::report::format::{NONE, check, seconds};
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Marker, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
@@ -30,9 +32,9 @@ pub struct BreakEven {
 /// The output of `hpclab sweep`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub kernel: String,
     pub sizes: Vec<u64>,
     /// Every record at every size (the same records as `hpclab run`).
@@ -49,6 +51,18 @@ pub struct SweepDocument {
     /// With `--compare`: the command that measured the baseline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_command: Option<String>,
+}
+
+/// The CSV row of one record.
+#[derive(Serialize, Default)]
+struct SweepRow<'a> {
+    size: u64,
+    backend: &'a str,
+    variant: Option<&'a str>,
+    compute_median_s: Number,
+    total_median_s: Number,
+    bandwidth_gbs: Number,
+    verified: bool,
 }
 
 /// A cache level placed on the size axis.
@@ -164,9 +178,7 @@ impl SweepDocument {
         gpu_unavailable: Option<String>,
     ) -> Self {
         SweepDocument {
-            hpclab_version: env!("CARGO_PKG_VERSION"),
-            command,
-            environment,
+            provenance: Provenance::new(command, environment),
             kernel: kernel.info().name.to_string(),
             break_even: break_even(&sizes, &records),
             caches: cache_marks(kernel),
@@ -188,74 +200,6 @@ impl SweepDocument {
         }
         labels
     }
-
-    /// Time against size, log–log: one line per backend (its total), the GPU drawn with and
-    /// without transfers; cache sizes and the break-even size marked.
-    fn figure(&self) -> Chart {
-        let mut series = Vec::new();
-        for (index, name) in self.labels().into_iter().enumerate() {
-            let of = |r: &&Record| label(r) == name;
-            let total: Vec<(f64, f64)> = self
-                .records
-                .iter()
-                .filter(of)
-                .map(|r| (r.size as f64, r.phases.total.median_s))
-                .collect();
-            let is_gpu = self
-                .records
-                .iter()
-                .filter(of)
-                .any(|r| r.backend == Backend::Gpu);
-            series.push(Series {
-                name: if is_gpu {
-                    format!("{name} (with transfers)")
-                } else {
-                    name.clone()
-                },
-                points: total,
-                dashed: false,
-                color: Some(index),
-            });
-            if is_gpu {
-                let compute = self
-                    .records
-                    .iter()
-                    .filter(of)
-                    .map(|r| (r.size as f64, r.phases.compute.median_s))
-                    .collect();
-                series.push(Series {
-                    name: format!("{name} (compute only)"),
-                    points: compute,
-                    dashed: true,
-                    color: Some(index),
-                });
-            }
-        }
-        let mut markers: Vec<Marker> = self
-            .caches
-            .iter()
-            .map(|c| Marker {
-                x: c.size as f64,
-                label: format!("{} {}", c.cache.name, format_bytes(c.cache.bytes)),
-            })
-            .collect();
-        if let Some(size) = self.break_even.end_to_end {
-            markers.push(Marker {
-                x: size as f64,
-                label: "GPU break-even".into(),
-            });
-        }
-        Chart {
-            title: format!("{}: time per run against size", self.kernel),
-            x_label: "problem size n".into(),
-            y_label: "median time per run (s)".into(),
-            log_x: true,
-            log_y: true,
-            x_bytes: false,
-            series,
-            markers,
-        }
-    }
 }
 
 impl Document for SweepDocument {
@@ -264,26 +208,15 @@ impl Document for SweepDocument {
     }
 
     fn heading(&self) -> Vec<String> {
-        let env = &self.environment;
-        let mut lines = vec![
-            format!(
-                "sweep {} · {} sizes from n = {} to {}",
-                self.kernel,
-                self.sizes.len(),
-                format_count(self.sizes[0]),
-                format_count(*self.sizes.last().unwrap_or(&0))
-            ),
-            format!(
-                "CPU: {} · {} threads · simd {}",
-                env.cpu.model, env.threads, env.simd
-            ),
-        ];
-        if let Some(adapter) = &env.adapter {
-            lines.push(format!(
-                "GPU: {} ({}, {})",
-                adapter.name, adapter.device_type, adapter.api
-            ));
-        }
+        let environment = &self.provenance.environment;
+        let mut lines = vec![format!(
+            "sweep {} · {} sizes from n = {} to {}",
+            self.kernel,
+            self.sizes.len(),
+            format_count(self.sizes[0]),
+            format_count(*self.sizes.last().unwrap_or(&0))
+        )];
+        lines.extend(machine_lines(environment, Machine::threads(environment)));
         lines
     }
 
@@ -322,16 +255,16 @@ impl Document for SweepDocument {
                             row.push(seconds(r.phases.total.median_s));
                         }
                         Some(r) => row.push(seconds(r.phases.total.median_s)),
-                        None => row.push("–".into()),
+                        None => row.push(NONE.into()),
                     }
                     if record.is_none() && header.contains(&format!("{name} total")) {
-                        row.push("–".into());
+                        row.push(NONE.into());
                     }
                 }
                 let fastest = here
                     .iter()
                     .min_by(|a, b| a.phases.total.median_s.total_cmp(&b.phases.total.median_s));
-                row.push(fastest.map_or("–".into(), |r| label(r)));
+                row.push(fastest.map_or(NONE.into(), |r| label(r)));
                 if any_verdict {
                     let verdicts: Vec<&str> = here
                         .iter()
@@ -339,16 +272,12 @@ impl Document for SweepDocument {
                         .map(|v| v.bound.name())
                         .collect();
                     row.push(if verdicts.is_empty() {
-                        "–".into()
+                        NONE.into()
                     } else {
                         verdicts.join(", ")
                     });
                 }
-                row.push(if here.iter().all(|r| r.verified) {
-                    "ok".into()
-                } else {
-                    "FAILED".into()
-                });
+                row.push(check(here.iter().all(|r| r.verified)));
                 row
             })
             .collect();
@@ -406,46 +335,59 @@ impl Document for SweepDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        let rows = self
-            .records
-            .iter()
-            .map(|r| {
-                vec![
-                    r.size.to_string(),
-                    r.backend.to_string(),
-                    r.variant.clone().unwrap_or_default(),
-                    r.phases.compute.median_s.to_string(),
-                    r.phases.total.median_s.to_string(),
-                    r.bandwidth_gbs.to_string(),
-                    r.verified.to_string(),
-                ]
-            })
-            .collect();
-        Rows {
-            header: [
-                "size",
-                "backend",
-                "variant",
-                "compute_median_s",
-                "total_median_s",
-                "bandwidth_gbs",
-                "verified",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            rows,
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.records.iter().map(|r| SweepRow {
+            size: r.size,
+            backend: r.backend.name(),
+            variant: r.variant.as_deref(),
+            compute_median_s: Number(r.phases.compute.median_s),
+            total_median_s: Number(r.phases.total.median_s),
+            bandwidth_gbs: Number(r.bandwidth_gbs),
+            verified: r.verified,
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
     }
 
+    /// Time against size, log–log: one line per backend (its total), the GPU drawn with and
+    /// without transfers; cache sizes and the break-even size marked.
     fn chart(&self) -> Option<Chart> {
-        Some(self.figure())
+        let mut series = Vec::new();
+        for (index, name) in self.labels().into_iter().enumerate() {
+            let of = || self.records.iter().filter(|r| label(r) == name);
+            let total = of().map(|r| (r.size as f64, r.phases.total.median_s));
+            if of().any(|r| r.backend == Backend::Gpu) {
+                let compute = of().map(|r| (r.size as f64, r.phases.compute.median_s));
+                series.push(
+                    Series::solid(format!("{name} (with transfers)"), total.collect()).color(index),
+                );
+                series.push(
+                    Series::dashed(format!("{name} (compute only)"), compute.collect())
+                        .color(index),
+                );
+            } else {
+                series.push(Series::solid(name.clone(), total.collect()).color(index));
+            }
+        }
+        let mut markers: Vec<Marker> = self
+            .caches
+            .iter()
+            .map(|c| Marker {
+                x: c.size as f64,
+                label: format!("{} {}", c.cache.name, format_bytes(c.cache.bytes)),
+            })
+            .collect();
+        if let Some(size) = self.break_even.end_to_end {
+            markers.push(Marker {
+                x: size as f64,
+                label: "GPU break-even".into(),
+            });
+        }
+        let title = format!("{}: time per run against size", self.kernel);
+        let chart = Chart::new(title, "problem size n", "median time per run (s)");
+        Some(chart.log_log().with_series(series).with_markers(markers))
     }
 }
 

@@ -1,15 +1,18 @@
 //! Host↔device transfers from a few KiB up to the largest buffer: bandwidth per size for each
 //! upload path and for readback, and the fitted t(bytes) = latency + bytes / bandwidth.
 
+use super::{gpu_name, sample_stats};
 use crate::cpu::AlignedVec;
-use crate::environment::Environment;
+use crate::environment::Provenance;
 use crate::error::{Error, Result};
 use crate::gpu::transfer::{Role, upload_write_buffer_timed, upload_write_buffer_with_timed};
 use crate::gpu::{DeviceArray, Download, GpuContext, download_timed, upload_timed};
 use crate::measure::Stats;
 use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
-use crate::measure::runner::{MeasureOptions, PhaseSample, take_samples};
-use crate::report::format::{rate, seconds};
+use crate::measure::runner::MeasureOptions;
+use crate::report::csv::{self, Number};
+use crate::report::format::{NONE, rate, seconds};
+use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
@@ -32,6 +35,17 @@ pub struct TransferPoint {
     pub bandwidth_gbs: f64,
 }
 
+/// The CSV row of one size on one path.
+#[derive(Serialize, Default)]
+struct TransferRow {
+    path: &'static str,
+    bytes: u64,
+    median_s: Number,
+    min_s: Number,
+    max_s: Number,
+    bandwidth_gbs: Number,
+}
+
 /// The fitted link model of one path.
 #[derive(Debug, Clone, Serialize)]
 pub struct PathFit {
@@ -43,9 +57,9 @@ pub struct PathFit {
 /// The output of `hpclab transfer`.
 #[derive(Debug, Clone, Serialize)]
 pub struct TransferDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub runs: usize,
     pub warmup: usize,
     /// Every (path, size) measured.
@@ -89,50 +103,35 @@ pub fn measure(
         (sizes.len() * PATHS.len() * (options.warmup + options.runs)) as u64,
         quiet,
     );
+    let read_back = |host: &mut [u8]| {
+        download_timed(
+            context,
+            &mut [Download {
+                array: &device,
+                host,
+            }],
+        )
+    };
     let mut points = Vec::new();
     let mut verified = true;
     for &bytes in sizes {
-        let source = &host[..bytes as usize];
+        let (source, back) = (&host[..bytes as usize], &mut back[..bytes as usize]);
         for path in PATHS {
             progress.set_message(format!("{path} {}", format_bytes(bytes)));
-            let mut sample = || -> Result<f64> {
-                match path {
+            let time = sample_stats(
+                options,
+                || match path {
                     "write_buffer" => upload_write_buffer_timed(context, &device, source),
                     "staging" => upload_timed(context, &[(&device, source)]),
                     "write_buffer_with" => upload_write_buffer_with_timed(context, &device, source),
-                    _ => download_timed(
-                        context,
-                        &mut [Download {
-                            array: &device,
-                            host: &mut back[..bytes as usize],
-                        }],
-                    ),
-                }
-            };
-            let samples = take_samples(
-                options,
-                || {
-                    sample().map(|seconds| PhaseSample {
-                        upload_s: None,
-                        compute_wall_s: seconds,
-                        compute_timestamp_s: None,
-                        download_s: None,
-                    })
+                    _ => read_back(back),
                 },
                 |_, _| progress.step(),
             )?;
             // Every upload path is checked by reading the bytes back; readback by the same bytes.
-            back[..bytes as usize].fill(0);
-            download_timed(
-                context,
-                &mut [Download {
-                    array: &device,
-                    host: &mut back[..bytes as usize],
-                }],
-            )?;
-            verified &= back[..bytes as usize] == *source;
-            let time = Stats::from_samples(samples.iter().map(|s| s.compute_wall_s).collect())
-                .expect("runs >= 1");
+            back.fill(0);
+            read_back(back)?;
+            verified &= *back == *source;
             points.push(TransferPoint {
                 path,
                 bytes,
@@ -154,76 +153,13 @@ pub fn measure(
         })
         .collect();
     Ok(TransferDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command,
-        environment: Environment::capture(
-            rayon::current_num_threads(),
-            Some(context.adapter.clone()),
-        ),
+        provenance: super::provenance(command, Some(context)),
         runs: options.runs,
         warmup: options.warmup,
         points,
         fits,
         verified,
     })
-}
-
-impl TransferDocument {
-    /// GB/s against size, log–log, one line per path, and each path's fitted model dashed.
-    fn figure(&self) -> Chart {
-        let mut series = Vec::new();
-        for path in PATHS {
-            let points: Vec<(f64, f64)> = self
-                .points
-                .iter()
-                .filter(|p| p.path == path)
-                .map(|p| (p.bytes as f64, p.bandwidth_gbs))
-                .collect();
-            series.push(Series {
-                name: path.to_string(),
-                points,
-                dashed: false,
-                color: None,
-            });
-        }
-        for (index, fit) in self.fits.iter().enumerate() {
-            let points = self
-                .points
-                .iter()
-                .filter(|p| p.path == fit.path)
-                .map(|p| {
-                    let bytes = p.bytes as f64;
-                    (
-                        bytes,
-                        bytes / (fit.fit.latency_s + bytes / (fit.fit.bandwidth_gbs * 1e9)) / 1e9,
-                    )
-                })
-                .collect();
-            let color = PATHS.iter().position(|p| *p == fit.path).unwrap_or(index);
-            series.push(Series {
-                name: format!("{} model", fit.path),
-                points,
-                dashed: true,
-                color: Some(color),
-            });
-        }
-        Chart {
-            title: format!(
-                "Host↔device transfers on {}",
-                self.environment
-                    .adapter
-                    .as_ref()
-                    .map_or("the GPU", |a| a.name.as_str())
-            ),
-            x_label: "transfer size (bytes)".into(),
-            y_label: "bandwidth (GB/s, 10^9 B/s)".into(),
-            log_x: true,
-            log_y: true,
-            x_bytes: true,
-            series,
-            markers: Vec::new(),
-        }
-    }
 }
 
 impl Document for TransferDocument {
@@ -238,17 +174,13 @@ impl Document for TransferDocument {
             self.runs,
             self.warmup
         )];
-        if let Some(adapter) = &self.environment.adapter {
-            let software = if adapter.software {
-                " — software adapter: host memory copies, not a real link"
-            } else {
-                ""
-            };
-            lines.push(format!(
-                "GPU: {} ({}, {}){software}",
-                adapter.name, adapter.device_type, adapter.api
-            ));
-        }
+        lines.extend(machine_lines(
+            &self.provenance.environment,
+            Machine {
+                software: Some("host memory copies, not a real link"),
+                ..Machine::default()
+            },
+        ));
         lines
     }
 
@@ -274,9 +206,9 @@ impl Document for TransferDocument {
                 row.extend(
                     PATHS
                         .iter()
-                        .map(|&path| at(path).map_or("–".into(), |p| rate(p.bandwidth_gbs))),
+                        .map(|&path| at(path).map_or(NONE.into(), |p| rate(p.bandwidth_gbs))),
                 );
-                row.push(at("staging").map_or("–".into(), |p| seconds(p.time.median_s)));
+                row.push(at("staging").map_or(NONE.into(), |p| seconds(p.time.median_s)));
                 row
             })
             .collect();
@@ -314,43 +246,59 @@ impl Document for TransferDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        Rows {
-            header: [
-                "path",
-                "bytes",
-                "median_s",
-                "min_s",
-                "max_s",
-                "bandwidth_gbs",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-            rows: self
-                .points
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.path.to_string(),
-                        p.bytes.to_string(),
-                        p.time.median_s.to_string(),
-                        p.time.min_s.to_string(),
-                        p.time.max_s.to_string(),
-                        p.bandwidth_gbs.to_string(),
-                    ]
-                })
-                .collect(),
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.points.iter().map(|p| TransferRow {
+            path: p.path,
+            bytes: p.bytes,
+            median_s: Number(p.time.median_s),
+            min_s: Number(p.time.min_s),
+            max_s: Number(p.time.max_s),
+            bandwidth_gbs: Number(p.bandwidth_gbs),
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {
         to_json(self)
     }
 
+    /// GB/s against size, log–log, one line per path, and each path's fitted model dashed in
+    /// its colour.
     fn chart(&self) -> Option<Chart> {
-        Some(self.figure())
+        let on = |path: &'static str| self.points.iter().filter(move |p| p.path == path);
+        let mut series: Vec<Series> = PATHS
+            .iter()
+            .map(|&path| {
+                Series::solid(
+                    path,
+                    on(path)
+                        .map(|p| (p.bytes as f64, p.bandwidth_gbs))
+                        .collect(),
+                )
+            })
+            .collect();
+        for (index, fit) in self.fits.iter().enumerate() {
+            let LatencyBandwidth {
+                latency_s,
+                bandwidth_gbs,
+                ..
+            } = fit.fit;
+            let model = on(fit.path).map(|p| {
+                let bytes = p.bytes as f64;
+                (
+                    bytes,
+                    bytes / (latency_s + bytes / (bandwidth_gbs * 1e9)) / 1e9,
+                )
+            });
+            let color = PATHS.iter().position(|p| *p == fit.path).unwrap_or(index);
+            series
+                .push(Series::dashed(format!("{} model", fit.path), model.collect()).color(color));
+        }
+        let title = format!(
+            "Host↔device transfers on {}",
+            gpu_name(&self.provenance.environment)
+        );
+        let chart = Chart::new(title, "transfer size (bytes)", "bandwidth (GB/s, 10^9 B/s)");
+        Some(chart.log_log().bytes_on_x().with_series(series))
     }
 }
 

@@ -16,6 +16,19 @@ pub fn seconds(value: f64) -> String {
     }
 }
 
+/// What a cell holds when there is nothing to say.
+pub const NONE: &str = "–";
+
+/// The fastest and slowest of a set of durations: `1.2 µs – 1.5 µs`.
+pub fn seconds_span(min: f64, max: f64) -> String {
+    format!("{} – {}", seconds(min), seconds(max))
+}
+
+/// The check column: `ok` or `FAILED`.
+pub fn check(verified: bool) -> String {
+    if verified { "ok" } else { "FAILED" }.to_string()
+}
+
 /// A rate with one decimal below 100 and none above: `35.2`, `812`.
 pub fn rate(value: f64) -> String {
     if value >= 100.0 {

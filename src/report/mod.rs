@@ -4,20 +4,18 @@
 
 pub mod csv;
 pub mod format;
+pub mod heading;
 pub mod html;
 pub mod image;
 pub mod json;
 pub mod markdown;
 pub mod plot;
 pub mod progress;
-pub mod run;
 pub mod table;
 
 use crate::error::{Error, Result};
 use std::path::Path;
 use table::Rows;
-
-pub use run::{GpuSetupReport, RunDocument};
 
 /// What every measuring command produces: the pieces each output format is built from.
 pub trait Document {
@@ -27,8 +25,8 @@ pub trait Document {
     fn tables(&self) -> Vec<Rows>;
     /// Lines under the tables: one-time costs, fits, verdicts, what the abbreviations mean.
     fn footer(&self) -> Vec<String>;
-    /// One flat row per record or point, for spreadsheets.
-    fn csv(&self) -> Rows;
+    /// One flat row per record or point, for spreadsheets: [`csv::write`] of a row struct.
+    fn csv(&self) -> Result<String>;
     /// The whole document as JSON (every sample, every statistic).
     fn json(&self) -> Result<serde_json::Value>;
     /// True when every result in it was verified.

@@ -43,6 +43,81 @@ pub struct Chart {
     pub markers: Vec<Marker>,
 }
 
+impl Series {
+    /// A measurement: a solid line with its points marked, in the next colour.
+    pub fn solid(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
+        Series {
+            name: name.into(),
+            points,
+            dashed: false,
+            color: None,
+        }
+    }
+
+    /// A model, an ideal or a second view of a measurement: a dashed line, in the next colour.
+    pub fn dashed(name: impl Into<String>, points: Vec<(f64, f64)>) -> Series {
+        Series {
+            dashed: true,
+            ..Series::solid(name, points)
+        }
+    }
+
+    /// Drawn in colour `index` of the palette, e.g. a model in its measurement's colour.
+    pub fn color(self, index: usize) -> Series {
+        Series {
+            color: Some(index),
+            ..self
+        }
+    }
+}
+
+impl Chart {
+    /// A chart with linear axes and nothing drawn yet.
+    pub fn new(
+        title: impl Into<String>,
+        x_label: impl Into<String>,
+        y_label: impl Into<String>,
+    ) -> Chart {
+        Chart {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            log_x: false,
+            log_y: false,
+            x_bytes: false,
+            series: Vec::new(),
+            markers: Vec::new(),
+        }
+    }
+
+    /// Both axes logarithmic, for data that span decades.
+    pub fn log_log(self) -> Chart {
+        Chart {
+            log_x: true,
+            log_y: true,
+            ..self
+        }
+    }
+
+    /// x ticks written as byte sizes.
+    pub fn bytes_on_x(self) -> Chart {
+        Chart {
+            x_bytes: true,
+            ..self
+        }
+    }
+
+    /// The lines to draw, in legend order.
+    pub fn with_series(self, series: Vec<Series>) -> Chart {
+        Chart { series, ..self }
+    }
+
+    /// The vertical markers to draw.
+    pub fn with_markers(self, markers: Vec<Marker>) -> Chart {
+        Chart { markers, ..self }
+    }
+}
+
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -232,32 +307,20 @@ mod tests {
     fn writes_svg_with_one_path_per_series_and_the_labels() {
         let folder = tempfile::tempdir().unwrap();
         let path = folder.path().join("chart.svg");
-        let chart = Chart {
-            title: "time vs size".into(),
-            x_label: "elements".into(),
-            y_label: "seconds".into(),
-            log_x: true,
-            log_y: true,
-            x_bytes: false,
-            series: vec![
-                Series {
-                    name: "scalar".into(),
-                    points: vec![(1e3, 1e-6), (1e6, 1e-3)],
-                    dashed: false,
-                    color: None,
-                },
-                Series {
-                    name: "gpu (compute only)".into(),
-                    points: vec![(1e3, 1e-4), (1e6, 2e-4), (0.0, 1.0)],
-                    dashed: true,
-                    color: Some(0),
-                },
-            ],
-            markers: vec![Marker {
+        let chart = Chart::new("time vs size", "elements", "seconds")
+            .log_log()
+            .with_series(vec![
+                Series::solid("scalar", vec![(1e3, 1e-6), (1e6, 1e-3)]),
+                Series::dashed(
+                    "gpu (compute only)",
+                    vec![(1e3, 1e-4), (1e6, 2e-4), (0.0, 1.0)],
+                )
+                .color(0),
+            ])
+            .with_markers(vec![Marker {
                 x: 3e4,
                 label: "L2".into(),
-            }],
-        };
+            }]);
         chart.write_svg(&path).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         assert!(svg.starts_with("<svg"));

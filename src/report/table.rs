@@ -13,6 +13,17 @@ pub struct Rows {
     pub numeric: Vec<usize>,
 }
 
+impl Rows {
+    /// Rows under a fixed header; `numeric` lists the right-aligned columns.
+    pub fn new(header: &[&str], rows: Vec<Vec<String>>, numeric: Vec<usize>) -> Rows {
+        Rows {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows,
+            numeric,
+        }
+    }
+}
+
 /// Renders rows as a terminal table.
 pub fn render_terminal(rows: &Rows) -> String {
     let mut table = Table::new();

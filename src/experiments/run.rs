@@ -1,14 +1,16 @@
 //! The document of `hpclab run`: one record per backend (and variant), with the environment and
 //! the GPU's one-time setup; how it reads as a table, as CSV rows and as JSON.
 
-use super::Document;
-use super::format::{grouped, percent, rate, ratio, seconds};
-use super::table::Rows;
 use crate::backend::Backend;
-use crate::environment::Environment;
+use crate::environment::Provenance;
 use crate::error::Result;
 use crate::kernels::GpuSetup;
 use crate::measure::{ComputeTimer, Record};
+use crate::report::csv::{self, Number};
+use crate::report::format::{grouped, percent, rate, ratio, seconds};
+use crate::report::heading::{Machine, machine_lines};
+use crate::report::table::Rows;
+use crate::report::{Document, to_json};
 use crate::size::{format_bytes, format_count};
 use serde::Serialize;
 
@@ -16,12 +18,9 @@ use serde::Serialize;
 /// never renamed: instructors' scripts and the tests rely on them.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunDocument {
-    /// Version of hpclab that measured.
-    pub hpclab_version: &'static str,
-    /// The command line as typed.
-    pub command: String,
-    /// The machine.
-    pub environment: Environment,
+    /// Version, command line and machine.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     /// Kernel name.
     pub kernel: String,
     /// Problem size n.
@@ -303,26 +302,16 @@ fn run_heading(document: &RunDocument) -> Vec<String> {
         }
         lines.push(line);
     }
-    let env = &document.environment;
-    lines.push(format!(
-        "CPU: {} · {} · simd {} ({} f32 lane{})",
-        env.cpu.model,
-        plural(env.threads, "thread"),
-        env.simd,
-        env.cpu.f32_lanes,
-        if env.cpu.f32_lanes == 1 { "" } else { "s" }
+    let environment = &document.provenance.environment;
+    lines.extend(machine_lines(
+        environment,
+        Machine {
+            cpu_count: Some(plural(environment.threads, "thread")),
+            lanes: true,
+            driver: true,
+            software: Some("correct, but not a speed reference"),
+        },
     ));
-    if let Some(adapter) = &env.adapter {
-        let software = if adapter.software {
-            " — software adapter: correct, but not a speed reference"
-        } else {
-            ""
-        };
-        lines.push(format!(
-            "GPU: {} ({}, {}, {}){software}",
-            adapter.name, adapter.device_type, adapter.api, adapter.driver_info
-        ));
-    }
     lines
 }
 
@@ -395,34 +384,71 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
     lines
 }
 
-const CSV_HEADER: [&str; 26] = [
-    "kernel",
-    "variant",
-    "backend",
-    "size",
-    "verified",
-    "compute_timer",
-    "upload_median_s",
-    "compute_median_s",
-    "download_median_s",
-    "total_median_s",
-    "compute_min_s",
-    "compute_max_s",
-    "compute_stddev_s",
-    "total_min_s",
-    "total_max_s",
-    "bandwidth_gbs",
-    "gflops",
-    "speedup_vs_scalar",
-    "speedup_total_vs_scalar",
-    "transfer_share",
-    "upload_gbs",
-    "download_gbs",
-    "threads",
-    "items_per_second",
-    "relative_error",
-    "error_bound_ratio",
-];
+/// The CSV row of one record.
+#[derive(Serialize, Default)]
+struct RecordRow<'a> {
+    kernel: &'a str,
+    variant: Option<&'a str>,
+    backend: &'a str,
+    size: u64,
+    verified: bool,
+    /// Always set: an `Option` only so that the row has a default (the header of no records).
+    compute_timer: Option<ComputeTimer>,
+    upload_median_s: Option<Number>,
+    compute_median_s: Number,
+    download_median_s: Option<Number>,
+    total_median_s: Number,
+    compute_min_s: Number,
+    compute_max_s: Number,
+    compute_stddev_s: Number,
+    total_min_s: Number,
+    total_max_s: Number,
+    bandwidth_gbs: Number,
+    gflops: Option<Number>,
+    speedup_vs_scalar: Option<Number>,
+    speedup_total_vs_scalar: Option<Number>,
+    transfer_share: Option<Number>,
+    upload_gbs: Option<Number>,
+    download_gbs: Option<Number>,
+    threads: Option<usize>,
+    items_per_second: Option<Number>,
+    relative_error: Option<Number>,
+    error_bound_ratio: Number,
+}
+
+impl<'a> From<&'a Record> for RecordRow<'a> {
+    fn from(r: &'a Record) -> Self {
+        let (p, number) = (&r.phases, |v: Option<f64>| v.map(Number));
+        RecordRow {
+            kernel: &r.kernel,
+            variant: r.variant.as_deref(),
+            backend: r.backend.name(),
+            size: r.size,
+            verified: r.verified,
+            compute_timer: Some(r.compute_timer),
+            upload_median_s: number(p.upload.as_ref().map(|s| s.median_s)),
+            compute_median_s: Number(p.compute.median_s),
+            download_median_s: number(p.download.as_ref().map(|s| s.median_s)),
+            total_median_s: Number(p.total.median_s),
+            compute_min_s: Number(p.compute.min_s),
+            compute_max_s: Number(p.compute.max_s),
+            compute_stddev_s: Number(p.compute.stddev_s),
+            total_min_s: Number(p.total.min_s),
+            total_max_s: Number(p.total.max_s),
+            bandwidth_gbs: Number(r.bandwidth_gbs),
+            gflops: number(r.gflops),
+            speedup_vs_scalar: number(r.speedup_vs_scalar),
+            speedup_total_vs_scalar: number(r.speedup_total_vs_scalar),
+            transfer_share: number(r.transfer_share),
+            upload_gbs: number(r.upload_gbs),
+            download_gbs: number(r.download_gbs),
+            threads: r.threads,
+            items_per_second: number(r.items_per_second),
+            relative_error: number(r.verification.relative_error),
+            error_bound_ratio: Number(r.verification.worst_error_ratio),
+        }
+    }
+}
 
 impl Document for RunDocument {
     fn verified(&self) -> bool {
@@ -441,49 +467,11 @@ impl Document for RunDocument {
         run_footer(self)
     }
 
-    fn csv(&self) -> Rows {
-        let document = self;
-        let number = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-        let mut rows = Vec::new();
-        for r in &document.records {
-            let p = &r.phases;
-            rows.push(vec![
-                r.kernel.clone(),
-                r.variant.clone().unwrap_or_default(),
-                r.backend.to_string(),
-                r.size.to_string(),
-                r.verified.to_string(),
-                format!("{:?}", r.compute_timer).to_lowercase(),
-                number(p.upload.as_ref().map(|s| s.median_s)),
-                p.compute.median_s.to_string(),
-                number(p.download.as_ref().map(|s| s.median_s)),
-                p.total.median_s.to_string(),
-                p.compute.min_s.to_string(),
-                p.compute.max_s.to_string(),
-                p.compute.stddev_s.to_string(),
-                p.total.min_s.to_string(),
-                p.total.max_s.to_string(),
-                r.bandwidth_gbs.to_string(),
-                number(r.gflops),
-                number(r.speedup_vs_scalar),
-                number(r.speedup_total_vs_scalar),
-                number(r.transfer_share),
-                number(r.upload_gbs),
-                number(r.download_gbs),
-                r.threads.map_or(String::new(), |t| t.to_string()),
-                number(r.items_per_second),
-                number(r.verification.relative_error),
-                r.verification.worst_error_ratio.to_string(),
-            ]);
-        }
-        Rows {
-            header: CSV_HEADER.iter().map(|s| s.to_string()).collect(),
-            rows,
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.records.iter().map(RecordRow::from))
     }
 
     fn json(&self) -> Result<serde_json::Value> {
-        super::to_json(self)
+        to_json(self)
     }
 }
