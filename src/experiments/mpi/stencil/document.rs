@@ -2,7 +2,7 @@
 //! the time went, the start-up costs, and the speed-up (or weak-scaling efficiency) figure.
 
 use super::{RankStartup, StencilDocument, StencilPoint};
-use crate::cli::MpiBackend;
+use crate::distributed::slab::MpiBackend;
 use crate::distributed::decomposition::Scaling;
 use crate::distributed::timeloop::RankPhases;
 use crate::error::Result;

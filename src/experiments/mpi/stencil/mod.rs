@@ -16,7 +16,8 @@ pub use check::StencilCheck;
 
 use super::{check_outputs, publish_on_root};
 use crate::Outcome;
-use crate::cli::{MpiBackend, MpiStencilArgs};
+use crate::cli::MpiStencilArgs;
+use crate::distributed::slab::MpiBackend;
 use crate::distributed::decomposition::{Scaling, rank_counts, slab_rows};
 use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usable_cores};
 use crate::distributed::slab::{CpuSlab, Slab, SlabSetup};
