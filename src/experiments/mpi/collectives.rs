@@ -8,23 +8,31 @@
 //! blocks of S), `busbw` scales it by what each link must carry so that it compares with the
 //! point-to-point bandwidth: allreduce 2(n−1)/n, gather and all-to-all (n−1)/n, the others 1.
 
-use super::{check_outputs, mpi_heading, publish_on_root};
-use crate::Outcome;
-use crate::cli::MpiCollectivesArgs;
+use super::{check_outputs, mpi_heading};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::Environment;
 use crate::error::Result;
-use crate::measure::Stats;
+use crate::measure::{MeasureOptions, Stats};
 use crate::report::format::{rate, seconds};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
-use crate::report::{Document, to_json};
+use crate::report::{self, Document, to_json};
 use crate::size::cap_size;
 use crate::size::format_bytes;
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
 use serde::Serialize;
 use std::time::Instant;
+
+/// The collectives as the command line asked for them.
+#[derive(Debug, Clone)]
+pub struct CollectivesConfig {
+    /// Bytes per rank (per pair for all-to-all), as given (each capped by `HPCLAB_MAX_SIZE` on
+    /// every rank and rounded up to whole f64).
+    pub sizes: Vec<u64>,
+    pub sampling: MeasureOptions,
+    pub destination: report::Destination,
+}
 
 /// The collectives, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,16 +200,20 @@ impl Buffers {
     }
 }
 
-/// Runs the experiment on every rank.
-pub fn execute(session: &Session, args: &MpiCollectivesArgs, command: String) -> Result<Outcome> {
-    check_outputs(session, &args.out, "collectives", false)?;
-    let mut sizes: Vec<u64> = args
-        .size
+/// Runs the experiment on every rank; rank 0 returns the document.
+pub fn measure(
+    session: &Session,
+    config: &CollectivesConfig,
+    command: String,
+) -> Result<Option<CollectivesDocument>> {
+    check_outputs(session, &config.destination, "collectives", false)?;
+    let mut sizes: Vec<u64> = config
+        .sizes
         .iter()
         .map(|&s| cap_size(s).max(1).next_multiple_of(8))
         .collect();
     sizes.dedup();
-    let (runs, warmup) = (args.runs as usize, args.warmup as usize);
+    let MeasureOptions { runs, warmup } = config.sampling;
     let (rank, ranks) = (session.rank, session.size);
     let progress = Progress::new(
         (sizes.len() * Collective::ALL.len()) as u64,
@@ -242,7 +254,7 @@ pub fn execute(session: &Session, args: &MpiCollectivesArgs, command: String) ->
     }
     progress.finish();
     let info = session.info();
-    let document = session.is_root().then(|| CollectivesDocument {
+    Ok(session.is_root().then(|| CollectivesDocument {
         hpclab_version: env!("CARGO_PKG_VERSION"),
         command,
         environment: Environment::capture(1, None),
@@ -251,8 +263,7 @@ pub fn execute(session: &Session, args: &MpiCollectivesArgs, command: String) ->
         warmup,
         verified: points.iter().all(|p| p.verified),
         points,
-    });
-    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+    }))
 }
 
 fn point(

@@ -1,57 +1,35 @@
 //! The distributed-memory experiments of `hpclab mpi` (cargo feature `mpi`). Every rank runs
-//! the same code; rank 0 collects the per-rank figures, prints the table and writes the files.
+//! the same code from its experiment's configuration; rank 0 collects the per-rank figures and
+//! returns the document, which the command publishes.
 
 pub mod collectives;
 pub mod pingpong;
 pub mod startup;
 pub mod stencil;
 
-use crate::Outcome;
-use crate::cli::ExperimentOutput;
 use crate::distributed::mpi::{MpiInfo, Session};
-use crate::error::Result;
-use crate::report::{self, Document};
+use crate::error::{Error, Result};
+use crate::report::Destination;
 
 /// Checks on rank 0 that the output files can be written (and that `--plot` is asked only of an
 /// experiment that draws a figure), and makes every rank agree.
 pub(crate) fn check_outputs(
     session: &Session,
-    out: &ExperimentOutput,
+    destination: &Destination,
     experiment: &str,
     has_figure: bool,
 ) -> Result<()> {
-    if !has_figure && out.plot.is_some() {
-        return session.agree(Err(crate::error::Error::usage(format!(
+    if !has_figure && destination.plot.is_some() {
+        return session.agree(Err(Error::usage(format!(
             "--plot: `mpi {experiment}` draws no figure; leave --plot out (its table, JSON and CSV hold the figures)"
         ))));
     }
     let local = if session.is_root() {
-        [&out.document.output, &out.plot]
-            .into_iter()
-            .flatten()
-            .try_for_each(|path| report::check_output_path(path))
+        destination.check()
     } else {
         Ok(())
     };
     session.agree(local)
-}
-
-/// Rank 0 publishes `document` (other ranks pass `None`); the outcome is rank 0's verdict.
-pub(crate) fn publish_on_root(
-    document: Option<&dyn Document>,
-    out: &ExperimentOutput,
-) -> Result<Outcome> {
-    match document {
-        Some(document) => {
-            report::publish(document, &out.destination())?;
-            Ok(if document.verified() {
-                Outcome::Success
-            } else {
-                Outcome::VerificationFailed
-            })
-        }
-        None => Ok(Outcome::Success),
-    }
 }
 
 /// "one host" or "2 hosts", for titles.

@@ -3,24 +3,31 @@
 //! trip; bandwidth is bytes over that half round trip, as the plain C reference computes it.
 //! Ranks beyond 1 wait, asleep.
 
-use super::{check_outputs, hosts_text, mpi_heading, publish_on_root};
-use crate::Outcome;
-use crate::cli::MpiPingpongArgs;
+use super::{check_outputs, hosts_text, mpi_heading};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
-use crate::measure::Stats;
 use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
+use crate::measure::{MeasureOptions, Stats};
 use crate::report::format::{rate, seconds};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
-use crate::report::{Document, to_json};
+use crate::report::{self, Document, to_json};
 use crate::size::cap_size;
 use crate::size::format_bytes;
 use mpi::traits::*;
 use serde::Serialize;
 use std::time::Instant;
+
+/// A ping-pong as the command line asked for it.
+#[derive(Debug, Clone)]
+pub struct PingpongConfig {
+    /// Message sizes in bytes, as given (each capped by `HPCLAB_MAX_SIZE` on every rank).
+    pub sizes: Vec<u64>,
+    pub sampling: MeasureOptions,
+    pub destination: report::Destination,
+}
 
 /// One message size.
 #[derive(Debug, Clone, Serialize)]
@@ -63,8 +70,12 @@ fn pattern(bytes: u64, index: usize) -> u8 {
     ((index as u64).wrapping_mul(31).wrapping_add(bytes) % 251) as u8
 }
 
-/// Runs the experiment on every rank.
-pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Result<Outcome> {
+/// Runs the experiment on every rank; rank 0 returns the document.
+pub fn measure(
+    session: &Session,
+    config: &PingpongConfig,
+    command: String,
+) -> Result<Option<PingpongDocument>> {
     let needs_two = if session.size < 2 {
         Err(Error::usage(
             "pingpong needs 2 ranks: `mpirun -n 2 hpclab mpi pingpong`",
@@ -73,11 +84,11 @@ pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Re
         Ok(())
     };
     session.agree(needs_two)?;
-    check_outputs(session, &args.out, "pingpong", true)?;
-    let mut sizes: Vec<u64> = args.sizes.iter().map(|&s| cap_size(s).max(1)).collect();
+    check_outputs(session, &config.destination, "pingpong", true)?;
+    let mut sizes: Vec<u64> = config.sizes.iter().map(|&s| cap_size(s).max(1)).collect();
     sizes.dedup();
     let largest = *sizes.iter().max().unwrap_or(&1) as usize;
-    let (runs, warmup) = (args.runs as usize, args.warmup as usize);
+    let MeasureOptions { runs, warmup } = config.sampling;
     let info = session.info();
 
     let mut points = Vec::new();
@@ -121,7 +132,7 @@ pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Re
         progress.finish();
     }
     session.wait_quietly();
-    let document = session.is_root().then(|| {
+    Ok(session.is_root().then(|| {
         let data: Vec<(f64, f64)> = points
             .iter()
             .map(|p| (p.bytes as f64, p.latency_s))
@@ -137,8 +148,7 @@ pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Re
             points,
             verified,
         }
-    });
-    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+    }))
 }
 
 /// One more round trip with a fresh pattern, checked on both sides: rank 1 checks what arrived

@@ -7,20 +7,28 @@
 //! to rank 1, then every rank times its first barrier and its first 8-byte allreduce, and only
 //! then the warm repetitions.
 
-use super::{check_outputs, mpi_heading, publish_on_root};
-use crate::Outcome;
-use crate::cli::MpiStartupArgs;
+use super::{check_outputs, mpi_heading};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::Environment;
 use crate::error::Result;
 use crate::measure::Stats;
 use crate::report::format::{ratio, seconds};
 use crate::report::table::Rows;
-use crate::report::{Document, to_json};
+use crate::report::{self, Document, to_json};
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
 use serde::{Deserialize, Serialize};
 use std::time::{Instant, UNIX_EPOCH};
+
+/// The start-up experiment as the command line asked for it.
+#[derive(Debug, Clone)]
+pub struct StartupConfig {
+    /// Repetitions of each operation once warm.
+    pub runs: usize,
+    /// Checked only after the first operations, so that the check is not the first
+    /// communication.
+    pub destination: report::Destination,
+}
 
 /// One rank's start-up figures, seconds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,11 +70,15 @@ fn time(operation: impl FnOnce()) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-/// Runs the experiment on every rank.
-pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Result<Outcome> {
+/// Runs the experiment on every rank; rank 0 returns the document.
+pub fn measure(
+    session: &Session,
+    config: &StartupConfig,
+    command: String,
+) -> Result<Option<StartupDocument>> {
     let world = &session.world;
     let (rank, ranks) = (session.rank, session.size);
-    let runs = args.runs as usize;
+    let runs = config.runs;
     let mut message = [0u64; 1];
 
     // The very first communication: rank 1 says it is up, then rank 0 times a round trip.
@@ -117,7 +129,7 @@ pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Res
     verified &= total == ranks as f64;
     let verified = session.all(verified);
 
-    check_outputs(session, &args.out, "startup", false)?;
+    check_outputs(session, &config.destination, "startup", false)?;
     let figures = RankStartup {
         rank,
         host: session.host.clone(),
@@ -135,7 +147,7 @@ pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Res
     };
     let per_rank = session.gather_to_root(&figures);
     let info = session.info();
-    let document = per_rank.map(|ranks_figures| {
+    Ok(per_rank.map(|ranks_figures| {
         let (earliest, latest) = ranks_figures
             .iter()
             .fold((f64::MAX, f64::MIN), |(lo, hi), r| {
@@ -151,8 +163,7 @@ pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Res
             ranks: ranks_figures,
             verified,
         }
-    });
-    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+    }))
 }
 
 impl StartupDocument {

@@ -2,8 +2,8 @@
 //! the time went, the start-up costs, and the speed-up (or weak-scaling efficiency) figure.
 
 use super::{RankStartup, StencilDocument, StencilPoint};
-use crate::distributed::slab::MpiBackend;
 use crate::distributed::decomposition::Scaling;
+use crate::distributed::slab::MpiBackend;
 use crate::distributed::timeloop::RankPhases;
 use crate::error::Result;
 use crate::experiments::mpi::mpi_heading;

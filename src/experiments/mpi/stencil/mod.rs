@@ -14,13 +14,10 @@ mod document;
 
 pub use check::StencilCheck;
 
-use super::{check_outputs, publish_on_root};
-use crate::Outcome;
-use crate::cli::MpiStencilArgs;
-use crate::distributed::slab::MpiBackend;
+use super::check_outputs;
 use crate::distributed::decomposition::{Scaling, rank_counts, slab_rows};
 use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usable_cores};
-use crate::distributed::slab::{CpuSlab, Slab, SlabSetup};
+use crate::distributed::slab::{CpuSlab, MpiBackend, Slab, SlabSetup};
 use crate::distributed::slab_gpu::GpuSlab;
 use crate::distributed::timeloop::{RankPhases, Schedule, run_sample};
 use crate::environment::Environment;
@@ -28,14 +25,37 @@ use crate::error::{Error, Result};
 use crate::gpu::context::list_adapters;
 use crate::gpu::{AdapterChoice, AdapterSummary, GpuContext, GpuRequest};
 use crate::kernels::stencil::initial_rows;
-use crate::measure::Stats;
-use crate::report::Document;
+use crate::measure::{MeasureOptions, Stats};
+use crate::report;
 use crate::report::progress::Progress;
 use crate::size::cap_size;
 use check::OneProcess;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use serde::{Deserialize, Serialize};
+
+/// The distributed stencil as the command line asked for it. Every rank checks it alike (in
+/// [`measure`]) before any work.
+#[derive(Debug, Clone)]
+pub struct StencilConfig {
+    /// Grid side n as given (weak scaling: per rank); capped by `HPCLAB_MAX_SIZE` on every rank.
+    pub size: u64,
+    pub schedule: Schedule,
+    pub backend: MpiBackend,
+    /// Threads per rank (rayon); `None`: the host's cores shared by its ranks.
+    pub threads: Option<usize>,
+    /// `None`: only on all ranks.
+    pub scaling: Option<Scaling>,
+    pub sampling: MeasureOptions,
+    /// Seed of the initial field.
+    pub seed: u64,
+    /// Leave out rank 0's check against one process.
+    pub skip_check: bool,
+    /// The adapter asked for; with [`AdapterChoice::Preferred`] the ranks of a host take turns
+    /// over the adapters of the best kind.
+    pub gpu: GpuRequest,
+    pub destination: report::Destination,
+}
 
 /// One rank's figures at one rank count.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,24 +130,26 @@ pub struct StencilDocument {
     pub verified: bool,
 }
 
-/// The checked configuration.
-struct Config {
+/// What every rank derives alike from the configuration and the job.
+struct Layout {
+    /// The grid side, capped.
     n: usize,
+    /// The rank counts measured.
     counts: Vec<usize>,
-    schedule: Schedule,
+    /// Threads per rank.
     threads: usize,
 }
 
-fn configure(session: &Session, local_size: usize, args: &MpiStencilArgs) -> Result<Config> {
-    let n = cap_size(args.size) as usize;
+fn layout(session: &Session, local_size: usize, config: &StencilConfig) -> Result<Layout> {
+    let n = cap_size(config.size) as usize;
     if n == 0 {
         return Err(Error::usage("--size must be at least 1"));
     }
-    let counts = match args.scaling {
+    let counts = match config.scaling {
         Some(_) => rank_counts(session.size),
         None => vec![session.size],
     };
-    let (grid_rows, columns) = Scaling::grid(args.scaling, n, session.size);
+    let (grid_rows, columns) = Scaling::grid(config.scaling, n, session.size);
     if grid_rows < session.size {
         return Err(Error::usage(format!(
             "--size {n} gives the {grid_rows} × {columns} grid only {grid_rows} rows for {} ranks: \
@@ -135,36 +157,28 @@ fn configure(session: &Session, local_size: usize, args: &MpiStencilArgs) -> Res
             session.size, session.size
         )));
     }
-    if args.out.plot.is_some() && args.scaling.is_none() {
+    if config.destination.plot.is_some() && config.scaling.is_none() {
         return Err(Error::usage(
             "--plot draws speed-up against ranks: add --scaling strong or --scaling weak",
         ));
     }
-    if args.backend == MpiBackend::Gpu && args.threads.is_some() {
+    if config.backend == MpiBackend::Gpu && config.threads.is_some() {
         return Err(Error::usage("--threads applies to --backend rayon only"));
     }
     // The host's cores shared by its ranks, but no more than this rank is bound to.
     let share = crate::cpu::info::host_logical_cores() / local_size.max(1);
-    let threads = args
+    let threads = config
         .threads
-        .map_or(share.min(usable_cores()).max(1), |t| t as usize);
-    Ok(Config {
-        n,
-        counts,
-        schedule: Schedule {
-            steps: args.steps,
-            residual_every: args.residual_every,
-        },
-        threads,
-    })
+        .unwrap_or_else(|| share.min(usable_cores()).max(1));
+    Ok(Layout { n, counts, threads })
 }
 
-/// The adapter of this rank: `--adapter` when given; otherwise ranks on one host take turns
-/// over the adapters of the best kind (one GPU per rank on a multi-GPU node).
-fn rank_request(args: &MpiStencilArgs, local_rank: usize) -> GpuRequest {
-    let mut request = args.gpu.request();
-    if args.gpu.adapter.is_none() {
-        let adapters = list_adapters(args.gpu.gpu_api);
+/// The adapter of this rank: the one asked for; otherwise ranks on one host take turns over the
+/// adapters of the best kind (one GPU per rank on a multi-GPU node).
+fn rank_request(config: &StencilConfig, local_rank: usize) -> GpuRequest {
+    let mut request = config.gpu.clone();
+    if matches!(request.adapter, AdapterChoice::Preferred) {
+        let adapters = list_adapters(request.api);
         if let Some(best) = adapters.first() {
             let alike: Vec<&AdapterSummary> = adapters
                 .iter()
@@ -176,13 +190,17 @@ fn rank_request(args: &MpiStencilArgs, local_rank: usize) -> GpuRequest {
     request
 }
 
-/// Runs the experiment on every rank.
-pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Result<Outcome> {
+/// Runs the experiment on every rank; rank 0 returns the document.
+pub fn measure(
+    session: &Session,
+    config: &StencilConfig,
+    command: String,
+) -> Result<Option<StencilDocument>> {
     let (local_rank, local_size) = session.node();
-    let config = session.agree(configure(session, local_size, args))?;
-    check_outputs(session, &args.out, "stencil", true)?;
-    let context = match args.backend {
-        MpiBackend::Gpu => Some(session.agree(GpuContext::new(&rank_request(args, local_rank)))?),
+    let layout = session.agree(layout(session, local_size, config))?;
+    check_outputs(session, &config.destination, "stencil", true)?;
+    let context = match config.backend {
+        MpiBackend::Gpu => Some(session.agree(GpuContext::new(&rank_request(config, local_rank)))?),
         MpiBackend::Rayon => None,
     };
     let startup = session.gather_to_root(&RankStartup {
@@ -195,33 +213,30 @@ pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Res
     let info = session.info();
     let one_host = session.all(info.ranks_per_host == session.size);
 
-    let progress = Progress::new(config.counts.len() as u64, !session.is_root());
+    let progress = Progress::new(layout.counts.len() as u64, !session.is_root());
     let mut points = Vec::new();
     let mut one_process: Option<OneProcess> = None;
-    for &ranks in &config.counts {
+    for &ranks in &layout.counts {
         progress.set_message(format!("{ranks} rank{}", if ranks == 1 { "" } else { "s" }));
         let comm = session.first_ranks(ranks);
-        let (grid_rows, columns) = Scaling::grid(args.scaling, config.n, ranks);
+        let grid = Scaling::grid(config.scaling, layout.n, ranks);
         let measured = measure_count(
             session,
             comm.as_ref(),
-            args,
-            &config,
+            config,
+            layout.threads,
             context.as_ref(),
-            (grid_rows, columns),
+            grid,
         )?;
         if let Some((per_rank, residual, field)) = measured {
-            let check = (!args.skip_check).then(|| {
+            let check = (!config.skip_check).then(|| {
                 // Strong scaling keeps the grid: one single-process run serves every count.
-                if one_process
-                    .as_ref()
-                    .is_none_or(|p| p.grid != (grid_rows, columns))
-                {
+                if one_process.as_ref().is_none_or(|p| p.grid != grid) {
                     one_process = Some(OneProcess::run(
-                        args.seed,
+                        config.seed,
                         config.schedule,
                         context.as_ref(),
-                        (grid_rows, columns),
+                        grid,
                     ));
                 }
                 one_process
@@ -231,8 +246,8 @@ pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Res
             });
             points.push(point(
                 ranks,
-                (grid_rows, columns),
-                &config,
+                grid,
+                config.schedule,
                 per_rank,
                 residual,
                 check,
@@ -244,29 +259,28 @@ pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Res
     }
     progress.finish();
     if session.is_root() {
-        scale_against_one_rank(&mut points, args.scaling);
+        scale_against_one_rank(&mut points, config.scaling);
     }
-    let document = session.is_root().then(|| StencilDocument {
+    Ok(session.is_root().then(|| StencilDocument {
         hpclab_version: env!("CARGO_PKG_VERSION"),
         command,
         environment: Environment::capture(
-            config.threads,
+            layout.threads,
             context.as_ref().map(|c| c.adapter.clone()),
         ),
         mpi: info,
-        backend: args.backend,
-        scaling: args.scaling,
-        size: config.n,
+        backend: config.backend,
+        scaling: config.scaling,
+        size: layout.n,
         steps: config.schedule.steps,
         residual_every: config.schedule.residual_every,
-        threads_per_rank: config.threads,
-        runs: args.runs as usize,
-        warmup: args.warmup as usize,
+        threads_per_rank: layout.threads,
+        runs: config.sampling.runs,
+        warmup: config.sampling.warmup,
         startup: startup.unwrap_or_default(),
         verified: points.iter().all(|p| p.passed),
         points,
-    });
-    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+    }))
 }
 
 /// What rank 0 gets back from one rank count: every rank's figures, the agreed residual and
@@ -278,22 +292,22 @@ type Measured = (Vec<RankFigures>, f32, Vec<f32>);
 fn measure_count(
     session: &Session,
     comm: Option<&SimpleCommunicator>,
-    args: &MpiStencilArgs,
-    config: &Config,
+    config: &StencilConfig,
+    threads: usize,
     context: Option<&GpuContext>,
     (grid_rows, columns): (usize, usize),
 ) -> Result<Option<Measured>> {
     let local = comm.map(|comm| {
         let rows = slab_rows(grid_rows, comm.size() as usize, comm.rank() as usize);
-        let initial = initial_rows(grid_rows, columns, args.seed, rows);
-        make_slab(context, &initial, columns, config.threads)
+        let initial = initial_rows(grid_rows, columns, config.seed, rows);
+        make_slab(context, &initial, columns, threads)
     });
     let slab = session.agree(local.transpose())?;
     let (Some(comm), Some(mut slab)) = (comm, slab) else {
         return Ok(None);
     };
     let neighbours = SlabNeighbours::new(comm);
-    let (runs, warmup) = (args.runs as usize, args.warmup as usize);
+    let MeasureOptions { runs, warmup } = config.sampling;
     let mut samples = Vec::with_capacity(runs);
     let (mut first_sample, mut residual) = (None, f32::NAN);
     for index in 0..warmup + runs {
@@ -311,7 +325,7 @@ fn measure_count(
         rank: comm.rank() as usize,
         host: session.host.clone(),
         rows: slab.rows(),
-        threads: if context.is_some() { 1 } else { config.threads },
+        threads: if context.is_some() { 1 } else { threads },
         median: median_phases(&samples),
         first_sample,
         samples,
@@ -370,7 +384,7 @@ fn median_phases(samples: &[RankPhases]) -> RankPhases {
 fn point(
     ranks: usize,
     (grid_rows, columns): (usize, usize),
-    config: &Config,
+    schedule: Schedule,
     per_rank: Vec<RankFigures>,
     residual: f32,
     check: Option<StencilCheck>,
@@ -386,7 +400,7 @@ fn point(
         })
         .collect();
     let time = Stats::from_samples(slowest).expect("runs >= 1");
-    let updates = (grid_rows * columns) as f64 * config.schedule.steps as f64;
+    let updates = (grid_rows * columns) as f64 * schedule.steps as f64;
     StencilPoint {
         ranks,
         grid_rows,
