@@ -8,7 +8,7 @@
 //! blocks of S), `busbw` scales it by what each link must carry so that it compares with the
 //! point-to-point bandwidth: allreduce 2(n−1)/n, gather and all-to-all (n−1)/n, the others 1.
 
-use super::{check_outputs, mpi_heading};
+use super::{check_outputs, mpi_heading, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::Environment;
 use crate::error::Result;
@@ -22,7 +22,6 @@ use crate::size::format_bytes;
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
 use serde::Serialize;
-use std::time::Instant;
 
 /// The collectives as the command line asked for them.
 #[derive(Debug, Clone)]
@@ -226,26 +225,21 @@ pub fn measure(
             let elements = (bytes / 8) as usize;
             let calls = calls_per_sample(bytes, ranks);
             let mut buffers = Buffers::new(operation, elements, rank, ranks);
-            let mut samples = Vec::with_capacity(runs);
-            for sample in 0..warmup + runs {
+            let per_call = samples(config.sampling, || {
                 // Each call between barriers, as the OSU benchmarks time them: back to back,
                 // a root's eager sends would overlap the next call and show throughput instead.
                 let mut spent_s = 0.0;
                 for _ in 0..calls {
                     session.world.barrier();
-                    let started = Instant::now();
-                    buffers.call(session, operation);
-                    spent_s += started.elapsed().as_secs_f64();
+                    spent_s += timed(|| buffers.call(session, operation));
                 }
-                if sample >= warmup {
-                    samples.push(spent_s / calls as f64);
-                }
-            }
+                spent_s / calls as f64
+            });
             // A fresh call from fresh buffers, checked on every rank.
             let mut fresh = Buffers::new(operation, elements, rank, ranks);
             fresh.call(session, operation);
             let verified = session.all(fresh.correct(operation, rank, ranks));
-            let per_rank = session.gather_to_root(&samples);
+            let per_rank = session.gather_to_root(&per_call);
             if let Some(per_rank) = per_rank {
                 points.push(point(operation, bytes, calls, ranks, &per_rank, verified));
             }

@@ -9,7 +9,10 @@ pub mod stencil;
 
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::error::{Error, Result};
+use crate::measure::MeasureOptions;
+use crate::measure::runner::take_samples;
 use crate::report::Destination;
+use std::time::Instant;
 
 /// Checks on rank 0 that the output files can be written (and that `--plot` is asked only of an
 /// experiment that draws a figure), and makes every rank agree.
@@ -30,6 +33,20 @@ pub(crate) fn check_outputs(
         Ok(())
     };
     session.agree(local)
+}
+
+/// The kept samples of a measurement that communicates. A failure there cannot be agreed on
+/// (a neighbour may already wait for this rank), so a sample that can fail ends the job through
+/// [`Session::or_abort`] and hands back only what it measured: the loop itself cannot fail.
+pub(crate) fn samples<T>(options: MeasureOptions, mut sample: impl FnMut() -> T) -> Vec<T> {
+    take_samples(options, || Ok(sample()), |_, _| {}).expect("a sample that cannot fail")
+}
+
+/// Seconds `operation` took on this rank.
+pub(crate) fn timed(operation: impl FnOnce()) -> f64 {
+    let started = Instant::now();
+    operation();
+    started.elapsed().as_secs_f64()
 }
 
 /// "one host" or "2 hosts", for titles.

@@ -3,7 +3,7 @@
 //! trip; bandwidth is bytes over that half round trip, as the plain C reference computes it.
 //! Ranks beyond 1 wait, asleep.
 
-use super::{check_outputs, hosts_text, mpi_heading};
+use super::{check_outputs, hosts_text, mpi_heading, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
@@ -18,7 +18,6 @@ use crate::size::cap_size;
 use crate::size::format_bytes;
 use mpi::traits::*;
 use serde::Serialize;
-use std::time::Instant;
 
 /// A ping-pong as the command line asked for it.
 #[derive(Debug, Clone)]
@@ -101,24 +100,22 @@ pub fn measure(
             progress.set_message(format_bytes(bytes));
             let message = &mut buffer[..bytes as usize];
             let trips = round_trips_per_sample(bytes);
-            let mut samples = Vec::with_capacity(runs);
-            for sample in 0..warmup + runs {
-                let started = Instant::now();
-                for _ in 0..trips {
-                    if session.rank == 0 {
-                        peer.send(&*message);
-                        peer.receive_into(&mut *message);
-                    } else {
-                        peer.receive_into(&mut *message);
-                        peer.send(&*message);
+            let round_trips = samples(config.sampling, || {
+                let spent_s = timed(|| {
+                    for _ in 0..trips {
+                        if session.rank == 0 {
+                            peer.send(&*message);
+                            peer.receive_into(&mut *message);
+                        } else {
+                            peer.receive_into(&mut *message);
+                            peer.send(&*message);
+                        }
                     }
-                }
-                if sample >= warmup {
-                    samples.push(started.elapsed().as_secs_f64() / trips as f64);
-                }
-            }
+                });
+                spent_s / trips as f64
+            });
             verified &= check_round_trip(session, &peer, message);
-            let round_trip = Stats::from_samples(samples).expect("runs >= 1");
+            let round_trip = Stats::from_samples(round_trips).expect("runs >= 1");
             let latency_s = round_trip.median_s / 2.0;
             points.push(PingpongPoint {
                 bytes,

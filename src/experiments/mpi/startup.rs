@@ -7,18 +7,18 @@
 //! to rank 1, then every rank times its first barrier and its first 8-byte allreduce, and only
 //! then the warm repetitions.
 
-use super::{check_outputs, mpi_heading};
+use super::{check_outputs, mpi_heading, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::Environment;
 use crate::error::Result;
-use crate::measure::Stats;
+use crate::measure::{MeasureOptions, Stats};
 use crate::report::format::{ratio, seconds};
 use crate::report::table::Rows;
 use crate::report::{self, Document, to_json};
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
 use serde::{Deserialize, Serialize};
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 /// The start-up experiment as the command line asked for it.
 #[derive(Debug, Clone)]
@@ -64,12 +64,6 @@ pub struct StartupDocument {
     pub verified: bool,
 }
 
-fn time(operation: impl FnOnce()) -> f64 {
-    let started = Instant::now();
-    operation();
-    started.elapsed().as_secs_f64()
-}
-
 /// Runs the experiment on every rank; rank 0 returns the document.
 pub fn measure(
     session: &Session,
@@ -86,7 +80,7 @@ pub fn measure(
         0 if ranks > 1 => {
             let peer = world.process_at_rank(1);
             peer.receive_into(&mut message[..]);
-            Some(time(|| {
+            Some(timed(|| {
                 peer.send(&message[..]);
                 peer.receive_into(&mut message[..]);
             }))
@@ -100,15 +94,15 @@ pub fn measure(
         }
         _ => None,
     };
-    let first_barrier_s = time(|| world.barrier());
+    let first_barrier_s = timed(|| world.barrier());
     let (one, mut total) = (1.0f64, 0.0f64);
     let first_allreduce_s =
-        time(|| world.all_reduce_into(&one, &mut total, SystemOperation::sum()));
+        timed(|| world.all_reduce_into(&one, &mut total, SystemOperation::sum()));
     let mut verified = total == ranks as f64;
 
+    let warm = MeasureOptions { warmup: 0, runs };
     let repeat = |operation: &mut dyn FnMut()| {
-        let samples = (0..runs).map(|_| time(&mut *operation)).collect();
-        Stats::from_samples(samples).expect("runs >= 1")
+        Stats::from_samples(samples(warm, || timed(&mut *operation))).expect("runs >= 1")
     };
     let round_trip = (ranks > 1 && rank < 2).then(|| {
         let peer = world.process_at_rank(1 - rank as i32);

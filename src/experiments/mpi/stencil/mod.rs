@@ -14,7 +14,7 @@ mod document;
 
 pub use check::StencilCheck;
 
-use super::check_outputs;
+use super::{check_outputs, samples};
 use crate::distributed::decomposition::{Scaling, rank_counts, slab_rows};
 use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usable_cores};
 use crate::distributed::slab::{CpuSlab, MpiBackend, Slab, SlabSetup};
@@ -307,20 +307,17 @@ fn measure_count(
         return Ok(None);
     };
     let neighbours = SlabNeighbours::new(comm);
-    let MeasureOptions { runs, warmup } = config.sampling;
-    let mut samples = Vec::with_capacity(runs);
-    let (mut first_sample, mut residual) = (None, f32::NAN);
-    for index in 0..warmup + runs {
+    let mut first_sample = None;
+    let kept = samples(config.sampling, || {
         comm.barrier();
         let result = session.or_abort(run_sample(slab.as_mut(), &neighbours, config.schedule));
-        residual = result.residual;
-        if index == 0 && warmup > 0 {
-            first_sample = Some(result.phases);
+        if config.sampling.warmup > 0 {
+            first_sample.get_or_insert(result.phases);
         }
-        if index >= warmup {
-            samples.push(result.phases);
-        }
-    }
+        result
+    });
+    let residual = kept.last().map_or(f32::NAN, |result| result.residual);
+    let samples: Vec<RankPhases> = kept.iter().map(|result| result.phases).collect();
     let figures = RankFigures {
         rank: comm.rank() as usize,
         host: session.host.clone(),
