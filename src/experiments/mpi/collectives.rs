@@ -10,7 +10,7 @@
 
 use super::{check_outputs, mpi_heading, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::measure::{MeasureOptions, Stats};
 use crate::report::format::{rate, seconds};
@@ -96,9 +96,8 @@ pub struct CollectivePoint {
 /// The output of `hpclab mpi collectives`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CollectivesDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub mpi: MpiInfo,
     pub runs: usize,
     pub warmup: usize,
@@ -249,9 +248,7 @@ pub fn measure(
     progress.finish();
     let info = session.info();
     Ok(session.is_root().then(|| CollectivesDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command,
-        environment: Environment::capture(1, None),
+        provenance: Provenance::new(command, Environment::capture(1, None)),
         mpi: info,
         runs,
         warmup,

@@ -5,7 +5,7 @@
 
 use super::{check_outputs, hosts_text, mpi_heading, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
 use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
 use crate::measure::{MeasureOptions, Stats};
@@ -45,9 +45,8 @@ pub struct PingpongPoint {
 /// The output of `hpclab mpi pingpong`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PingpongDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub mpi: MpiInfo,
     pub runs: usize,
     pub warmup: usize,
@@ -135,9 +134,7 @@ pub fn measure(
             .map(|p| (p.bytes as f64, p.latency_s))
             .collect();
         PingpongDocument {
-            hpclab_version: env!("CARGO_PKG_VERSION"),
-            command,
-            environment: Environment::capture(1, None),
+            provenance: Provenance::new(command, Environment::capture(1, None)),
             mpi: info,
             runs,
             warmup,

@@ -9,7 +9,7 @@
 
 use super::{check_outputs, mpi_heading, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::measure::{MeasureOptions, Stats};
 use crate::report::format::{ratio, seconds};
@@ -53,9 +53,8 @@ pub struct RankStartup {
 /// The output of `hpclab mpi startup`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StartupDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub mpi: MpiInfo,
     pub runs: usize,
     pub ranks: Vec<RankStartup>,
@@ -148,9 +147,7 @@ pub fn measure(
                 (lo.min(r.entered_unix_s), hi.max(r.entered_unix_s))
             });
         StartupDocument {
-            hpclab_version: env!("CARGO_PKG_VERSION"),
-            command,
-            environment: Environment::capture(1, None),
+            provenance: Provenance::new(command, Environment::capture(1, None)),
             mpi: info,
             runs,
             launch_spread_s: latest - earliest,

@@ -181,7 +181,7 @@ impl Document for StencilDocument {
                 self.threads_per_rank
             ));
         }
-        if let Some(adapter) = &self.environment.adapter {
+        if let Some(adapter) = &self.provenance.environment.adapter {
             lines.push(format!(
                 "GPU of rank 0: {} ({}, {})",
                 adapter.name, adapter.device_type, adapter.api

@@ -20,7 +20,7 @@ use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usa
 use crate::distributed::slab::{CpuSlab, MpiBackend, Slab, SlabSetup};
 use crate::distributed::slab_gpu::GpuSlab;
 use crate::distributed::timeloop::{RankPhases, Schedule, run_sample};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
 use crate::gpu::context::list_adapters;
 use crate::gpu::{AdapterChoice, AdapterSummary, GpuContext, GpuRequest};
@@ -112,9 +112,8 @@ pub struct RankStartup {
 /// The output of `hpclab mpi stencil`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StencilDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub mpi: MpiInfo,
     pub backend: MpiBackend,
     pub scaling: Option<Scaling>,
@@ -262,11 +261,9 @@ pub fn measure(
         scale_against_one_rank(&mut points, config.scaling);
     }
     Ok(session.is_root().then(|| StencilDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command,
-        environment: Environment::capture(
-            layout.threads,
-            context.as_ref().map(|c| c.adapter.clone()),
+        provenance: Provenance::new(
+            command,
+            Environment::capture(layout.threads, context.as_ref().map(|c| c.adapter.clone())),
         ),
         mpi: info,
         backend: config.backend,
