@@ -8,7 +8,7 @@
 //! blocks of S), `busbw` scales it by what each link must carry so that it compares with the
 //! point-to-point bandwidth: allreduce 2(n−1)/n, gather and all-to-all (n−1)/n, the others 1.
 
-use super::{check_outputs, mpi_heading, samples, timed};
+use super::{check_outputs, header, mpi_heading, samples, slowest_rank, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::Result;
@@ -265,11 +265,7 @@ fn point(
     per_rank: &[Vec<f64>],
     verified: bool,
 ) -> CollectivePoint {
-    let runs = per_rank[0].len();
-    let slowest = (0..runs)
-        .map(|i| per_rank.iter().map(|s| s[i]).fold(0.0, f64::max))
-        .collect();
-    let time = Stats::from_samples(slowest).expect("runs >= 1");
+    let time = slowest_rank(per_rank);
     let mean_rank_s = per_rank
         .iter()
         .map(|s| Stats::from_samples(s.clone()).map_or(0.0, |s| s.median_s))
@@ -321,7 +317,7 @@ impl Document for CollectivesDocument {
             })
             .collect();
         vec![Rows {
-            header: [
+            header: header(&[
                 "operation",
                 "size per rank",
                 "time (slowest rank)",
@@ -329,10 +325,7 @@ impl Document for CollectivesDocument {
                 "algbw GB/s",
                 "busbw GB/s",
                 "check",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows,
             numeric: vec![2, 3, 4, 5],
         }]
@@ -354,7 +347,7 @@ impl Document for CollectivesDocument {
 
     fn csv(&self) -> Rows {
         Rows {
-            header: [
+            header: header(&[
                 "operation",
                 "bytes",
                 "ranks",
@@ -364,10 +357,7 @@ impl Document for CollectivesDocument {
                 "algbw_gbs",
                 "busbw_gbs",
                 "verified",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows: self
                 .points
                 .iter()

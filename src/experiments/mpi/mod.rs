@@ -9,16 +9,19 @@ pub mod stencil;
 
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::error::{Error, Result};
-use crate::measure::MeasureOptions;
 use crate::measure::runner::take_samples;
-use crate::report::Destination;
+use crate::measure::{MeasureOptions, Stats};
+use crate::report;
+use mpi::datatype::Equivalence;
+use mpi::topology::Process;
+use mpi::traits::*;
 use std::time::Instant;
 
 /// Checks on rank 0 that the output files can be written (and that `--plot` is asked only of an
 /// experiment that draws a figure), and makes every rank agree.
 pub(crate) fn check_outputs(
     session: &Session,
-    destination: &Destination,
+    destination: &report::Destination,
     experiment: &str,
     has_figure: bool,
 ) -> Result<()> {
@@ -47,6 +50,38 @@ pub(crate) fn timed(operation: impl FnOnce()) -> f64 {
     let started = Instant::now();
     operation();
     started.elapsed().as_secs_f64()
+}
+
+/// One round trip of `message` between ranks 0 and 1: rank 0 sends it and receives it back,
+/// rank 1 sends back what it received.
+pub(crate) fn round_trip<T: Equivalence>(rank: usize, peer: &Process<'_>, message: &mut [T]) {
+    if rank == 0 {
+        peer.send(&*message);
+        peer.receive_into(message);
+    } else {
+        peer.receive_into(&mut *message);
+        peer.send(&*message);
+    }
+}
+
+/// Per sample, the slowest rank's time (`per_rank[rank][sample]`): an operation that every rank
+/// takes part in is over when its last rank is done.
+pub(crate) fn slowest_rank(per_rank: &[Vec<f64>]) -> Stats {
+    let runs = per_rank.first().map_or(0, Vec::len);
+    let slowest = (0..runs)
+        .map(|i| {
+            per_rank
+                .iter()
+                .map(|samples| samples[i])
+                .fold(0.0, f64::max)
+        })
+        .collect();
+    Stats::from_samples(slowest).expect("runs >= 1")
+}
+
+/// A table's header from its column names.
+pub(crate) fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| name.to_string()).collect()
 }
 
 /// "one host" or "2 hosts", for titles.

@@ -3,7 +3,7 @@
 //! trip; bandwidth is bytes over that half round trip, as the plain C reference computes it.
 //! Ranks beyond 1 wait, asleep.
 
-use super::{check_outputs, hosts_text, mpi_heading, samples, timed};
+use super::{check_outputs, header, hosts_text, mpi_heading, round_trip, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
@@ -102,13 +102,7 @@ pub fn measure(
             let round_trips = samples(config.sampling, || {
                 let spent_s = timed(|| {
                     for _ in 0..trips {
-                        if session.rank == 0 {
-                            peer.send(&*message);
-                            peer.receive_into(&mut *message);
-                        } else {
-                            peer.receive_into(&mut *message);
-                            peer.send(&*message);
-                        }
+                        round_trip(session.rank, &peer, message);
                     }
                 });
                 spent_s / trips as f64
@@ -255,16 +249,13 @@ impl Document for PingpongDocument {
             })
             .collect();
         vec![Rows {
-            header: [
+            header: header(&[
                 "size",
                 "latency (½ round trip)",
                 "GB/s",
                 "best ½ round trip",
                 "round trips/sample",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows,
             numeric: vec![1, 2, 3, 4],
         }]
@@ -304,17 +295,14 @@ impl Document for PingpongDocument {
 
     fn csv(&self) -> Rows {
         Rows {
-            header: [
+            header: header(&[
                 "bytes",
                 "latency_s",
                 "bandwidth_gbs",
                 "round_trip_median_s",
                 "round_trip_min_s",
                 "round_trips_per_sample",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows: self
                 .points
                 .iter()

@@ -7,7 +7,7 @@
 //! to rank 1, then every rank times its first barrier and its first 8-byte allreduce, and only
 //! then the warm repetitions.
 
-use super::{check_outputs, mpi_heading, samples, timed};
+use super::{check_outputs, header, mpi_heading, round_trip, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::Result;
@@ -79,16 +79,12 @@ pub fn measure(
         0 if ranks > 1 => {
             let peer = world.process_at_rank(1);
             peer.receive_into(&mut message[..]);
-            Some(timed(|| {
-                peer.send(&message[..]);
-                peer.receive_into(&mut message[..]);
-            }))
+            Some(timed(|| round_trip(rank, &peer, &mut message)))
         }
         1 => {
             let peer = world.process_at_rank(0);
             peer.send(&message[..]);
-            peer.receive_into(&mut message[..]);
-            peer.send(&message[..]);
+            round_trip(rank, &peer, &mut message);
             None
         }
         _ => None,
@@ -105,15 +101,7 @@ pub fn measure(
     };
     let round_trip = (ranks > 1 && rank < 2).then(|| {
         let peer = world.process_at_rank(1 - rank as i32);
-        repeat(&mut || {
-            if rank == 0 {
-                peer.send(&message[..]);
-                peer.receive_into(&mut message[..]);
-            } else {
-                peer.receive_into(&mut message[..]);
-                peer.send(&message[..]);
-            }
-        })
+        repeat(&mut || round_trip(rank, &peer, &mut message))
     });
     let barrier = repeat(&mut || world.barrier());
     let allreduce = repeat(&mut || {
@@ -217,10 +205,7 @@ impl Document for StartupDocument {
             self.slowest(|r| r.allreduce.median_s),
         );
         let events = Rows {
-            header: ["what", "first", "once warm", "first / warm"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            header: header(&["what", "first", "once warm", "first / warm"]),
             rows,
             numeric: vec![1, 2, 3],
         };
@@ -230,17 +215,14 @@ impl Document for StartupDocument {
             .map(|r| r.entered_unix_s)
             .fold(f64::MAX, f64::min);
         let per_rank = Rows {
-            header: [
+            header: header(&[
                 "rank",
                 "host",
                 "started after the earliest rank",
                 "MPI_Init",
                 "first barrier",
                 "first allreduce",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows: self
                 .ranks
                 .iter()
@@ -274,7 +256,7 @@ impl Document for StartupDocument {
 
     fn csv(&self) -> Rows {
         Rows {
-            header: [
+            header: header(&[
                 "rank",
                 "host",
                 "entered_unix_s",
@@ -285,10 +267,7 @@ impl Document for StartupDocument {
                 "allreduce_median_s",
                 "first_round_trip_s",
                 "round_trip_median_s",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows: self
                 .ranks
                 .iter()

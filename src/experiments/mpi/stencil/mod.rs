@@ -14,7 +14,7 @@ mod document;
 
 pub use check::StencilCheck;
 
-use super::{check_outputs, samples};
+use super::{check_outputs, samples, slowest_rank};
 use crate::distributed::decomposition::{Scaling, rank_counts, slab_rows};
 use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usable_cores};
 use crate::distributed::slab::{CpuSlab, MpiBackend, Slab, SlabSetup};
@@ -384,16 +384,11 @@ fn point(
     check: Option<StencilCheck>,
     one_host: bool,
 ) -> StencilPoint {
-    let runs = per_rank.first().map_or(0, |r| r.samples.len());
-    let slowest: Vec<f64> = (0..runs)
-        .map(|i| {
-            per_rank
-                .iter()
-                .map(|r| r.samples[i].total_s)
-                .fold(0.0, f64::max)
-        })
+    let totals: Vec<Vec<f64>> = per_rank
+        .iter()
+        .map(|r| r.samples.iter().map(|s| s.total_s).collect())
         .collect();
-    let time = Stats::from_samples(slowest).expect("runs >= 1");
+    let time = slowest_rank(&totals);
     let updates = (grid_rows * columns) as f64 * schedule.steps as f64;
     StencilPoint {
         ranks,
