@@ -1,12 +1,7 @@
-//! The collective operations every MPI program leans on — broadcast, reduce, allreduce, gather,
-//! all-to-all — timed per call at one or more message sizes on every rank, and checked.
-//!
-//! Each call is timed on its own between barriers (as the OSU micro-benchmarks do); a sample is
-//! the mean of many such calls. A call's time is the slowest rank's (the operation is over when the last rank is done); the
-//! mean over ranks is beside it. Bandwidth follows NCCL-tests' conventions: `algbw` is the bytes
-//! one rank's buffer holds over the time (n·S for gather and all-to-all, whose buffers hold n
-//! blocks of S), `busbw` scales it by what each link must carry so that it compares with the
-//! point-to-point bandwidth: allreduce 2(n−1)/n, gather and all-to-all (n−1)/n, the others 1.
+//! Broadcast, reduce, allreduce, gather and all-to-all, timed per call at one or more message
+//! sizes on every rank, and checked. A call's time is the slowest rank's, with the mean over
+//! ranks beside it; bandwidth follows NCCL-tests' conventions ([`Collective::traffic`]), so that
+//! `busbw` compares with the point-to-point bandwidth.
 
 use super::{check_outputs, header, mpi_heading, samples, slowest_rank, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
@@ -64,7 +59,9 @@ impl Collective {
     }
 
     /// (algbw bytes, busbw factor) of a call with `bytes` per rank (per pair for all-to-all)
-    /// on `ranks` ranks.
+    /// on `ranks` ranks. algbw's bytes are what one rank's buffer holds (n blocks for gather and
+    /// all-to-all); busbw scales algbw by what each link must carry: allreduce 2(n−1)/n, gather
+    /// and all-to-all (n−1)/n, the others 1.
     pub fn traffic(self, bytes: u64, ranks: usize) -> (f64, f64) {
         let n = ranks as f64;
         let spread = (n - 1.0) / n;

@@ -1,13 +1,9 @@
-//! The 2-D diffusion stencil on many ranks: the grid is cut into slabs of whole rows, one per
-//! rank; every step each rank exchanges its edge rows with the ranks above and below
-//! (point-to-point), and every few steps all ranks agree on the residual (a max-allreduce). Each
-//! rank times compute, halo exchange and allreduce apart (and, on the GPU, the edge rows'
-//! trips between device and host), so the output shows where the time that does not scale goes.
-//!
-//! With `--scaling` the same binary measures 1, 2, 4, … ranks in one job (ranks left out wait,
-//! asleep): strong scaling keeps the grid, weak scaling keeps each rank's share. Rank 0 checks
-//! every result against the same steps in one process: bit for bit (the decomposition changes
-//! no operation) and against the f64 reference within the catalogue stencil's bound.
+//! The 2-D diffusion stencil on many ranks, one slab of rows each (`distributed::timeloop`
+//! steps it and times its phases apart). With `--scaling` one job measures 1, 2, 4, … ranks
+//! (ranks left out wait, asleep): strong scaling keeps the grid, weak scaling each rank's share.
+//! Rank 0 checks every result against the same steps in one process, bit for bit (the
+//! decomposition changes no operation), and against the f64 reference within the catalogue
+//! stencil's bound.
 
 mod check;
 mod document;
