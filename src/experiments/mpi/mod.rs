@@ -119,3 +119,87 @@ pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
         info.ranks_per_host
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::{Environment, Provenance};
+    use crate::report::Document;
+
+    fn info() -> MpiInfo {
+        MpiInfo {
+            ranks: 2,
+            library: "test MPI".into(),
+            standard: "3.1".into(),
+            hosts: vec!["a".into(), "a".into()],
+            ranks_per_host: 2,
+            threading: "single".into(),
+            cores_per_host: 2,
+            cores_per_rank: 1,
+        }
+    }
+
+    /// The provenance is flattened: its keys stand at the top of every MPI document's JSON, as
+    /// they did when each document declared them itself.
+    #[test]
+    fn every_document_keeps_its_provenance_keys_at_the_top() {
+        let provenance = || Provenance::new("hpclab mpi …".into(), Environment::capture(1, None));
+        let documents: Vec<Box<dyn Document>> = vec![
+            Box::new(pingpong::PingpongDocument {
+                provenance: provenance(),
+                mpi: info(),
+                runs: 1,
+                warmup: 0,
+                points: Vec::new(),
+                fit: None,
+                verified: true,
+            }),
+            Box::new(collectives::CollectivesDocument {
+                provenance: provenance(),
+                mpi: info(),
+                runs: 1,
+                warmup: 0,
+                points: Vec::new(),
+                verified: true,
+            }),
+            Box::new(startup::StartupDocument {
+                provenance: provenance(),
+                mpi: info(),
+                runs: 1,
+                ranks: Vec::new(),
+                launch_spread_s: 0.0,
+                verified: true,
+            }),
+            Box::new(stencil::StencilDocument {
+                provenance: provenance(),
+                mpi: info(),
+                backend: crate::distributed::slab::MpiBackend::Rayon,
+                scaling: None,
+                size: 8,
+                steps: 1,
+                residual_every: 1,
+                threads_per_rank: 1,
+                runs: 1,
+                warmup: 0,
+                startup: Vec::new(),
+                points: Vec::new(),
+                verified: true,
+            }),
+        ];
+        for document in documents {
+            let json = document.json().unwrap();
+            for key in [
+                "hpclab_version",
+                "command",
+                "environment",
+                "mpi",
+                "verified",
+            ] {
+                assert!(json.get(key).is_some(), "{key} missing: {json}");
+            }
+            assert_eq!(json["command"], "hpclab mpi …");
+            assert_eq!(json["hpclab_version"], env!("CARGO_PKG_VERSION"));
+            assert!(json.get("provenance").is_none(), "{json}");
+        }
+    }
+}
