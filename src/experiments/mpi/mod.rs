@@ -84,11 +84,17 @@ pub(crate) fn header(names: &[&str]) -> Vec<String> {
     names.iter().map(|name| name.to_string()).collect()
 }
 
-/// "one host" or "2 hosts", for titles.
-pub(crate) fn hosts_text(info: &MpiInfo) -> String {
-    let mut hosts = info.hosts.clone();
+/// The job's hosts, each once.
+fn distinct_hosts(info: &MpiInfo) -> Vec<&str> {
+    let mut hosts: Vec<&str> = info.hosts.iter().map(String::as_str).collect();
     hosts.sort();
     hosts.dedup();
+    hosts
+}
+
+/// "one host" or "2 hosts", for titles.
+pub(crate) fn hosts_text(info: &MpiInfo) -> String {
+    let hosts = distinct_hosts(info);
     match hosts.len() {
         1 => format!("both on {}", hosts[0]),
         count => format!("{count} hosts"),
@@ -97,9 +103,7 @@ pub(crate) fn hosts_text(info: &MpiInfo) -> String {
 
 /// The heading line every MPI document shares.
 pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
-    let mut hosts = info.hosts.clone();
-    hosts.sort();
-    hosts.dedup();
+    let hosts = distinct_hosts(info);
     let oversubscribed = if info.ranks_per_host > info.cores_per_host {
         format!(
             " — OVERSUBSCRIBED: {} cores per host, so ranks take turns and times grow",
