@@ -461,16 +461,6 @@ pub struct MpiCollectivesArgs {
     pub out: ExperimentOutput,
 }
 
-/// The backends of the distributed stencil.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MpiBackend {
-    /// Each rank steps its slab on its own rayon pool (SIMD inside).
-    Rayon,
-    /// Each rank steps its slab on a GPU; edge rows go device → host → MPI → host → device.
-    Gpu,
-}
-
 /// Arguments of `hpclab mpi stencil`.
 #[derive(Debug, Args)]
 #[command(
@@ -488,7 +478,7 @@ pub struct MpiStencilArgs {
     pub steps: u32,
     /// Where each rank computes.
     #[arg(long, short, value_enum, default_value = "rayon")]
-    pub backend: MpiBackend,
+    pub backend: crate::distributed::slab::MpiBackend,
     /// Threads per rank for the rayon backend (default: the host's cores / ranks on the host, at
     /// most the cores the launcher bound the rank to).
     #[arg(long, short, value_parser = clap::value_parser!(u32).range(1..=4096))]

@@ -331,3 +331,44 @@ fn mistakes_are_said_once_and_no_rank_hangs() {
         "does not exist",
     );
 }
+
+/// Rank 0 alone publishes, whatever the rank count: the table once on stdout, the figure
+/// written once, and one CSV header with one row per rank.
+#[test]
+fn only_rank_0_prints_the_table_and_writes_the_figure() {
+    let folder = tempfile::tempdir().unwrap();
+    let plot = folder.path().join("pingpong.svg");
+    let plot_text = plot.to_str().unwrap();
+    let args = [
+        "mpi", "pingpong", "--sizes", "8,64", "--runs", "1", "--warmup", "0",
+    ];
+    let output = mpirun(3, &[&args[..], &["--plot", plot_text]].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{:?}", hpclab_lines(&output));
+    assert_eq!(
+        stdout.matches("mpi pingpong · ranks 0 ↔ 1").count(),
+        1,
+        "{stdout}"
+    );
+    assert!(stdout.contains("ranks 2..2 waited asleep"), "{stdout}");
+    assert_eq!(
+        hpclab_lines(&output),
+        vec![format!("hpclab: wrote {plot_text}")]
+    );
+    assert!(std::fs::read_to_string(&plot).unwrap().contains("<svg"));
+
+    let output = mpirun(3, &["mpi", "startup", "--runs", "2", "--format", "csv"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{:?}", hpclab_lines(&output));
+    assert_eq!(
+        stdout.matches("rank,host,entered_unix_s").count(),
+        1,
+        "{stdout}"
+    );
+    let records = stdout.lines().filter(|l| l.split(',').count() == 10);
+    assert_eq!(
+        records.count(),
+        4,
+        "the header and one row per rank: {stdout}"
+    );
+}

@@ -61,9 +61,8 @@ pub struct Session {
 impl Session {
     /// Starts MPI. `threads`: other threads will run beside the one that communicates (rayon
     /// computing), which the standard calls `MPI_THREAD_FUNNELED`; without them hpclab asks for
-    /// `MPI_THREAD_SINGLE`, which matters for latency: Open MPI 4 takes its thread-safe path at
-    /// any level above single, ≈ 45 ns more per message on a fast shared-memory link. Refuses
-    /// with a usage error when no MPI launcher started this process.
+    /// `MPI_THREAD_SINGLE`, because Open MPI takes a slower, thread-safe path at any level above
+    /// single. Refuses with a usage error when no MPI launcher started this process.
     pub fn start(threads: bool) -> Result<Session> {
         let entered = SystemTime::now();
         if launcher_rank().is_none() {

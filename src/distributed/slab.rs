@@ -11,6 +11,16 @@ use crate::error::{Error, Result};
 use crate::kernels::stencil::step_rows_parallel;
 use std::time::Instant;
 
+/// Where the ranks step their slabs (`hpclab mpi stencil --backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MpiBackend {
+    /// Each rank steps its slab on its own rayon pool (SIMD inside).
+    Rayon,
+    /// Each rank steps its slab on a GPU; edge rows go device → host → MPI → host → device.
+    Gpu,
+}
+
 /// Which ghost rows have a neighbour behind them (the others stay zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sides {

@@ -3,11 +3,9 @@
 //! included, and writes rows 1..=rows of the other).
 //!
 //! The step is the catalogue's own shader (`shaders/stencil.wgsl`; its `grid_rows` lets a band
-//! read ghost rows) with the slab
-//! bound whole as one band, so a slab computes exactly the values the single-process GPU
-//! stencil computes for the same rows. Only edge rows travel between steps: the time loop
-//! downloads the first and last row, and uploads the neighbours' rows into the ghost rows, each
-//! with one ranged transfer. The residual is reduced on the device
+//! read ghost rows) with the slab bound whole as one band, so a slab computes exactly the values
+//! the single-process GPU stencil computes for the same rows. Only edge rows travel between
+//! steps, each way in one ranged transfer. The residual is reduced on the device
 //! (`shaders/stencil_change.wgsl`), so 4 bytes come back instead of the slab.
 
 use super::slab::{Halo, Sides, Slab, SlabSetup};

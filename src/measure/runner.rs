@@ -26,12 +26,13 @@ pub fn time_compute(work: impl FnOnce()) -> PhaseSample {
 }
 
 /// Takes `warmup + runs` samples and returns the kept ones. `on_sample(done, total)` is called
-/// after each sample so the caller can show progress.
-pub fn take_samples(
+/// after each sample so the caller can show progress. A sample is whatever the caller times:
+/// a [`PhaseSample`], or plain seconds.
+pub fn take_samples<T>(
     options: MeasureOptions,
-    mut sample: impl FnMut() -> Result<PhaseSample>,
+    mut sample: impl FnMut() -> Result<T>,
     mut on_sample: impl FnMut(usize, usize),
-) -> Result<Vec<PhaseSample>> {
+) -> Result<Vec<T>> {
     let total = options.warmup + options.runs;
     let mut kept = Vec::with_capacity(options.runs);
     for index in 0..total {
@@ -67,5 +68,21 @@ mod tests {
         .unwrap();
         let values: Vec<f64> = kept.iter().map(|s| s.compute_wall_s).collect();
         assert_eq!(values, vec![3.0, 4.0, 5.0]);
+    }
+
+    #[test]
+    fn any_sample_type_is_kept_in_order_and_progress_counts_every_sample() {
+        let (mut counter, mut progress) = (0u32, Vec::new());
+        let kept = take_samples(
+            MeasureOptions { warmup: 1, runs: 2 },
+            || {
+                counter += 1;
+                Ok(counter)
+            },
+            |done, total| progress.push((done, total)),
+        )
+        .unwrap();
+        assert_eq!(kept, vec![2, 3]);
+        assert_eq!(progress, vec![(1, 3), (2, 3), (3, 3)]);
     }
 }

@@ -1,30 +1,32 @@
-//! The collective operations every MPI program leans on — broadcast, reduce, allreduce, gather,
-//! all-to-all — timed per call at one or more message sizes on every rank, and checked.
-//!
-//! Each call is timed on its own between barriers (as the OSU micro-benchmarks do); a sample is
-//! the mean of many such calls. A call's time is the slowest rank's (the operation is over when the last rank is done); the
-//! mean over ranks is beside it. Bandwidth follows NCCL-tests' conventions: `algbw` is the bytes
-//! one rank's buffer holds over the time (n·S for gather and all-to-all, whose buffers hold n
-//! blocks of S), `busbw` scales it by what each link must carry so that it compares with the
-//! point-to-point bandwidth: allreduce 2(n−1)/n, gather and all-to-all (n−1)/n, the others 1.
+//! Broadcast, reduce, allreduce, gather and all-to-all, timed per call at one or more message
+//! sizes on every rank, and checked. A call's time is the slowest rank's, with the mean over
+//! ranks beside it; bandwidth follows NCCL-tests' conventions ([`Collective::traffic`]), so that
+//! `busbw` compares with the point-to-point bandwidth.
 
-use super::{check_outputs, mpi_heading, publish_on_root};
-use crate::Outcome;
-use crate::cli::MpiCollectivesArgs;
+use super::{check_outputs, header, mpi_heading, samples, slowest_rank, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::Result;
-use crate::measure::Stats;
+use crate::measure::{MeasureOptions, Stats};
 use crate::report::format::{rate, seconds};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
-use crate::report::{Document, to_json};
+use crate::report::{self, Document, to_json};
 use crate::size::cap_size;
 use crate::size::format_bytes;
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
 use serde::Serialize;
-use std::time::Instant;
+
+/// The collectives as the command line asked for them.
+#[derive(Debug, Clone)]
+pub struct CollectivesConfig {
+    /// Bytes per rank (per pair for all-to-all), as given (each capped by `HPCLAB_MAX_SIZE` on
+    /// every rank and rounded up to whole f64).
+    pub sizes: Vec<u64>,
+    pub sampling: MeasureOptions,
+    pub destination: report::Destination,
+}
 
 /// The collectives, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -57,7 +59,9 @@ impl Collective {
     }
 
     /// (algbw bytes, busbw factor) of a call with `bytes` per rank (per pair for all-to-all)
-    /// on `ranks` ranks.
+    /// on `ranks` ranks. algbw's bytes are what one rank's buffer holds (n blocks for gather and
+    /// all-to-all); busbw scales algbw by what each link must carry: allreduce 2(n−1)/n, gather
+    /// and all-to-all (n−1)/n, the others 1.
     pub fn traffic(self, bytes: u64, ranks: usize) -> (f64, f64) {
         let n = ranks as f64;
         let spread = (n - 1.0) / n;
@@ -89,9 +93,8 @@ pub struct CollectivePoint {
 /// The output of `hpclab mpi collectives`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CollectivesDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub mpi: MpiInfo,
     pub runs: usize,
     pub warmup: usize,
@@ -192,16 +195,20 @@ impl Buffers {
     }
 }
 
-/// Runs the experiment on every rank.
-pub fn execute(session: &Session, args: &MpiCollectivesArgs, command: String) -> Result<Outcome> {
-    check_outputs(session, &args.out, "collectives", false)?;
-    let mut sizes: Vec<u64> = args
-        .size
+/// Runs the experiment on every rank; rank 0 returns the document.
+pub fn measure(
+    session: &Session,
+    config: &CollectivesConfig,
+    command: String,
+) -> Result<Option<CollectivesDocument>> {
+    check_outputs(session, &config.destination, "collectives", false)?;
+    let mut sizes: Vec<u64> = config
+        .sizes
         .iter()
         .map(|&s| cap_size(s).max(1).next_multiple_of(8))
         .collect();
     sizes.dedup();
-    let (runs, warmup) = (args.runs as usize, args.warmup as usize);
+    let MeasureOptions { runs, warmup } = config.sampling;
     let (rank, ranks) = (session.rank, session.size);
     let progress = Progress::new(
         (sizes.len() * Collective::ALL.len()) as u64,
@@ -214,26 +221,21 @@ pub fn execute(session: &Session, args: &MpiCollectivesArgs, command: String) ->
             let elements = (bytes / 8) as usize;
             let calls = calls_per_sample(bytes, ranks);
             let mut buffers = Buffers::new(operation, elements, rank, ranks);
-            let mut samples = Vec::with_capacity(runs);
-            for sample in 0..warmup + runs {
+            let per_call = samples(config.sampling, || {
                 // Each call between barriers, as the OSU benchmarks time them: back to back,
                 // a root's eager sends would overlap the next call and show throughput instead.
                 let mut spent_s = 0.0;
                 for _ in 0..calls {
                     session.world.barrier();
-                    let started = Instant::now();
-                    buffers.call(session, operation);
-                    spent_s += started.elapsed().as_secs_f64();
+                    spent_s += timed(|| buffers.call(session, operation));
                 }
-                if sample >= warmup {
-                    samples.push(spent_s / calls as f64);
-                }
-            }
+                spent_s / calls as f64
+            });
             // A fresh call from fresh buffers, checked on every rank.
             let mut fresh = Buffers::new(operation, elements, rank, ranks);
             fresh.call(session, operation);
             let verified = session.all(fresh.correct(operation, rank, ranks));
-            let per_rank = session.gather_to_root(&samples);
+            let per_rank = session.gather_to_root(&per_call);
             if let Some(per_rank) = per_rank {
                 points.push(point(operation, bytes, calls, ranks, &per_rank, verified));
             }
@@ -242,17 +244,14 @@ pub fn execute(session: &Session, args: &MpiCollectivesArgs, command: String) ->
     }
     progress.finish();
     let info = session.info();
-    let document = session.is_root().then(|| CollectivesDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command,
-        environment: Environment::capture(1, None),
+    Ok(session.is_root().then(|| CollectivesDocument {
+        provenance: Provenance::new(command, Environment::capture(1, None)),
         mpi: info,
         runs,
         warmup,
         verified: points.iter().all(|p| p.verified),
         points,
-    });
-    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+    }))
 }
 
 fn point(
@@ -263,11 +262,7 @@ fn point(
     per_rank: &[Vec<f64>],
     verified: bool,
 ) -> CollectivePoint {
-    let runs = per_rank[0].len();
-    let slowest = (0..runs)
-        .map(|i| per_rank.iter().map(|s| s[i]).fold(0.0, f64::max))
-        .collect();
-    let time = Stats::from_samples(slowest).expect("runs >= 1");
+    let time = slowest_rank(per_rank);
     let mean_rank_s = per_rank
         .iter()
         .map(|s| Stats::from_samples(s.clone()).map_or(0.0, |s| s.median_s))
@@ -319,7 +314,7 @@ impl Document for CollectivesDocument {
             })
             .collect();
         vec![Rows {
-            header: [
+            header: header(&[
                 "operation",
                 "size per rank",
                 "time (slowest rank)",
@@ -327,10 +322,7 @@ impl Document for CollectivesDocument {
                 "algbw GB/s",
                 "busbw GB/s",
                 "check",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows,
             numeric: vec![2, 3, 4, 5],
         }]
@@ -352,7 +344,7 @@ impl Document for CollectivesDocument {
 
     fn csv(&self) -> Rows {
         Rows {
-            header: [
+            header: header(&[
                 "operation",
                 "bytes",
                 "ranks",
@@ -362,10 +354,7 @@ impl Document for CollectivesDocument {
                 "algbw_gbs",
                 "busbw_gbs",
                 "verified",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows: self
                 .points
                 .iter()

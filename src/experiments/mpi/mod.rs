@@ -1,64 +1,100 @@
 //! The distributed-memory experiments of `hpclab mpi` (cargo feature `mpi`). Every rank runs
-//! the same code; rank 0 collects the per-rank figures, prints the table and writes the files.
+//! the same code from its experiment's configuration; rank 0 collects the per-rank figures and
+//! returns the document, which the command publishes.
 
 pub mod collectives;
 pub mod pingpong;
 pub mod startup;
 pub mod stencil;
 
-use crate::Outcome;
-use crate::cli::ExperimentOutput;
 use crate::distributed::mpi::{MpiInfo, Session};
-use crate::error::Result;
-use crate::report::{self, Document};
+use crate::error::{Error, Result};
+use crate::measure::runner::take_samples;
+use crate::measure::{MeasureOptions, Stats};
+use crate::report;
+use mpi::datatype::Equivalence;
+use mpi::topology::Process;
+use mpi::traits::*;
+use std::time::Instant;
 
 /// Checks on rank 0 that the output files can be written (and that `--plot` is asked only of an
 /// experiment that draws a figure), and makes every rank agree.
 pub(crate) fn check_outputs(
     session: &Session,
-    out: &ExperimentOutput,
+    destination: &report::Destination,
     experiment: &str,
     has_figure: bool,
 ) -> Result<()> {
-    if !has_figure && out.plot.is_some() {
-        return session.agree(Err(crate::error::Error::usage(format!(
+    if !has_figure && destination.plot.is_some() {
+        return session.agree(Err(Error::usage(format!(
             "--plot: `mpi {experiment}` draws no figure; leave --plot out (its table, JSON and CSV hold the figures)"
         ))));
     }
     let local = if session.is_root() {
-        [&out.document.output, &out.plot]
-            .into_iter()
-            .flatten()
-            .try_for_each(|path| report::check_output_path(path))
+        destination.check()
     } else {
         Ok(())
     };
     session.agree(local)
 }
 
-/// Rank 0 publishes `document` (other ranks pass `None`); the outcome is rank 0's verdict.
-pub(crate) fn publish_on_root(
-    document: Option<&dyn Document>,
-    out: &ExperimentOutput,
-) -> Result<Outcome> {
-    match document {
-        Some(document) => {
-            report::publish(document, &out.destination())?;
-            Ok(if document.verified() {
-                Outcome::Success
-            } else {
-                Outcome::VerificationFailed
-            })
-        }
-        None => Ok(Outcome::Success),
+/// The kept samples of a measurement that communicates. A failure there cannot be agreed on
+/// (a neighbour may already wait for this rank), so a sample that can fail ends the job through
+/// [`Session::or_abort`] and hands back only what it measured: the loop itself cannot fail.
+pub(crate) fn samples<T>(options: MeasureOptions, mut sample: impl FnMut() -> T) -> Vec<T> {
+    take_samples(options, || Ok(sample()), |_, _| {}).expect("a sample that cannot fail")
+}
+
+/// Seconds `operation` took on this rank.
+pub(crate) fn timed(operation: impl FnOnce()) -> f64 {
+    let started = Instant::now();
+    operation();
+    started.elapsed().as_secs_f64()
+}
+
+/// One round trip of `message` between ranks 0 and 1: rank 0 sends it and receives it back,
+/// rank 1 sends back what it received.
+pub(crate) fn round_trip<T: Equivalence>(rank: usize, peer: &Process<'_>, message: &mut [T]) {
+    if rank == 0 {
+        peer.send(&*message);
+        peer.receive_into(message);
+    } else {
+        peer.receive_into(&mut *message);
+        peer.send(&*message);
     }
+}
+
+/// Per sample, the slowest rank's time (`per_rank[rank][sample]`): an operation that every rank
+/// takes part in is over when its last rank is done.
+pub(crate) fn slowest_rank(per_rank: &[Vec<f64>]) -> Stats {
+    let runs = per_rank.first().map_or(0, Vec::len);
+    let slowest = (0..runs)
+        .map(|i| {
+            per_rank
+                .iter()
+                .map(|samples| samples[i])
+                .fold(0.0, f64::max)
+        })
+        .collect();
+    Stats::from_samples(slowest).expect("runs >= 1")
+}
+
+/// A table's header from its column names.
+pub(crate) fn header(names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| name.to_string()).collect()
+}
+
+/// The job's hosts, each once.
+fn distinct_hosts(info: &MpiInfo) -> Vec<&str> {
+    let mut hosts: Vec<&str> = info.hosts.iter().map(String::as_str).collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
 }
 
 /// "one host" or "2 hosts", for titles.
 pub(crate) fn hosts_text(info: &MpiInfo) -> String {
-    let mut hosts = info.hosts.clone();
-    hosts.sort();
-    hosts.dedup();
+    let hosts = distinct_hosts(info);
     match hosts.len() {
         1 => format!("both on {}", hosts[0]),
         count => format!("{count} hosts"),
@@ -67,9 +103,7 @@ pub(crate) fn hosts_text(info: &MpiInfo) -> String {
 
 /// The heading line every MPI document shares.
 pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
-    let mut hosts = info.hosts.clone();
-    hosts.sort();
-    hosts.dedup();
+    let hosts = distinct_hosts(info);
     let oversubscribed = if info.ranks_per_host > info.cores_per_host {
         format!(
             " — OVERSUBSCRIBED: {} cores per host, so ranks take turns and times grow",
@@ -88,4 +122,88 @@ pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
         if hosts.len() == 1 { "" } else { "s" },
         info.ranks_per_host
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::environment::{Environment, Provenance};
+    use crate::report::Document;
+
+    fn info() -> MpiInfo {
+        MpiInfo {
+            ranks: 2,
+            library: "test MPI".into(),
+            standard: "3.1".into(),
+            hosts: vec!["a".into(), "a".into()],
+            ranks_per_host: 2,
+            threading: "single".into(),
+            cores_per_host: 2,
+            cores_per_rank: 1,
+        }
+    }
+
+    /// The provenance is flattened: its keys stand at the top of every MPI document's JSON, as
+    /// they did when each document declared them itself.
+    #[test]
+    fn every_document_keeps_its_provenance_keys_at_the_top() {
+        let provenance = || Provenance::new("hpclab mpi …".into(), Environment::capture(1, None));
+        let documents: Vec<Box<dyn Document>> = vec![
+            Box::new(pingpong::PingpongDocument {
+                provenance: provenance(),
+                mpi: info(),
+                runs: 1,
+                warmup: 0,
+                points: Vec::new(),
+                fit: None,
+                verified: true,
+            }),
+            Box::new(collectives::CollectivesDocument {
+                provenance: provenance(),
+                mpi: info(),
+                runs: 1,
+                warmup: 0,
+                points: Vec::new(),
+                verified: true,
+            }),
+            Box::new(startup::StartupDocument {
+                provenance: provenance(),
+                mpi: info(),
+                runs: 1,
+                ranks: Vec::new(),
+                launch_spread_s: 0.0,
+                verified: true,
+            }),
+            Box::new(stencil::StencilDocument {
+                provenance: provenance(),
+                mpi: info(),
+                backend: crate::distributed::slab::MpiBackend::Rayon,
+                scaling: None,
+                size: 8,
+                steps: 1,
+                residual_every: 1,
+                threads_per_rank: 1,
+                runs: 1,
+                warmup: 0,
+                startup: Vec::new(),
+                points: Vec::new(),
+                verified: true,
+            }),
+        ];
+        for document in documents {
+            let json = document.json().unwrap();
+            for key in [
+                "hpclab_version",
+                "command",
+                "environment",
+                "mpi",
+                "verified",
+            ] {
+                assert!(json.get(key).is_some(), "{key} missing: {json}");
+            }
+            assert_eq!(json["command"], "hpclab mpi …");
+            assert_eq!(json["hpclab_version"], env!("CARGO_PKG_VERSION"));
+            assert!(json.get("provenance").is_none(), "{json}");
+        }
+    }
 }

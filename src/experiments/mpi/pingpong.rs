@@ -3,24 +3,30 @@
 //! trip; bandwidth is bytes over that half round trip, as the plain C reference computes it.
 //! Ranks beyond 1 wait, asleep.
 
-use super::{check_outputs, hosts_text, mpi_heading, publish_on_root};
-use crate::Outcome;
-use crate::cli::MpiPingpongArgs;
+use super::{check_outputs, header, hosts_text, mpi_heading, round_trip, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
-use crate::measure::Stats;
 use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
+use crate::measure::{MeasureOptions, Stats};
 use crate::report::format::{rate, seconds};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
-use crate::report::{Document, to_json};
+use crate::report::{self, Document, to_json};
 use crate::size::cap_size;
 use crate::size::format_bytes;
 use mpi::traits::*;
 use serde::Serialize;
-use std::time::Instant;
+
+/// A ping-pong as the command line asked for it.
+#[derive(Debug, Clone)]
+pub struct PingpongConfig {
+    /// Message sizes in bytes, as given (each capped by `HPCLAB_MAX_SIZE` on every rank).
+    pub sizes: Vec<u64>,
+    pub sampling: MeasureOptions,
+    pub destination: report::Destination,
+}
 
 /// One message size.
 #[derive(Debug, Clone, Serialize)]
@@ -39,9 +45,8 @@ pub struct PingpongPoint {
 /// The output of `hpclab mpi pingpong`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PingpongDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub mpi: MpiInfo,
     pub runs: usize,
     pub warmup: usize,
@@ -63,8 +68,12 @@ fn pattern(bytes: u64, index: usize) -> u8 {
     ((index as u64).wrapping_mul(31).wrapping_add(bytes) % 251) as u8
 }
 
-/// Runs the experiment on every rank.
-pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Result<Outcome> {
+/// Runs the experiment on every rank; rank 0 returns the document.
+pub fn measure(
+    session: &Session,
+    config: &PingpongConfig,
+    command: String,
+) -> Result<Option<PingpongDocument>> {
     let needs_two = if session.size < 2 {
         Err(Error::usage(
             "pingpong needs 2 ranks: `mpirun -n 2 hpclab mpi pingpong`",
@@ -73,11 +82,11 @@ pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Re
         Ok(())
     };
     session.agree(needs_two)?;
-    check_outputs(session, &args.out, "pingpong", true)?;
-    let mut sizes: Vec<u64> = args.sizes.iter().map(|&s| cap_size(s).max(1)).collect();
+    check_outputs(session, &config.destination, "pingpong", true)?;
+    let mut sizes: Vec<u64> = config.sizes.iter().map(|&s| cap_size(s).max(1)).collect();
     sizes.dedup();
     let largest = *sizes.iter().max().unwrap_or(&1) as usize;
-    let (runs, warmup) = (args.runs as usize, args.warmup as usize);
+    let MeasureOptions { runs, warmup } = config.sampling;
     let info = session.info();
 
     let mut points = Vec::new();
@@ -90,24 +99,16 @@ pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Re
             progress.set_message(format_bytes(bytes));
             let message = &mut buffer[..bytes as usize];
             let trips = round_trips_per_sample(bytes);
-            let mut samples = Vec::with_capacity(runs);
-            for sample in 0..warmup + runs {
-                let started = Instant::now();
-                for _ in 0..trips {
-                    if session.rank == 0 {
-                        peer.send(&*message);
-                        peer.receive_into(&mut *message);
-                    } else {
-                        peer.receive_into(&mut *message);
-                        peer.send(&*message);
+            let round_trips = samples(config.sampling, || {
+                let spent_s = timed(|| {
+                    for _ in 0..trips {
+                        round_trip(session.rank, &peer, message);
                     }
-                }
-                if sample >= warmup {
-                    samples.push(started.elapsed().as_secs_f64() / trips as f64);
-                }
-            }
+                });
+                spent_s / trips as f64
+            });
             verified &= check_round_trip(session, &peer, message);
-            let round_trip = Stats::from_samples(samples).expect("runs >= 1");
+            let round_trip = Stats::from_samples(round_trips).expect("runs >= 1");
             let latency_s = round_trip.median_s / 2.0;
             points.push(PingpongPoint {
                 bytes,
@@ -121,15 +122,13 @@ pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Re
         progress.finish();
     }
     session.wait_quietly();
-    let document = session.is_root().then(|| {
+    Ok(session.is_root().then(|| {
         let data: Vec<(f64, f64)> = points
             .iter()
             .map(|p| (p.bytes as f64, p.latency_s))
             .collect();
         PingpongDocument {
-            hpclab_version: env!("CARGO_PKG_VERSION"),
-            command,
-            environment: Environment::capture(1, None),
+            provenance: Provenance::new(command, Environment::capture(1, None)),
             mpi: info,
             runs,
             warmup,
@@ -137,8 +136,7 @@ pub fn execute(session: &Session, args: &MpiPingpongArgs, command: String) -> Re
             points,
             verified,
         }
-    });
-    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+    }))
 }
 
 /// One more round trip with a fresh pattern, checked on both sides: rank 1 checks what arrived
@@ -251,16 +249,13 @@ impl Document for PingpongDocument {
             })
             .collect();
         vec![Rows {
-            header: [
+            header: header(&[
                 "size",
                 "latency (½ round trip)",
                 "GB/s",
                 "best ½ round trip",
                 "round trips/sample",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows,
             numeric: vec![1, 2, 3, 4],
         }]
@@ -300,17 +295,14 @@ impl Document for PingpongDocument {
 
     fn csv(&self) -> Rows {
         Rows {
-            header: [
+            header: header(&[
                 "bytes",
                 "latency_s",
                 "bandwidth_gbs",
                 "round_trip_median_s",
                 "round_trip_min_s",
                 "round_trips_per_sample",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows: self
                 .points
                 .iter()

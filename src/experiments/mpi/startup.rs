@@ -7,20 +7,28 @@
 //! to rank 1, then every rank times its first barrier and its first 8-byte allreduce, and only
 //! then the warm repetitions.
 
-use super::{check_outputs, mpi_heading, publish_on_root};
-use crate::Outcome;
-use crate::cli::MpiStartupArgs;
+use super::{check_outputs, header, mpi_heading, round_trip, samples, timed};
 use crate::distributed::mpi::{MpiInfo, Session};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::Result;
-use crate::measure::Stats;
+use crate::measure::{MeasureOptions, Stats};
 use crate::report::format::{ratio, seconds};
 use crate::report::table::Rows;
-use crate::report::{Document, to_json};
+use crate::report::{self, Document, to_json};
 use mpi::collective::SystemOperation;
 use mpi::traits::*;
 use serde::{Deserialize, Serialize};
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
+
+/// The start-up experiment as the command line asked for it.
+#[derive(Debug, Clone)]
+pub struct StartupConfig {
+    /// Repetitions of each operation once warm.
+    pub runs: usize,
+    /// Checked only after the first operations, so that the check is not the first
+    /// communication.
+    pub destination: report::Destination,
+}
 
 /// One rank's start-up figures, seconds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -45,9 +53,8 @@ pub struct RankStartup {
 /// The output of `hpclab mpi startup`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StartupDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub mpi: MpiInfo,
     pub runs: usize,
     pub ranks: Vec<RankStartup>,
@@ -56,17 +63,15 @@ pub struct StartupDocument {
     pub verified: bool,
 }
 
-fn time(operation: impl FnOnce()) -> f64 {
-    let started = Instant::now();
-    operation();
-    started.elapsed().as_secs_f64()
-}
-
-/// Runs the experiment on every rank.
-pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Result<Outcome> {
+/// Runs the experiment on every rank; rank 0 returns the document.
+pub fn measure(
+    session: &Session,
+    config: &StartupConfig,
+    command: String,
+) -> Result<Option<StartupDocument>> {
     let world = &session.world;
     let (rank, ranks) = (session.rank, session.size);
-    let runs = args.runs as usize;
+    let runs = config.runs;
     let mut message = [0u64; 1];
 
     // The very first communication: rank 1 says it is up, then rank 0 times a round trip.
@@ -74,41 +79,29 @@ pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Res
         0 if ranks > 1 => {
             let peer = world.process_at_rank(1);
             peer.receive_into(&mut message[..]);
-            Some(time(|| {
-                peer.send(&message[..]);
-                peer.receive_into(&mut message[..]);
-            }))
+            Some(timed(|| round_trip(rank, &peer, &mut message)))
         }
         1 => {
             let peer = world.process_at_rank(0);
             peer.send(&message[..]);
-            peer.receive_into(&mut message[..]);
-            peer.send(&message[..]);
+            round_trip(rank, &peer, &mut message);
             None
         }
         _ => None,
     };
-    let first_barrier_s = time(|| world.barrier());
+    let first_barrier_s = timed(|| world.barrier());
     let (one, mut total) = (1.0f64, 0.0f64);
     let first_allreduce_s =
-        time(|| world.all_reduce_into(&one, &mut total, SystemOperation::sum()));
+        timed(|| world.all_reduce_into(&one, &mut total, SystemOperation::sum()));
     let mut verified = total == ranks as f64;
 
+    let warm = MeasureOptions { warmup: 0, runs };
     let repeat = |operation: &mut dyn FnMut()| {
-        let samples = (0..runs).map(|_| time(&mut *operation)).collect();
-        Stats::from_samples(samples).expect("runs >= 1")
+        Stats::from_samples(samples(warm, || timed(&mut *operation))).expect("runs >= 1")
     };
     let round_trip = (ranks > 1 && rank < 2).then(|| {
         let peer = world.process_at_rank(1 - rank as i32);
-        repeat(&mut || {
-            if rank == 0 {
-                peer.send(&message[..]);
-                peer.receive_into(&mut message[..]);
-            } else {
-                peer.receive_into(&mut message[..]);
-                peer.send(&message[..]);
-            }
-        })
+        repeat(&mut || round_trip(rank, &peer, &mut message))
     });
     let barrier = repeat(&mut || world.barrier());
     let allreduce = repeat(&mut || {
@@ -117,7 +110,7 @@ pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Res
     verified &= total == ranks as f64;
     let verified = session.all(verified);
 
-    check_outputs(session, &args.out, "startup", false)?;
+    check_outputs(session, &config.destination, "startup", false)?;
     let figures = RankStartup {
         rank,
         host: session.host.clone(),
@@ -135,24 +128,21 @@ pub fn execute(session: &Session, args: &MpiStartupArgs, command: String) -> Res
     };
     let per_rank = session.gather_to_root(&figures);
     let info = session.info();
-    let document = per_rank.map(|ranks_figures| {
+    Ok(per_rank.map(|ranks_figures| {
         let (earliest, latest) = ranks_figures
             .iter()
             .fold((f64::MAX, f64::MIN), |(lo, hi), r| {
                 (lo.min(r.entered_unix_s), hi.max(r.entered_unix_s))
             });
         StartupDocument {
-            hpclab_version: env!("CARGO_PKG_VERSION"),
-            command,
-            environment: Environment::capture(1, None),
+            provenance: Provenance::new(command, Environment::capture(1, None)),
             mpi: info,
             runs,
             launch_spread_s: latest - earliest,
             ranks: ranks_figures,
             verified,
         }
-    });
-    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+    }))
 }
 
 impl StartupDocument {
@@ -215,10 +205,7 @@ impl Document for StartupDocument {
             self.slowest(|r| r.allreduce.median_s),
         );
         let events = Rows {
-            header: ["what", "first", "once warm", "first / warm"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            header: header(&["what", "first", "once warm", "first / warm"]),
             rows,
             numeric: vec![1, 2, 3],
         };
@@ -228,17 +215,14 @@ impl Document for StartupDocument {
             .map(|r| r.entered_unix_s)
             .fold(f64::MAX, f64::min);
         let per_rank = Rows {
-            header: [
+            header: header(&[
                 "rank",
                 "host",
                 "started after the earliest rank",
                 "MPI_Init",
                 "first barrier",
                 "first allreduce",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows: self
                 .ranks
                 .iter()
@@ -272,7 +256,7 @@ impl Document for StartupDocument {
 
     fn csv(&self) -> Rows {
         Rows {
-            header: [
+            header: header(&[
                 "rank",
                 "host",
                 "entered_unix_s",
@@ -283,10 +267,7 @@ impl Document for StartupDocument {
                 "allreduce_median_s",
                 "first_round_trip_s",
                 "round_trip_median_s",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            ]),
             rows: self
                 .ranks
                 .iter()

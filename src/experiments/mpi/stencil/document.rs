@@ -2,24 +2,19 @@
 //! the time went, the start-up costs, and the speed-up (or weak-scaling efficiency) figure.
 
 use super::{RankStartup, StencilDocument, StencilPoint};
-use crate::cli::MpiBackend;
 use crate::distributed::decomposition::Scaling;
+use crate::distributed::slab::MpiBackend;
 use crate::distributed::timeloop::RankPhases;
 use crate::error::Result;
-use crate::experiments::mpi::mpi_heading;
+use crate::experiments::mpi::{header, mpi_heading};
 use crate::report::format::{percent, rate, ratio, seconds, share};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
 
-/// A halo phase for the table: "–" on one rank, which has no neighbours.
-fn halo(point: &StencilPoint, phase: fn(&RankPhases) -> f64) -> String {
-    if point.ranks == 1 {
-        "–".into()
-    } else {
-        seconds(mean_phase(point, phase))
-    }
-}
+/// A phase column of the tables: its header, the phase, and whether it is a halo phase (which
+/// one rank, having no neighbours, does not have).
+type PhaseColumn = (&'static str, fn(&RankPhases) -> f64, bool);
 
 /// The mean over ranks of one phase's median.
 fn mean_phase(point: &StencilPoint, phase: fn(&RankPhases) -> f64) -> f64 {
@@ -30,6 +25,21 @@ fn mean_phase(point: &StencilPoint, phase: fn(&RankPhases) -> f64) -> f64 {
 impl StencilDocument {
     fn gpu(&self) -> bool {
         self.backend == MpiBackend::Gpu
+    }
+
+    /// The phases both tables show, in column order; the edge rows' trips between device and
+    /// host only on the GPU.
+    fn phase_columns(&self) -> Vec<PhaseColumn> {
+        let mut columns: Vec<PhaseColumn> = vec![
+            ("compute", |p| p.compute_s, false),
+            ("halo exchange", |p| p.halo_exchange_s, true),
+            ("allreduce", |p| p.allreduce_s, false),
+        ];
+        if self.gpu() {
+            columns.push(("halo ↓", |p| p.halo_download_s, true));
+            columns.push(("halo ↑", |p| p.halo_upload_s, true));
+        }
+        columns
     }
 
     /// Where the time of the largest rank count went, in words.
@@ -181,7 +191,7 @@ impl Document for StencilDocument {
                 self.threads_per_rank
             ));
         }
-        if let Some(adapter) = &self.environment.adapter {
+        if let Some(adapter) = &self.provenance.environment.adapter {
             lines.push(format!(
                 "GPU of rank 0: {} ({}, {})",
                 adapter.name, adapter.device_type, adapter.api
@@ -191,23 +201,9 @@ impl Document for StencilDocument {
     }
 
     fn tables(&self) -> Vec<Rows> {
-        let gpu = self.gpu();
-        let mut header: Vec<String> = [
-            "ranks",
-            "grid",
-            "time",
-            "speed-up",
-            "efficiency",
-            "compute",
-            "halo exchange",
-            "allreduce",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        if gpu {
-            header.extend(["halo ↓", "halo ↑"].map(String::from));
-        }
+        let phases = self.phase_columns();
+        let mut header = header(&["ranks", "grid", "time", "speed-up", "efficiency"]);
+        header.extend(phases.iter().map(|(name, ..)| name.to_string()));
         header.extend(["M updates/s", "check"].map(String::from));
         let rows = self
             .points
@@ -219,14 +215,14 @@ impl Document for StencilDocument {
                     seconds(p.time.median_s),
                     p.speedup.map_or("–".into(), ratio),
                     p.efficiency.map_or("–".into(), percent),
-                    seconds(mean_phase(p, |r| r.compute_s)),
-                    halo(p, |r| r.halo_exchange_s),
-                    seconds(mean_phase(p, |r| r.allreduce_s)),
                 ];
-                if gpu {
-                    row.push(halo(p, |r| r.halo_download_s));
-                    row.push(halo(p, |r| r.halo_upload_s));
-                }
+                row.extend(phases.iter().map(|&(_, phase, halo)| {
+                    if halo && p.ranks == 1 {
+                        "–".into()
+                    } else {
+                        seconds(mean_phase(p, phase))
+                    }
+                }));
                 row.push(rate(p.updates_per_s / 1e6));
                 row.push(match &p.check {
                     None => "skipped".into(),
@@ -321,7 +317,7 @@ impl Document for StencilDocument {
     }
 
     fn csv(&self) -> Rows {
-        let header = [
+        let header = header(&[
             "ranks",
             "rank",
             "host",
@@ -334,10 +330,7 @@ impl Document for StencilDocument {
             "halo_upload_s",
             "allreduce_s",
             "load_s",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        ]);
         let rows = self
             .points
             .iter()
@@ -380,40 +373,17 @@ impl Document for StencilDocument {
 impl StencilDocument {
     /// Each rank's phases at one rank count.
     fn per_rank_table(&self, point: &StencilPoint) -> Rows {
-        let gpu = self.gpu();
-        let mut header: Vec<String> = [
-            "rank",
-            "host",
-            "rows",
-            "compute",
-            "halo exchange",
-            "allreduce",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        if gpu {
-            header.extend(["halo ↓", "halo ↑"].map(String::from));
-        }
+        let phases = self.phase_columns();
+        let mut header = header(&["rank", "host", "rows"]);
+        header.extend(phases.iter().map(|(name, ..)| name.to_string()));
         header.push(format!("total ({} ranks)", point.ranks));
         let rows = point
             .per_rank
             .iter()
             .map(|r| {
-                let m = &r.median;
-                let mut row = vec![
-                    r.rank.to_string(),
-                    r.host.clone(),
-                    r.rows.to_string(),
-                    seconds(m.compute_s),
-                    seconds(m.halo_exchange_s),
-                    seconds(m.allreduce_s),
-                ];
-                if gpu {
-                    row.push(seconds(m.halo_download_s));
-                    row.push(seconds(m.halo_upload_s));
-                }
-                row.push(seconds(m.total_s));
+                let mut row = vec![r.rank.to_string(), r.host.clone(), r.rows.to_string()];
+                row.extend(phases.iter().map(|(_, phase, _)| seconds(phase(&r.median))));
+                row.push(seconds(r.median.total_s));
                 row
             })
             .collect();

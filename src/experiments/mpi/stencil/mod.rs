@@ -1,40 +1,57 @@
-//! The 2-D diffusion stencil on many ranks: the grid is cut into slabs of whole rows, one per
-//! rank; every step each rank exchanges its edge rows with the ranks above and below
-//! (point-to-point), and every few steps all ranks agree on the residual (a max-allreduce). Each
-//! rank times compute, halo exchange and allreduce apart (and, on the GPU, the edge rows'
-//! trips between device and host), so the output shows where the time that does not scale goes.
-//!
-//! With `--scaling` the same binary measures 1, 2, 4, … ranks in one job (ranks left out wait,
-//! asleep): strong scaling keeps the grid, weak scaling keeps each rank's share. Rank 0 checks
-//! every result against the same steps in one process: bit for bit (the decomposition changes
-//! no operation) and against the f64 reference within the catalogue stencil's bound.
+//! The 2-D diffusion stencil on many ranks, one slab of rows each (`distributed::timeloop`
+//! steps it and times its phases apart). With `--scaling` one job measures 1, 2, 4, … ranks
+//! (ranks left out wait, asleep): strong scaling keeps the grid, weak scaling each rank's share.
+//! Rank 0 checks every result against the same steps in one process, bit for bit (the
+//! decomposition changes no operation), and against the f64 reference within the catalogue
+//! stencil's bound.
 
 mod check;
 mod document;
 
 pub use check::StencilCheck;
 
-use super::{check_outputs, publish_on_root};
-use crate::Outcome;
-use crate::cli::{MpiBackend, MpiStencilArgs};
+use super::{check_outputs, samples, slowest_rank};
 use crate::distributed::decomposition::{Scaling, rank_counts, slab_rows};
 use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usable_cores};
-use crate::distributed::slab::{CpuSlab, Slab, SlabSetup};
+use crate::distributed::slab::{CpuSlab, MpiBackend, Slab, SlabSetup};
 use crate::distributed::slab_gpu::GpuSlab;
 use crate::distributed::timeloop::{RankPhases, Schedule, run_sample};
-use crate::environment::Environment;
+use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
 use crate::gpu::context::list_adapters;
 use crate::gpu::{AdapterChoice, AdapterSummary, GpuContext, GpuRequest};
 use crate::kernels::stencil::initial_rows;
-use crate::measure::Stats;
-use crate::report::Document;
+use crate::measure::{MeasureOptions, Stats};
+use crate::report;
 use crate::report::progress::Progress;
 use crate::size::cap_size;
 use check::OneProcess;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 use serde::{Deserialize, Serialize};
+
+/// The distributed stencil as the command line asked for it. Every rank checks it alike (in
+/// [`measure`]) before any work.
+#[derive(Debug, Clone)]
+pub struct StencilConfig {
+    /// Grid side n as given (weak scaling: per rank); capped by `HPCLAB_MAX_SIZE` on every rank.
+    pub size: u64,
+    pub schedule: Schedule,
+    pub backend: MpiBackend,
+    /// Threads per rank (rayon); `None`: the host's cores shared by its ranks.
+    pub threads: Option<usize>,
+    /// `None`: only on all ranks.
+    pub scaling: Option<Scaling>,
+    pub sampling: MeasureOptions,
+    /// Seed of the initial field.
+    pub seed: u64,
+    /// Leave out rank 0's check against one process.
+    pub skip_check: bool,
+    /// The adapter asked for; with [`AdapterChoice::Preferred`] the ranks of a host take turns
+    /// over the adapters of the best kind.
+    pub gpu: GpuRequest,
+    pub destination: report::Destination,
+}
 
 /// One rank's figures at one rank count.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,9 +108,8 @@ pub struct RankStartup {
 /// The output of `hpclab mpi stencil`.
 #[derive(Debug, Clone, Serialize)]
 pub struct StencilDocument {
-    pub hpclab_version: &'static str,
-    pub command: String,
-    pub environment: Environment,
+    #[serde(flatten)]
+    pub provenance: Provenance,
     pub mpi: MpiInfo,
     pub backend: MpiBackend,
     pub scaling: Option<Scaling>,
@@ -109,24 +125,26 @@ pub struct StencilDocument {
     pub verified: bool,
 }
 
-/// The checked configuration.
-struct Config {
+/// What every rank derives alike from the configuration and the job.
+struct Layout {
+    /// The grid side, capped.
     n: usize,
+    /// The rank counts measured.
     counts: Vec<usize>,
-    schedule: Schedule,
+    /// Threads per rank.
     threads: usize,
 }
 
-fn configure(session: &Session, local_size: usize, args: &MpiStencilArgs) -> Result<Config> {
-    let n = cap_size(args.size) as usize;
+fn layout(session: &Session, local_size: usize, config: &StencilConfig) -> Result<Layout> {
+    let n = cap_size(config.size) as usize;
     if n == 0 {
         return Err(Error::usage("--size must be at least 1"));
     }
-    let counts = match args.scaling {
+    let counts = match config.scaling {
         Some(_) => rank_counts(session.size),
         None => vec![session.size],
     };
-    let (grid_rows, columns) = Scaling::grid(args.scaling, n, session.size);
+    let (grid_rows, columns) = Scaling::grid(config.scaling, n, session.size);
     if grid_rows < session.size {
         return Err(Error::usage(format!(
             "--size {n} gives the {grid_rows} × {columns} grid only {grid_rows} rows for {} ranks: \
@@ -134,36 +152,28 @@ fn configure(session: &Session, local_size: usize, args: &MpiStencilArgs) -> Res
             session.size, session.size
         )));
     }
-    if args.out.plot.is_some() && args.scaling.is_none() {
+    if config.destination.plot.is_some() && config.scaling.is_none() {
         return Err(Error::usage(
             "--plot draws speed-up against ranks: add --scaling strong or --scaling weak",
         ));
     }
-    if args.backend == MpiBackend::Gpu && args.threads.is_some() {
+    if config.backend == MpiBackend::Gpu && config.threads.is_some() {
         return Err(Error::usage("--threads applies to --backend rayon only"));
     }
     // The host's cores shared by its ranks, but no more than this rank is bound to.
     let share = crate::cpu::info::host_logical_cores() / local_size.max(1);
-    let threads = args
+    let threads = config
         .threads
-        .map_or(share.min(usable_cores()).max(1), |t| t as usize);
-    Ok(Config {
-        n,
-        counts,
-        schedule: Schedule {
-            steps: args.steps,
-            residual_every: args.residual_every,
-        },
-        threads,
-    })
+        .unwrap_or_else(|| share.min(usable_cores()).max(1));
+    Ok(Layout { n, counts, threads })
 }
 
-/// The adapter of this rank: `--adapter` when given; otherwise ranks on one host take turns
-/// over the adapters of the best kind (one GPU per rank on a multi-GPU node).
-fn rank_request(args: &MpiStencilArgs, local_rank: usize) -> GpuRequest {
-    let mut request = args.gpu.request();
-    if args.gpu.adapter.is_none() {
-        let adapters = list_adapters(args.gpu.gpu_api);
+/// The adapter of this rank: the one asked for; otherwise ranks on one host take turns over the
+/// adapters of the best kind (one GPU per rank on a multi-GPU node).
+fn rank_request(config: &StencilConfig, local_rank: usize) -> GpuRequest {
+    let mut request = config.gpu.clone();
+    if matches!(request.adapter, AdapterChoice::Preferred) {
+        let adapters = list_adapters(request.api);
         if let Some(best) = adapters.first() {
             let alike: Vec<&AdapterSummary> = adapters
                 .iter()
@@ -175,13 +185,17 @@ fn rank_request(args: &MpiStencilArgs, local_rank: usize) -> GpuRequest {
     request
 }
 
-/// Runs the experiment on every rank.
-pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Result<Outcome> {
+/// Runs the experiment on every rank; rank 0 returns the document.
+pub fn measure(
+    session: &Session,
+    config: &StencilConfig,
+    command: String,
+) -> Result<Option<StencilDocument>> {
     let (local_rank, local_size) = session.node();
-    let config = session.agree(configure(session, local_size, args))?;
-    check_outputs(session, &args.out, "stencil", true)?;
-    let context = match args.backend {
-        MpiBackend::Gpu => Some(session.agree(GpuContext::new(&rank_request(args, local_rank)))?),
+    let layout = session.agree(layout(session, local_size, config))?;
+    check_outputs(session, &config.destination, "stencil", true)?;
+    let context = match config.backend {
+        MpiBackend::Gpu => Some(session.agree(GpuContext::new(&rank_request(config, local_rank)))?),
         MpiBackend::Rayon => None,
     };
     let startup = session.gather_to_root(&RankStartup {
@@ -194,33 +208,30 @@ pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Res
     let info = session.info();
     let one_host = session.all(info.ranks_per_host == session.size);
 
-    let progress = Progress::new(config.counts.len() as u64, !session.is_root());
+    let progress = Progress::new(layout.counts.len() as u64, !session.is_root());
     let mut points = Vec::new();
     let mut one_process: Option<OneProcess> = None;
-    for &ranks in &config.counts {
+    for &ranks in &layout.counts {
         progress.set_message(format!("{ranks} rank{}", if ranks == 1 { "" } else { "s" }));
         let comm = session.first_ranks(ranks);
-        let (grid_rows, columns) = Scaling::grid(args.scaling, config.n, ranks);
+        let grid = Scaling::grid(config.scaling, layout.n, ranks);
         let measured = measure_count(
             session,
             comm.as_ref(),
-            args,
-            &config,
+            config,
+            layout.threads,
             context.as_ref(),
-            (grid_rows, columns),
+            grid,
         )?;
         if let Some((per_rank, residual, field)) = measured {
-            let check = (!args.skip_check).then(|| {
+            let check = (!config.skip_check).then(|| {
                 // Strong scaling keeps the grid: one single-process run serves every count.
-                if one_process
-                    .as_ref()
-                    .is_none_or(|p| p.grid != (grid_rows, columns))
-                {
+                if one_process.as_ref().is_none_or(|p| p.grid != grid) {
                     one_process = Some(OneProcess::run(
-                        args.seed,
+                        config.seed,
                         config.schedule,
                         context.as_ref(),
-                        (grid_rows, columns),
+                        grid,
                     ));
                 }
                 one_process
@@ -230,8 +241,8 @@ pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Res
             });
             points.push(point(
                 ranks,
-                (grid_rows, columns),
-                &config,
+                grid,
+                config.schedule,
                 per_rank,
                 residual,
                 check,
@@ -243,29 +254,26 @@ pub fn execute(session: &Session, args: &MpiStencilArgs, command: String) -> Res
     }
     progress.finish();
     if session.is_root() {
-        scale_against_one_rank(&mut points, args.scaling);
+        scale_against_one_rank(&mut points, config.scaling);
     }
-    let document = session.is_root().then(|| StencilDocument {
-        hpclab_version: env!("CARGO_PKG_VERSION"),
-        command,
-        environment: Environment::capture(
-            config.threads,
-            context.as_ref().map(|c| c.adapter.clone()),
+    Ok(session.is_root().then(|| StencilDocument {
+        provenance: Provenance::new(
+            command,
+            Environment::capture(layout.threads, context.as_ref().map(|c| c.adapter.clone())),
         ),
         mpi: info,
-        backend: args.backend,
-        scaling: args.scaling,
-        size: config.n,
+        backend: config.backend,
+        scaling: config.scaling,
+        size: layout.n,
         steps: config.schedule.steps,
         residual_every: config.schedule.residual_every,
-        threads_per_rank: config.threads,
-        runs: args.runs as usize,
-        warmup: args.warmup as usize,
+        threads_per_rank: layout.threads,
+        runs: config.sampling.runs,
+        warmup: config.sampling.warmup,
         startup: startup.unwrap_or_default(),
         verified: points.iter().all(|p| p.passed),
         points,
-    });
-    publish_on_root(document.as_ref().map(|d| d as &dyn Document), &args.out)
+    }))
 }
 
 /// What rank 0 gets back from one rank count: every rank's figures, the agreed residual and
@@ -277,40 +285,37 @@ type Measured = (Vec<RankFigures>, f32, Vec<f32>);
 fn measure_count(
     session: &Session,
     comm: Option<&SimpleCommunicator>,
-    args: &MpiStencilArgs,
-    config: &Config,
+    config: &StencilConfig,
+    threads: usize,
     context: Option<&GpuContext>,
     (grid_rows, columns): (usize, usize),
 ) -> Result<Option<Measured>> {
     let local = comm.map(|comm| {
         let rows = slab_rows(grid_rows, comm.size() as usize, comm.rank() as usize);
-        let initial = initial_rows(grid_rows, columns, args.seed, rows);
-        make_slab(context, &initial, columns, config.threads)
+        let initial = initial_rows(grid_rows, columns, config.seed, rows);
+        make_slab(context, &initial, columns, threads)
     });
     let slab = session.agree(local.transpose())?;
     let (Some(comm), Some(mut slab)) = (comm, slab) else {
         return Ok(None);
     };
     let neighbours = SlabNeighbours::new(comm);
-    let (runs, warmup) = (args.runs as usize, args.warmup as usize);
-    let mut samples = Vec::with_capacity(runs);
-    let (mut first_sample, mut residual) = (None, f32::NAN);
-    for index in 0..warmup + runs {
+    let mut first_sample = None;
+    let kept = samples(config.sampling, || {
         comm.barrier();
         let result = session.or_abort(run_sample(slab.as_mut(), &neighbours, config.schedule));
-        residual = result.residual;
-        if index == 0 && warmup > 0 {
-            first_sample = Some(result.phases);
+        if config.sampling.warmup > 0 {
+            first_sample.get_or_insert(result.phases);
         }
-        if index >= warmup {
-            samples.push(result.phases);
-        }
-    }
+        result
+    });
+    let residual = kept.last().map_or(f32::NAN, |result| result.residual);
+    let samples: Vec<RankPhases> = kept.iter().map(|result| result.phases).collect();
     let figures = RankFigures {
         rank: comm.rank() as usize,
         host: session.host.clone(),
         rows: slab.rows(),
-        threads: if context.is_some() { 1 } else { config.threads },
+        threads: if context.is_some() { 1 } else { threads },
         median: median_phases(&samples),
         first_sample,
         samples,
@@ -369,23 +374,18 @@ fn median_phases(samples: &[RankPhases]) -> RankPhases {
 fn point(
     ranks: usize,
     (grid_rows, columns): (usize, usize),
-    config: &Config,
+    schedule: Schedule,
     per_rank: Vec<RankFigures>,
     residual: f32,
     check: Option<StencilCheck>,
     one_host: bool,
 ) -> StencilPoint {
-    let runs = per_rank.first().map_or(0, |r| r.samples.len());
-    let slowest: Vec<f64> = (0..runs)
-        .map(|i| {
-            per_rank
-                .iter()
-                .map(|r| r.samples[i].total_s)
-                .fold(0.0, f64::max)
-        })
+    let totals: Vec<Vec<f64>> = per_rank
+        .iter()
+        .map(|r| r.samples.iter().map(|s| s.total_s).collect())
         .collect();
-    let time = Stats::from_samples(slowest).expect("runs >= 1");
-    let updates = (grid_rows * columns) as f64 * config.schedule.steps as f64;
+    let time = slowest_rank(&totals);
+    let updates = (grid_rows * columns) as f64 * schedule.steps as f64;
     StencilPoint {
         ranks,
         grid_rows,
