@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::phase::PhaseSample;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use verify::Verification;
 
@@ -92,6 +92,18 @@ pub struct Variant {
     pub summary: &'static str,
     /// True when it runs without `--variant` naming it.
     pub default: bool,
+}
+
+/// A kernel's output as a picture (`--image`): row-major values scaled to [0, 1], NaN where the
+/// picture is black. `report::image` turns it into a PNG.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture {
+    /// Pixels per row.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// `width × height` values, row after row.
+    pub values: Vec<f32>,
 }
 
 /// A kernel-specific command-line option.
@@ -209,12 +221,9 @@ pub trait Problem: Send {
     fn cost(&self, _variant: Option<&str>) -> Option<Cost> {
         None
     }
-    /// Writes the last output as a picture, for kernels that take `--image`.
-    fn write_image(&self, path: &Path) -> Result<()> {
-        Err(crate::error::Error::usage(format!(
-            "this kernel cannot write an image ({})",
-            path.display()
-        )))
+    /// The last output as a picture, for kernels that take `--image`.
+    fn picture(&self) -> Option<Picture> {
+        None
     }
 }
 

@@ -26,10 +26,9 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOption, KernelOptions,
-    Problem, Variant, Verification,
+    Picture, Problem, Variant, Verification,
 };
 use rayon::prelude::*;
-use std::path::Path;
 
 /// Iteration cap when `--max-iter` is not given.
 pub const DEFAULT_MAX_ITER: u32 = 256;
@@ -412,19 +411,27 @@ impl Problem for FractalProblem {
         Some(self.exact_cost())
     }
 
-    fn write_image(&self, path: &Path) -> Result<()> {
+    fn picture(&self) -> Option<Picture> {
         let max_iter = self.grid.max_iter;
         let scale = (1.0 + max_iter as f32).ln();
         // log(1 + count) spreads the many low counts far from the set; points inside the set
-        // (count = max_iter) are NaN, which the colour map paints black.
-        let values = self.output.iter().map(|&count| {
-            if count >= max_iter {
-                f32::NAN
-            } else {
-                (1.0 + count as f32).ln() / scale
-            }
-        });
-        crate::report::image::write_field_png(path, self.grid.n, self.grid.n, values)
+        // (count = max_iter) are NaN, painted black.
+        let values = self
+            .output
+            .iter()
+            .map(|&count| {
+                if count >= max_iter {
+                    f32::NAN
+                } else {
+                    (1.0 + count as f32).ln() / scale
+                }
+            })
+            .collect();
+        Some(Picture {
+            width: self.grid.n,
+            height: self.grid.n,
+            values,
+        })
     }
 }
 

@@ -26,10 +26,8 @@ use crate::kernels::inputs::{random_bits, unit_f32};
 use crate::kernels::verify::check_elements;
 use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOption, KernelOptions,
-    Problem, Variant, Verification,
+    Picture, Problem, Variant, Verification,
 };
-use crate::report::image::write_field_png;
-use std::path::Path;
 
 pub use cpu::{rayon, reference, scalar, simd, step_rows_parallel};
 pub(crate) use gpu::step_pipeline;
@@ -306,14 +304,18 @@ impl Problem for StencilProblem {
         self.output.fill(f32::NAN);
     }
 
-    fn write_image(&self, path: &Path) -> Result<()> {
+    fn picture(&self) -> Option<Picture> {
         // The initial field's scale, so that pictures after different --steps compare.
         let scale = if self.scale > 0.0 {
             self.scale as f32
         } else {
             1.0
         };
-        write_field_png(path, self.n, self.n, self.output.iter().map(|&v| v / scale))
+        Some(Picture {
+            width: self.n,
+            height: self.n,
+            values: self.output.iter().map(|&v| v / scale).collect(),
+        })
     }
 }
 
