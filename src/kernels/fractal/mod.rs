@@ -20,7 +20,7 @@
 pub mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -220,19 +220,22 @@ const JULIA_INFO: KernelInfo = KernelInfo {
     verification: VERIFICATION,
 };
 
-const RAYON_VARIANTS: [Variant; 2] = [
-    Variant {
-        name: "rows",
-        summary: "one task per row, stolen by idle threads: balances rows of very different cost",
-        default: true,
-    },
-    Variant {
-        name: "blocks",
-        summary: "one contiguous block of rows per thread (a static schedule): the thread with \
-                  the costly rows finishes last",
-        default: false,
-    },
-];
+/// The rayon schedule with one task per row (work stealing).
+pub const ROWS: Variant = Variant {
+    name: "rows",
+    summary: "one task per row, stolen by idle threads: balances rows of very different cost",
+    default: true,
+};
+
+/// The rayon schedule with one block of rows per thread (static).
+pub const BLOCKS: Variant = Variant {
+    name: "blocks",
+    summary: "one contiguous block of rows per thread (a static schedule): the thread with \
+              the costly rows finishes last",
+    default: false,
+};
+
+static RAYON_VARIANTS: [Variant; 2] = [ROWS, BLOCKS];
 
 /// One of the two escape-time kernels.
 pub struct Fractal(pub Set);
@@ -376,25 +379,28 @@ impl FractalProblem {
 }
 
 impl Problem for FractalProblem {
-    fn run_cpu(&mut self, backend: Backend, variant: Option<&str>) {
-        let (grid, out) = (&self.grid, &mut self.output[..]);
-        match backend {
-            Backend::Scalar => cpu::scalar(grid, out),
-            Backend::Simd => cpu::simd(grid, out),
-            Backend::Rayon => match variant {
-                Some("blocks") => cpu::rayon_blocks(grid, out),
-                _ => cpu::rayon_rows(grid, out),
-            },
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+    fn kernel(&self) -> &'static dyn Kernel {
+        match self.grid.set {
+            Set::Mandelbrot => &MANDELBROT,
+            Set::Julia => &JULIA,
         }
     }
 
-    fn gpu<'a>(
+    fn run_on(&mut self, backend: CpuBackend, variant: Option<&'static Variant>) {
+        let (grid, out) = (&self.grid, &mut self.output[..]);
+        match backend {
+            CpuBackend::Scalar => cpu::scalar(grid, out),
+            CpuBackend::Simd => cpu::simd(grid, out),
+            CpuBackend::Rayon if variant == Some(&BLOCKS) => cpu::rayon_blocks(grid, out),
+            CpuBackend::Rayon => cpu::rayon_rows(grid, out),
+            CpuBackend::Library => unreachable!("the fractals have no library backend"),
+        }
+    }
+
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&str>,
+        _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(gpu::FractalGpu::new(self, context)?))
     }
@@ -407,7 +413,7 @@ impl Problem for FractalProblem {
         self.output.fill(POISON);
     }
 
-    fn cost(&self, _variant: Option<&str>) -> Option<Cost> {
+    fn cost_of(&self, _variant: Option<&'static Variant>) -> Option<Cost> {
         Some(self.exact_cost())
     }
 

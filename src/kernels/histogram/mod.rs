@@ -10,9 +10,9 @@
 pub mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::cpu::AlignedVec;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::inputs::random_bits;
 use crate::kernels::{
@@ -44,18 +44,21 @@ const INFO: KernelInfo = KernelInfo {
                    parallel, in prepare); GPU bins are u32, exact while no bin passes 2^32 − 1",
 };
 
-const GPU_VARIANTS: [Variant; 2] = [
-    Variant {
-        name: "global-atomics",
-        summary: "one atomicAdd per byte on 256 bins in global memory",
-        default: true,
-    },
-    Variant {
-        name: "private",
-        summary: "per-workgroup bins in workgroup memory, then one global atomicAdd per bin",
-        default: true,
-    },
-];
+/// The GPU variant with one global atomic add per byte.
+pub const GLOBAL_ATOMICS: Variant = Variant {
+    name: "global-atomics",
+    summary: "one atomicAdd per byte on 256 bins in global memory",
+    default: true,
+};
+
+/// The GPU variant that counts in workgroup memory first.
+pub const PRIVATE: Variant = Variant {
+    name: "private",
+    summary: "per-workgroup bins in workgroup memory, then one global atomicAdd per bin",
+    default: true,
+};
+
+static GPU_VARIANTS: [Variant; 2] = [GLOBAL_ATOMICS, PRIVATE];
 
 impl Kernel for Histogram {
     fn default_size(&self) -> u64 {
@@ -157,31 +160,29 @@ impl HistogramProblem {
 }
 
 impl Problem for HistogramProblem {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Histogram
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let data = &self.data[..self.n];
         self.counts = match backend {
-            Backend::Scalar => cpu::scalar(data),
-            Backend::Simd => cpu::sub_tables(data),
-            Backend::Rayon => cpu::rayon(data),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => cpu::scalar(data),
+            CpuBackend::Simd => cpu::sub_tables(data),
+            CpuBackend::Rayon => cpu::rayon(data),
+            CpuBackend::Library => unreachable!("histogram has no library backend"),
         };
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        variant: Option<&str>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        let method = match variant {
-            None | Some("global-atomics") => gpu::Method::GlobalAtomics,
-            Some("private") => gpu::Method::Private,
-            Some(other) => {
-                return Err(Error::usage(format!(
-                    "histogram has no GPU variant '{other}'; it has global-atomics, private"
-                )));
-            }
+        let method = if variant == Some(&PRIVATE) {
+            gpu::Method::Private
+        } else {
+            gpu::Method::GlobalAtomics
         };
         Ok(Box::new(gpu::HistogramGpu::new(self, context, method)?))
     }

@@ -13,7 +13,7 @@
 pub mod cpu;
 pub mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -55,18 +55,21 @@ const INFO: KernelInfo = KernelInfo {
                    reference's own n·2^-53. Inputs are uniform in [0, 1), so |A|·|B| = A·B = C64",
 };
 
-const GPU_VARIANTS: [Variant; 2] = [
-    Variant {
-        name: "naive",
-        summary: "one invocation per element of C, every operand read from global memory",
-        default: true,
-    },
-    Variant {
-        name: "tiled",
-        summary: "tiles of A and B staged through workgroup memory (workgroupBarrier), each value read from global memory once per tile",
-        default: true,
-    },
-];
+/// The GPU variant that reads every operand from global memory.
+pub const NAIVE: Variant = Variant {
+    name: "naive",
+    summary: "one invocation per element of C, every operand read from global memory",
+    default: true,
+};
+
+/// The GPU variant that stages tiles through workgroup memory.
+pub const TILED: Variant = Variant {
+    name: "tiled",
+    summary: "tiles of A and B staged through workgroup memory (workgroupBarrier), each value read from global memory once per tile",
+    default: true,
+};
+
+static GPU_VARIANTS: [Variant; 2] = [NAIVE, TILED];
 
 impl Kernel for Matmul {
     fn default_size(&self) -> u64 {
@@ -169,22 +172,26 @@ impl MatmulProblem {
 }
 
 impl Problem for MatmulProblem {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Matmul
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let (a, b, c, n) = (&self.a[..], &self.b[..], &mut self.c[..], self.n);
         match backend {
-            Backend::Scalar => cpu::scalar(a, b, c, n),
-            Backend::Simd => cpu::simd(a, b, c, n, &mut self.workspace),
-            Backend::Rayon => cpu::rayon(a, b, c, n, &mut self.workspace),
-            Backend::Library => cpu::library(a, b, c, n),
-            Backend::Gpu => unreachable!("gpu is not a CPU backend"),
+            CpuBackend::Scalar => cpu::scalar(a, b, c, n),
+            CpuBackend::Simd => cpu::simd(a, b, c, n, &mut self.workspace),
+            CpuBackend::Rayon => cpu::rayon(a, b, c, n, &mut self.workspace),
+            CpuBackend::Library => cpu::library(a, b, c, n),
         }
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        variant: Option<&str>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
+        let variant = variant.map(|v| v.name);
         Ok(Box::new(gpu::MatmulGpu::new(self, context, variant)?))
     }
 

@@ -16,7 +16,7 @@
 mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::CpuBackend;
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -24,7 +24,7 @@ use crate::kernels::inputs::uniform_f32;
 use crate::kernels::stream::F32_ROUNDING;
 use crate::kernels::verify::check_elements;
 use crate::kernels::{
-    Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem,
+    Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem, Variant,
     Verification,
 };
 
@@ -252,7 +252,11 @@ fn expected_values(bodies: &Bodies<'_>, n: usize) -> Vec<(f64, f64)> {
 }
 
 impl Problem for NBodyProblem {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &NBody
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let bodies = Bodies {
             x: &self.x,
             y: &self.y,
@@ -264,19 +268,17 @@ impl Problem for NBodyProblem {
         };
         let output = &mut self.output[..];
         match backend {
-            Backend::Scalar => scalar(&bodies, output),
-            Backend::Simd => simd(&bodies, output),
-            Backend::Rayon => rayon(&bodies, output),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => scalar(&bodies, output),
+            CpuBackend::Simd => simd(&bodies, output),
+            CpuBackend::Rayon => rayon(&bodies, output),
+            CpuBackend::Library => unreachable!("nbody has no library backend"),
         }
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&str>,
+        _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(gpu::NBodyGpu::new(self, context)?))
     }

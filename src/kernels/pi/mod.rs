@@ -12,11 +12,11 @@
 pub mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::CpuBackend;
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::{
-    Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem,
+    Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem, Variant,
     Verification,
 };
 use std::f64::consts::PI;
@@ -131,22 +131,24 @@ impl PiProblem {
 }
 
 impl Problem for PiProblem {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Pi
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let (n, key) = (self.n, self.seed_key);
         self.count = match backend {
-            Backend::Scalar => cpu::scalar_range(0, n, key),
-            Backend::Simd => cpu::simd_range(0, n, key),
-            Backend::Rayon => cpu::rayon_range(0, n, key),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => cpu::scalar_range(0, n, key),
+            CpuBackend::Simd => cpu::simd_range(0, n, key),
+            CpuBackend::Rayon => cpu::rayon_range(0, n, key),
+            CpuBackend::Library => unreachable!("pi has no library backend"),
         };
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&str>,
+        _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(gpu::PiGpu::new(self, context)?))
     }

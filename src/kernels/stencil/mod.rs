@@ -18,7 +18,7 @@
 mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -79,19 +79,22 @@ pub const INFO: KernelInfo = KernelInfo {
                    3.4·2^-24·max|u0| (neighbour sum, Laplacian, D·lap, final add), the bound allows twice that",
 };
 
-const VARIANTS: &[Variant] = &[
-    Variant {
-        name: "resident",
-        summary: "upload once, every step in one compute pass on the device, download once",
-        default: true,
-    },
-    Variant {
-        name: "roundtrip",
-        summary: "upload and download the field around every step; its upload, download and compute \
-                  phases are sums over the steps",
-        default: false,
-    },
-];
+/// The GPU variant that keeps the field on the device for every step.
+pub const RESIDENT: Variant = Variant {
+    name: "resident",
+    summary: "upload once, every step in one compute pass on the device, download once",
+    default: true,
+};
+
+/// The GPU variant that moves the field both ways around every step.
+pub const ROUNDTRIP: Variant = Variant {
+    name: "roundtrip",
+    summary: "upload and download the field around every step; its upload, download and compute \
+              phases are sums over the steps",
+    default: false,
+};
+
+static VARIANTS: [Variant; 2] = [RESIDENT, ROUNDTRIP];
 
 impl Kernel for Stencil {
     fn default_size(&self) -> u64 {
@@ -121,7 +124,7 @@ impl Kernel for Stencil {
 
     fn variants(&self, backend: Backend) -> &'static [Variant] {
         match backend {
-            Backend::Gpu => VARIANTS,
+            Backend::Gpu => &VARIANTS,
             _ => &[],
         }
     }
@@ -260,36 +263,38 @@ impl StencilProblem {
 }
 
 impl Problem for StencilProblem {
-    fn cost(&self, variant: Option<&str>) -> Option<Cost> {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Stencil
+    }
+
+    fn cost_of(&self, variant: Option<&'static Variant>) -> Option<Cost> {
         let mut cost = cost(self.n as u64, self.steps);
         // Round trip moves the field both ways around every step.
-        if variant == Some("roundtrip") {
+        if variant == Some(&ROUNDTRIP) {
             cost.upload_bytes = cost.upload_bytes.saturating_mul(self.steps as u64);
             cost.download_bytes = cost.download_bytes.saturating_mul(self.steps as u64);
         }
         Some(cost)
     }
 
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let (n, steps) = (self.n, self.steps);
         let zeros = &self.zeros[..];
         let (initial, output, scratch) = (&self.initial[..], &mut self.output, &mut self.scratch);
         match backend {
-            Backend::Scalar => scalar(initial, output, scratch, n, steps, zeros),
-            Backend::Simd => simd(initial, output, scratch, n, steps, zeros),
-            Backend::Rayon => rayon(initial, output, scratch, n, steps, zeros),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => scalar(initial, output, scratch, n, steps, zeros),
+            CpuBackend::Simd => simd(initial, output, scratch, n, steps, zeros),
+            CpuBackend::Rayon => rayon(initial, output, scratch, n, steps, zeros),
+            CpuBackend::Library => unreachable!("the stencil has no library backend"),
         }
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        variant: Option<&str>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        let residency = gpu::Residency::parse(variant)?;
+        let residency = gpu::Residency::parse(variant.map(|v| v.name))?;
         Ok(Box::new(gpu::StencilGpu::new(self, context, residency)?))
     }
 
