@@ -6,16 +6,10 @@
 //! is the only difference, so [`Set`] picks the start and everything else ([`Grid`], the four
 //! backends in `cpu.rs` and `gpu.rs`, the shader `shaders/fractal.wgsl`) exists once.
 //!
-//! The lessons: the work is compute-bound (the loop lives in registers; only the counts are
-//! written) and divergent (neighbouring pixels need different iteration counts, so SIMD lanes
-//! and GPU threads that finish early idle until the slowest one of their group is done), and the
-//! rows cost very different amounts, so the rayon version needs fine-grained work stealing.
-//!
-//! Rounding: every backend runs the same f32 operations in the same order, with no fused
-//! multiply-add anywhere (see [`ITERATION`]), and the shader stops the GPU compiler from fusing or
-//! reordering them. The backends therefore agree bit for bit (measured on every CPU instruction
-//! set and on lavapipe); verification still allows a small, stated fraction of pixels to differ,
-//! for a driver that rounds differently.
+//! Divergent, compute-bound work and rows of very different cost: the lessons of labs 2 and 3.
+//! Every backend runs the same f32 operations in the same order with no fused multiply-add (see
+//! [`ITERATION`]), so the backends agree bit for bit; verification still allows a small, stated
+//! fraction of pixels to differ, for a driver that rounds differently.
 
 pub mod cpu;
 mod gpu;

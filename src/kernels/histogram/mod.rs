@@ -1,11 +1,9 @@
 //! Byte histogram: how many times each of the 256 byte values occurs in n random bytes.
 //!
-//! The lesson is contention. Every element is a read-modify-write of a bin that any other
-//! element may also hit, so the work is simple and the difficulty is the shared counters: on
-//! the CPU, repeated bins chain increments through memory (the sub-table answer); across cores,
-//! shared bins would need atomics (private tables merged at the end instead); on the GPU, the
-//! `global-atomics` variant sends every byte to 256 global words while `private` counts in each
-//! workgroup's own memory first. Counts are integers, so every backend must match exactly.
+//! Every byte is a read-modify-write of a shared bin (the contention lesson of lab 6): `simd`
+//! spreads nearby bytes over sub-tables, `rayon` gives each thread a private table, and the GPU
+//! has `global-atomics` and `private` (workgroup bins first). Counts are integers, so every
+//! backend must match the reference exactly.
 
 pub mod cpu;
 mod gpu;

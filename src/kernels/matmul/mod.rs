@@ -1,14 +1,8 @@
-//! matmul: C = A·B for n × n f32 matrices, row-major.
+//! matmul: C = A·B for n × n f32 matrices, row-major (the data-reuse lesson of labs 5 and 6).
 //!
-//! The lesson is data reuse. Each element of A and B is used n times, so the product does 2n³
-//! flops on 12n² bytes: done naively it is bound by memory traffic, done with blocking it is bound
-//! by the FMA units. The CPU backends go from the plain loop (`scalar`) to a cache-blocked,
-//! packed, register-tiled SIMD kernel (`simd`, then `rayon` on every core), next to a tuned crate
-//! (`library`: `gemm`) as the yardstick. On the GPU, `naive` reads every operand from global
-//! memory and `tiled` stages tiles of A and B through workgroup memory.
-//!
-//! Files: `cpu.rs` (the CPU versions and the f64 reference), `gpu.rs` (both shaders' runs, and
-//! the row-band chunking for matrices larger than one storage binding).
+//! `cpu.rs`: the plain loop, the blocked SIMD kernel (`simd`, `rayon`), the `gemm` crate
+//! (`library`) and the f64 reference; `gpu.rs`: `naive` and `tiled`, in row bands when a matrix
+//! exceeds one storage binding.
 
 pub mod cpu;
 pub mod gpu;

@@ -5,11 +5,9 @@
 //! (semi-implicit Euler: the position moves with the new velocity).
 //!
 //! The j = i term is zero (its distance is zero and ε > 0), so every body sums all n terms and
-//! there are exactly n² interactions. The lesson is arithmetic intensity: n² interactions of ~20
-//! flops on O(n) data, so the kernel is compute-bound on every backend, and cores and SIMD
-//! lanes multiply its speed where they only share the bandwidth of a STREAM kernel. The GPU
-//! version is the tiled one of Nyland, Harris & Prins (GPU Gems 3, ch. 31): a workgroup loads a
-//! tile of bodies into workgroup memory once and every invocation reads them from there.
+//! there are exactly n² interactions (compute-bound: the arithmetic-intensity lesson of lab 5).
+//! The GPU version is the tiled one of Nyland, Harris & Prins (GPU Gems 3, ch. 31): a workgroup
+//! loads a tile of bodies into workgroup memory once and every invocation reads them from there.
 //!
 //! `cpu.rs` holds the three CPU backends and the f64 reference; `gpu.rs` the tiled GPU run.
 

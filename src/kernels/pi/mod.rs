@@ -1,13 +1,11 @@
 //! Monte Carlo π: throw n points into the unit square and count those inside the quarter
 //! circle; π ≈ 4 · hits / n.
 //!
-//! The lesson is an embarrassingly parallel loop whose cost is the random numbers themselves.
-//! A sequential generator (Python's `random`, a Mersenne Twister) carries state from one draw to
-//! the next, which serialises the loop; a counter-based generator makes sample i from i alone,
-//! so lanes, cores and GPU invocations draw independently and all of them draw the same points.
-//! Sample i is the 32-bit lowbias32 hash of `(i mod 2^32) xor key(i div 2^32, seed)`, its
-//! point the centre of a cell of a 2^15 × 2^15 grid, and the hit test exact integer arithmetic
-//! (see [`cpu::inside`]), so every backend's count equals the reference exactly.
+//! The generator is counter-based (why that matters: lab 3), so sample i comes from i alone and
+//! every lane, core and GPU invocation draws the same points: sample i is the 32-bit lowbias32 hash of
+//! `(i mod 2^32) xor key(i div 2^32, seed)`, its point the centre of a cell of a 2^15 × 2^15
+//! grid, and the hit test exact integer arithmetic (see [`cpu::inside`]), so every backend's
+//! count equals the reference exactly.
 
 pub mod cpu;
 mod gpu;

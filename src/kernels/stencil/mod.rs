@@ -9,11 +9,9 @@
 //! with `np.roll`, which is periodic; a zero rim keeps each row band of the GPU chunking
 //! self-contained, because a band then needs only the rows next to it, never the far edge.)
 //!
-//! The lesson is data movement: the GPU `resident` variant uploads once, runs every step on the
-//! device and downloads once; `roundtrip` goes back to the host after every step, as a naive
-//! offload of a time loop does, and its upload and download phases grow with the steps.
-//!
-//! `cpu.rs` holds the three CPU backends and the f64 reference; `gpu.rs` the row-band GPU run.
+//! On the GPU, `resident` keeps the field on the device for every step and `roundtrip` moves it
+//! both ways around each step (the data-movement lesson of lab 4). `cpu.rs` holds the three CPU
+//! backends and the f64 reference; `gpu.rs` the row-band GPU run.
 
 mod cpu;
 mod gpu;
