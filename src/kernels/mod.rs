@@ -1,8 +1,8 @@
-//! The kernels: what each one computes, what it costs, how its inputs are made, its four
-//! implementations (scalar, simd, rayon, gpu) and how its result is checked.
+//! The kernels: what each one computes, what it costs, how its inputs are made, its
+//! implementations per backend and variant, and how its result is checked.
 //!
-//! Adding a kernel means one Rust file that implements [`Kernel`] (and the [`Problem`] it
-//! prepares) plus one shader in `shaders/`, and one line in [`all`].
+//! Adding a kernel means implementing [`Kernel`] (and the [`Problem`] it prepares), a shader in
+//! `shaders/`, and one line in [`all`]; `tests/conformance.rs` then runs every implementation.
 
 pub mod fractal;
 pub mod histogram;
