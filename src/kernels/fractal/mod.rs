@@ -456,10 +456,7 @@ pub fn check_counts(output: &[u32], reference: &[u32], n: usize) -> Verification
                 (
                     x.0 + y.0,
                     x.1.max(y.1),
-                    match (x.2, y.2) {
-                        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-                        (a, b) => a.or(b),
-                    },
+                    crate::kernels::verify::earlier(x.2, y.2),
                 )
             },
         );
