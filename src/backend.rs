@@ -1,4 +1,5 @@
-//! The four ways a kernel runs.
+//! The ways a kernel runs: [`Backend`] names every one, [`CpuBackend`] only those that run on
+//! the host, so CPU dispatch cannot be handed the GPU.
 
 use serde::Serialize;
 use std::fmt;
@@ -52,12 +53,70 @@ impl Backend {
 
     /// True for the backends that run on the host CPU (they have only a compute phase).
     pub fn is_cpu(self) -> bool {
-        self != Backend::Gpu
+        self.cpu().is_some()
+    }
+
+    /// The same backend as a [`CpuBackend`], or `None` for the GPU.
+    pub fn cpu(self) -> Option<CpuBackend> {
+        match self {
+            Backend::Scalar => Some(CpuBackend::Scalar),
+            Backend::Simd => Some(CpuBackend::Simd),
+            Backend::Rayon => Some(CpuBackend::Rayon),
+            Backend::Library => Some(CpuBackend::Library),
+            Backend::Gpu => None,
+        }
     }
 }
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A backend that runs on the host CPU: what a kernel's `Problem::run_on` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CpuBackend {
+    /// See [`Backend::Scalar`].
+    Scalar,
+    /// See [`Backend::Simd`].
+    Simd,
+    /// See [`Backend::Rayon`].
+    Rayon,
+    /// See [`Backend::Library`].
+    Library,
+}
+
+impl From<CpuBackend> for Backend {
+    fn from(backend: CpuBackend) -> Backend {
+        match backend {
+            CpuBackend::Scalar => Backend::Scalar,
+            CpuBackend::Simd => Backend::Simd,
+            CpuBackend::Rayon => Backend::Rayon,
+            CpuBackend::Library => Backend::Library,
+        }
+    }
+}
+
+impl fmt::Display for CpuBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Backend::from(*self).fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_backends_round_trip_and_the_gpu_is_not_one() {
+        for backend in Backend::ALL {
+            match backend.cpu() {
+                Some(cpu) => assert_eq!(Backend::from(cpu), backend),
+                None => assert_eq!(backend, Backend::Gpu),
+            }
+            assert_eq!(backend.is_cpu(), backend != Backend::Gpu);
+        }
+        assert_eq!(CpuBackend::Library.to_string(), "library");
     }
 }

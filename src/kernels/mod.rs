@@ -1,8 +1,8 @@
-//! The kernels: what each one computes, what it costs, how its inputs are made, its four
-//! implementations (scalar, simd, rayon, gpu) and how its result is checked.
+//! The kernels: what each one computes, what it costs, how its inputs are made, its
+//! implementations per backend and variant, and how its result is checked.
 //!
-//! Adding a kernel means one Rust file that implements [`Kernel`] (and the [`Problem`] it
-//! prepares) plus one shader in `shaders/`, and one line in [`all`].
+//! Adding a kernel means implementing [`Kernel`] (and the [`Problem`] it prepares), a shader in
+//! `shaders/`, and one line in [`all`]; `tests/conformance.rs` then runs every implementation.
 
 pub mod fractal;
 pub mod histogram;
@@ -15,12 +15,12 @@ pub mod stencil;
 pub mod stream;
 pub mod verify;
 
-use crate::backend::Backend;
-use crate::error::Result;
+use crate::backend::{Backend, CpuBackend};
+use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::phase::PhaseSample;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use verify::Verification;
 
@@ -92,6 +92,39 @@ pub struct Variant {
     pub summary: &'static str,
     /// True when it runs without `--variant` naming it.
     pub default: bool,
+}
+
+/// One row of a run: a backend and, where the kernel has several implementations there, the
+/// variant, resolved once from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Implementation {
+    /// Where it runs.
+    pub backend: Backend,
+    /// Which of the kernel's variants on that backend; `None` when it has one implementation
+    /// there.
+    pub variant: Option<&'static Variant>,
+}
+
+impl Implementation {
+    /// How tables and progress name it: `gpu tiled`, `rayon`.
+    pub fn label(&self) -> String {
+        match self.variant {
+            Some(variant) => format!("{} {}", self.backend, variant.name),
+            None => self.backend.to_string(),
+        }
+    }
+}
+
+/// A kernel's output as a picture (`--image`): row-major values scaled to [0, 1], NaN where the
+/// picture is black. `report::image` turns it into a PNG.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture {
+    /// Pixels per row.
+    pub width: usize,
+    /// Rows.
+    pub height: usize,
+    /// `width × height` values, row after row.
+    pub values: Vec<f32>,
 }
 
 /// A kernel-specific command-line option.
@@ -176,6 +209,10 @@ pub trait Kernel: Sync {
     fn variants(&self, _backend: Backend) -> &'static [Variant] {
         &[]
     }
+    /// Its variant called `name` on `backend`, if it has one.
+    fn variant(&self, backend: Backend, name: &str) -> Option<&'static Variant> {
+        self.variants(backend).iter().find(|v| v.name == name)
+    }
     /// The kernel-specific options it takes.
     fn options(&self) -> &'static [KernelOption] {
         &[]
@@ -186,35 +223,104 @@ pub trait Kernel: Sync {
 }
 
 /// A kernel's inputs and outputs at one size, ready to run on any backend.
+///
+/// The typed methods ([`run_on`](Problem::run_on), [`gpu_run`](Problem::gpu_run),
+/// [`cost_of`](Problem::cost_of)) take a variant already resolved against
+/// [`Kernel::variants`]; `None` is the kernel's only (or first) implementation on that backend.
+/// [`run_cpu`](Problem::run_cpu), [`gpu`](Problem::gpu) and [`cost`](Problem::cost) are the
+/// by-name convenience over them, for tests and tools that hold a name.
 pub trait Problem: Send {
+    /// The kernel that prepared this problem (to resolve variant names).
+    fn kernel(&self) -> &'static dyn Kernel;
     /// Runs once on a CPU backend (the caller times it; rayon work runs inside the caller's
     /// pool). `variant` is one of the kernel's variants on that backend, or `None`.
-    fn run_cpu(&mut self, backend: Backend, variant: Option<&str>);
+    fn run_on(&mut self, backend: CpuBackend, variant: Option<&'static Variant>);
     /// Creates the GPU buffers, bind groups and pipelines for `variant` (setup, not timed in
     /// any phase) and returns the runner of GPU samples.
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        variant: Option<&str>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>>;
     /// Checks the output of the last run against the reference.
     fn verify(&self) -> Verification;
     /// Overwrites the output with NaN so that a backend that writes nothing fails verification
     /// instead of passing on the previous backend's result.
     fn clear_output(&mut self);
-    /// The cost of this problem when it depends on its options or data, known once it is
-    /// prepared (the stencil's `--steps`; an escape-time kernel's flops follow its reference's
-    /// iteration count; the round-trip stencil's transfers per step); `None` means [`Kernel::cost`] at its
-    /// size, which the run then uses.
-    fn cost(&self, _variant: Option<&str>) -> Option<Cost> {
+    /// The cost of this problem when it depends on its options, data or variant, known once it
+    /// is prepared (the stencil's `--steps` and the round trip's transfers; an escape-time
+    /// kernel's flops follow its reference's iteration count); `None` means [`Kernel::cost`] at
+    /// its size, which the run then uses.
+    fn cost_of(&self, _variant: Option<&'static Variant>) -> Option<Cost> {
         None
     }
-    /// Writes the last output as a picture, for kernels that take `--image`.
-    fn write_image(&self, path: &Path) -> Result<()> {
-        Err(crate::error::Error::usage(format!(
-            "this kernel cannot write an image ({})",
-            path.display()
-        )))
+    /// The last output as a picture, for kernels that take `--image`.
+    fn picture(&self) -> Option<Picture> {
+        None
+    }
+
+    /// By name: [`run_on`](Problem::run_on) with `variant` resolved on `backend` (without a
+    /// name, nothing is looked up, so a caller that times this times only the run).
+    ///
+    /// # Panics
+    /// On the GPU backend, a backend the kernel lacks, or a variant it does not have there.
+    fn run_cpu(&mut self, backend: Backend, variant: Option<&str>) {
+        let Some(cpu) = backend.cpu() else {
+            panic!("{} has no CPU backend {backend}", self.kernel().info().name)
+        };
+        let variant = variant.map(|wanted| {
+            let kernel = self.kernel();
+            kernel.variant(backend, wanted).unwrap_or_else(|| {
+                panic!("{} has no {backend} variant '{wanted}'", kernel.info().name)
+            })
+        });
+        self.run_on(cpu, variant);
+    }
+
+    /// By name: [`gpu_run`](Problem::gpu_run) with `variant` resolved on the GPU; a name the
+    /// kernel does not have there is a usage error.
+    fn gpu<'a>(
+        &'a mut self,
+        context: &'a GpuContext,
+        variant: Option<&str>,
+    ) -> Result<Box<dyn GpuRun + 'a>> {
+        let variant = match variant {
+            None => None,
+            Some(wanted) => {
+                let kernel = self.kernel();
+                let found = kernel.variant(Backend::Gpu, wanted).ok_or_else(|| {
+                    let names: Vec<&str> = kernel
+                        .variants(Backend::Gpu)
+                        .iter()
+                        .map(|v| v.name)
+                        .collect();
+                    Error::usage(format!(
+                        "{} has no GPU variant '{wanted}'; it has {}",
+                        kernel.info().name,
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ))
+                })?;
+                Some(found)
+            }
+        };
+        self.gpu_run(context, variant)
+    }
+
+    /// By name: [`cost_of`](Problem::cost_of) with `variant` looked up on the kernel's
+    /// backends in table order (a name it does not have counts as `None`).
+    fn cost(&self, variant: Option<&str>) -> Option<Cost> {
+        let kernel = self.kernel();
+        let variant = variant.and_then(|wanted| {
+            kernel
+                .backends()
+                .iter()
+                .find_map(|&backend| kernel.variant(backend, wanted))
+        });
+        self.cost_of(variant)
     }
 }
 
@@ -258,4 +364,63 @@ pub fn all() -> Vec<&'static dyn Kernel> {
 /// The kernel called `name`.
 pub fn find(name: &str) -> Option<&'static dyn Kernel> {
     all().into_iter().find(|k| k.info().name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_resolve_by_name_and_label_their_row() {
+        let tiled = matmul::Matmul.variant(Backend::Gpu, "tiled").unwrap();
+        assert_eq!(*tiled, matmul::TILED);
+        assert!(matmul::Matmul.variant(Backend::Simd, "tiled").is_none());
+        assert!(matmul::Matmul.variant(Backend::Gpu, "strassen").is_none());
+        let row = Implementation {
+            backend: Backend::Gpu,
+            variant: Some(tiled),
+        };
+        assert_eq!(row.label(), "gpu tiled");
+        let row = Implementation {
+            backend: Backend::Rayon,
+            variant: None,
+        };
+        assert_eq!(row.label(), "rayon");
+    }
+
+    #[test]
+    fn the_by_name_methods_resolve_once_and_refuse_unknown_names() {
+        let mut problem = stencil::Stencil.prepare(5, 1, &KernelOptions::default());
+        assert_eq!(problem.kernel().info().name, "stencil");
+        let resident = problem.cost(None).unwrap();
+        let roundtrip = problem.cost(Some("roundtrip")).unwrap();
+        assert_eq!(
+            roundtrip,
+            problem.cost_of(Some(&stencil::ROUNDTRIP)).unwrap()
+        );
+        assert_eq!(
+            roundtrip.upload_bytes,
+            resident.upload_bytes * stencil::DEFAULT_STEPS as u64
+        );
+        problem.run_cpu(Backend::Scalar, None);
+        assert!(problem.verify().passed);
+        let reduce = reduce::Reduce.prepare(9, 1, &KernelOptions::default());
+        assert_eq!(reduce.kernel().info().name, "reduce");
+    }
+
+    #[test]
+    #[should_panic(expected = "reduce has no scalar variant 'tree'")]
+    fn run_cpu_refuses_a_variant_of_another_backend() {
+        reduce::Reduce
+            .prepare(9, 1, &KernelOptions::default())
+            .run_cpu(Backend::Scalar, Some("tree"));
+    }
+
+    #[test]
+    #[should_panic(expected = "nbody has no CPU backend gpu")]
+    fn run_cpu_refuses_the_gpu() {
+        nbody::NBody
+            .prepare(3, 1, &KernelOptions::default())
+            .run_cpu(Backend::Gpu, None);
+    }
 }

@@ -69,16 +69,7 @@ pub fn check_elements(
         })
         .reduce(
             || (0, 0.0, None),
-            |x, y| {
-                (
-                    x.0 + y.0,
-                    x.1.max(y.1),
-                    match (x.2, y.2) {
-                        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-                        (a, b) => a.or(b),
-                    },
-                )
-            },
+            |x, y| (x.0 + y.0, x.1.max(y.1), earlier(x.2, y.2)),
         );
     Verification {
         passed: mismatches == 0,
@@ -89,6 +80,15 @@ pub fn check_elements(
         relative_error: None,
         first_mismatch: first
             .map(|(i, got, exact)| format!("element {i}: got {got}, expected {exact}")),
+    }
+}
+
+/// Of two mismatches `(index, got, expected)`, the one at the lower index: how a parallel
+/// reduction keeps the first mismatch.
+pub fn earlier<G, E>(a: Option<(usize, G, E)>, b: Option<(usize, G, E)>) -> Option<(usize, G, E)> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
     }
 }
 

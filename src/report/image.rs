@@ -1,7 +1,8 @@
-//! Pictures of results (`--image FILE.png`): a scalar field mapped through a perceptual colour
-//! map and written as an 8-bit RGB PNG.
+//! Pictures of results (`--image FILE.png`): a kernel's [`Picture`] mapped through a perceptual
+//! colour map and written as an 8-bit RGB PNG.
 
 use crate::error::{Error, Result};
+use crate::kernels::{Picture, Problem};
 use std::path::Path;
 
 /// Stops of a perceptually ordered colour map (dark purple → orange → pale yellow, after
@@ -67,6 +68,31 @@ pub fn write_field_png(
     writer.finish().map_err(|e| failed(&e))
 }
 
+/// Writes a kernel's picture as a PNG.
+pub fn write_picture(path: &Path, picture: &Picture) -> Result<()> {
+    write_field_png(
+        path,
+        picture.width,
+        picture.height,
+        picture.values.iter().copied(),
+    )
+}
+
+impl dyn Problem + '_ {
+    /// Writes the last output as a PNG, for kernels that have a [`Problem::picture`]; any other
+    /// kernel refuses with a usage error. (Here, not in `kernels`, so that kernels never depend
+    /// on the report layer.)
+    pub fn write_image(&self, path: &Path) -> Result<()> {
+        match self.picture() {
+            Some(picture) => write_picture(path, &picture),
+            None => Err(Error::usage(format!(
+                "this kernel cannot write an image ({})",
+                path.display()
+            ))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +114,23 @@ mod tests {
             png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
         let reader = decoder.read_info().unwrap();
         assert_eq!((reader.info().width, reader.info().height), (7, 5));
+    }
+
+    #[test]
+    fn a_kernel_without_a_picture_refuses_with_a_usage_error() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("copy.png");
+        let problem = crate::kernels::find("copy")
+            .unwrap()
+            .prepare(3, 1, &Default::default());
+        let error = problem.write_image(&path).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            error
+                .to_string()
+                .contains("this kernel cannot write an image"),
+            "{error}"
+        );
+        assert!(!path.exists());
     }
 }

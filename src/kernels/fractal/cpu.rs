@@ -77,11 +77,9 @@ fn escape_counts<S: F32Lanes, const K: usize>(
     count
 }
 
-/// Registers of pixels iterated together by the SIMD loop (see [`escape_counts`]). Measured
-/// (CPU time, mandelbrot 2048², cap 256, SIMD over scalar, on an AVX-512 Xeon): 1, 2, 3, 4
-/// registers gave 6.8, 11.7, 14.3, 15.4× with AVX-512 and 3.8, 6.0, 7.1, 7.1× with AVX2; julia
-/// 3.8, 5.9, 7.0, 7.3× (AVX-512), where wider groups waste more on divergence. Three is where
-/// the gain flattens.
+/// Registers of pixels iterated together by the SIMD loop (see [`escape_counts`]): enough
+/// independent chains to hide the latency of one iteration; more make larger groups that wait
+/// longer for their slowest pixel (divergence), so the gain flattens.
 pub const REGISTERS: usize = 3;
 
 /// Rows `first_row ..` of the image (as many as `out` holds) with explicit SIMD.

@@ -6,30 +6,23 @@
 //! is the only difference, so [`Set`] picks the start and everything else ([`Grid`], the four
 //! backends in `cpu.rs` and `gpu.rs`, the shader `shaders/fractal.wgsl`) exists once.
 //!
-//! The lessons: the work is compute-bound (the loop lives in registers; only the counts are
-//! written) and divergent (neighbouring pixels need different iteration counts, so SIMD lanes
-//! and GPU threads that finish early idle until the slowest one of their group is done), and the
-//! rows cost very different amounts, so the rayon version needs fine-grained work stealing.
-//!
-//! Rounding: every backend runs the same f32 operations in the same order, with no fused
-//! multiply-add anywhere (see [`ITERATION`]), and the shader stops the GPU compiler from fusing or
-//! reordering them. The backends therefore agree bit for bit (measured on every CPU instruction
-//! set and on lavapipe); verification still allows a small, stated fraction of pixels to differ,
-//! for a driver that rounds differently.
+//! Divergent, compute-bound work and rows of very different cost: the lessons of labs 2 and 3.
+//! Every backend runs the same f32 operations in the same order with no fused multiply-add (see
+//! [`ITERATION`]), so the backends agree bit for bit; verification still allows a small, stated
+//! fraction of pixels to differ, for a driver that rounds differently.
 
 pub mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOption, KernelOptions,
-    Problem, Variant, Verification,
+    Picture, Problem, Variant, Verification,
 };
 use rayon::prelude::*;
-use std::path::Path;
 
 /// Iteration cap when `--max-iter` is not given.
 pub const DEFAULT_MAX_ITER: u32 = 256;
@@ -221,19 +214,22 @@ const JULIA_INFO: KernelInfo = KernelInfo {
     verification: VERIFICATION,
 };
 
-const RAYON_VARIANTS: [Variant; 2] = [
-    Variant {
-        name: "rows",
-        summary: "one task per row, stolen by idle threads: balances rows of very different cost",
-        default: true,
-    },
-    Variant {
-        name: "blocks",
-        summary: "one contiguous block of rows per thread (a static schedule): the thread with \
-                  the costly rows finishes last",
-        default: false,
-    },
-];
+/// The rayon schedule with one task per row (work stealing).
+pub const ROWS: Variant = Variant {
+    name: "rows",
+    summary: "one task per row, stolen by idle threads: balances rows of very different cost",
+    default: true,
+};
+
+/// The rayon schedule with one block of rows per thread (static).
+pub const BLOCKS: Variant = Variant {
+    name: "blocks",
+    summary: "one contiguous block of rows per thread (a static schedule): the thread with \
+              the costly rows finishes last",
+    default: false,
+};
+
+static RAYON_VARIANTS: [Variant; 2] = [ROWS, BLOCKS];
 
 /// One of the two escape-time kernels.
 pub struct Fractal(pub Set);
@@ -377,25 +373,28 @@ impl FractalProblem {
 }
 
 impl Problem for FractalProblem {
-    fn run_cpu(&mut self, backend: Backend, variant: Option<&str>) {
-        let (grid, out) = (&self.grid, &mut self.output[..]);
-        match backend {
-            Backend::Scalar => cpu::scalar(grid, out),
-            Backend::Simd => cpu::simd(grid, out),
-            Backend::Rayon => match variant {
-                Some("blocks") => cpu::rayon_blocks(grid, out),
-                _ => cpu::rayon_rows(grid, out),
-            },
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+    fn kernel(&self) -> &'static dyn Kernel {
+        match self.grid.set {
+            Set::Mandelbrot => &MANDELBROT,
+            Set::Julia => &JULIA,
         }
     }
 
-    fn gpu<'a>(
+    fn run_on(&mut self, backend: CpuBackend, variant: Option<&'static Variant>) {
+        let (grid, out) = (&self.grid, &mut self.output[..]);
+        match backend {
+            CpuBackend::Scalar => cpu::scalar(grid, out),
+            CpuBackend::Simd => cpu::simd(grid, out),
+            CpuBackend::Rayon if variant == Some(&BLOCKS) => cpu::rayon_blocks(grid, out),
+            CpuBackend::Rayon => cpu::rayon_rows(grid, out),
+            CpuBackend::Library => unreachable!("the fractals have no library backend"),
+        }
+    }
+
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&str>,
+        _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(gpu::FractalGpu::new(self, context)?))
     }
@@ -408,23 +407,31 @@ impl Problem for FractalProblem {
         self.output.fill(POISON);
     }
 
-    fn cost(&self, _variant: Option<&str>) -> Option<Cost> {
+    fn cost_of(&self, _variant: Option<&'static Variant>) -> Option<Cost> {
         Some(self.exact_cost())
     }
 
-    fn write_image(&self, path: &Path) -> Result<()> {
+    fn picture(&self) -> Option<Picture> {
         let max_iter = self.grid.max_iter;
         let scale = (1.0 + max_iter as f32).ln();
         // log(1 + count) spreads the many low counts far from the set; points inside the set
-        // (count = max_iter) are NaN, which the colour map paints black.
-        let values = self.output.iter().map(|&count| {
-            if count >= max_iter {
-                f32::NAN
-            } else {
-                (1.0 + count as f32).ln() / scale
-            }
-        });
-        crate::report::image::write_field_png(path, self.grid.n, self.grid.n, values)
+        // (count = max_iter) are NaN, painted black.
+        let values = self
+            .output
+            .iter()
+            .map(|&count| {
+                if count >= max_iter {
+                    f32::NAN
+                } else {
+                    (1.0 + count as f32).ln() / scale
+                }
+            })
+            .collect();
+        Some(Picture {
+            width: self.grid.n,
+            height: self.grid.n,
+            values,
+        })
     }
 }
 
@@ -449,10 +456,7 @@ pub fn check_counts(output: &[u32], reference: &[u32], n: usize) -> Verification
                 (
                     x.0 + y.0,
                     x.1.max(y.1),
-                    match (x.2, y.2) {
-                        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-                        (a, b) => a.or(b),
-                    },
+                    crate::kernels::verify::earlier(x.2, y.2),
                 )
             },
         );

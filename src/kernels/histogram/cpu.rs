@@ -39,8 +39,8 @@ const PASS_BYTES: usize = 1 << 31;
 /// The tables are added at the end (4 × 256 adds, nothing next to n).
 ///
 /// What it buys depends on the data: uniform random bytes (what `hpclab run` uses) repeat a bin
-/// only once in 256, so there is little waiting to remove and this runs at the plain loop's
-/// speed or slightly below; on a constant array it was 3× faster than [`scalar`] here.
+/// only once in 256, so there is little waiting to remove; data with long runs of one value
+/// gains most.
 pub fn sub_tables(data: &[u8]) -> Counts {
     let mut counts = [0u64; BINS];
     for pass in data.chunks(PASS_BYTES) {

@@ -1,18 +1,16 @@
 //! Byte histogram: how many times each of the 256 byte values occurs in n random bytes.
 //!
-//! The lesson is contention. Every element is a read-modify-write of a bin that any other
-//! element may also hit, so the work is simple and the difficulty is the shared counters: on
-//! the CPU, repeated bins chain increments through memory (the sub-table answer); across cores,
-//! shared bins would need atomics (private tables merged at the end instead); on the GPU, the
-//! `global-atomics` variant sends every byte to 256 global words while `private` counts in each
-//! workgroup's own memory first. Counts are integers, so every backend must match exactly.
+//! Every byte is a read-modify-write of a shared bin (the contention lesson of lab 6): `simd`
+//! spreads nearby bytes over sub-tables, `rayon` gives each thread a private table, and the GPU
+//! has `global-atomics` and `private` (workgroup bins first). Counts are integers, so every
+//! backend must match the reference exactly.
 
 pub mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::cpu::AlignedVec;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::inputs::random_bits;
 use crate::kernels::{
@@ -44,18 +42,21 @@ const INFO: KernelInfo = KernelInfo {
                    parallel, in prepare); GPU bins are u32, exact while no bin passes 2^32 − 1",
 };
 
-const GPU_VARIANTS: [Variant; 2] = [
-    Variant {
-        name: "global-atomics",
-        summary: "one atomicAdd per byte on 256 bins in global memory",
-        default: true,
-    },
-    Variant {
-        name: "private",
-        summary: "per-workgroup bins in workgroup memory, then one global atomicAdd per bin",
-        default: true,
-    },
-];
+/// The GPU variant with one global atomic add per byte.
+pub const GLOBAL_ATOMICS: Variant = Variant {
+    name: "global-atomics",
+    summary: "one atomicAdd per byte on 256 bins in global memory",
+    default: true,
+};
+
+/// The GPU variant that counts in workgroup memory first.
+pub const PRIVATE: Variant = Variant {
+    name: "private",
+    summary: "per-workgroup bins in workgroup memory, then one global atomicAdd per bin",
+    default: true,
+};
+
+static GPU_VARIANTS: [Variant; 2] = [GLOBAL_ATOMICS, PRIVATE];
 
 impl Kernel for Histogram {
     fn default_size(&self) -> u64 {
@@ -157,31 +158,29 @@ impl HistogramProblem {
 }
 
 impl Problem for HistogramProblem {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Histogram
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let data = &self.data[..self.n];
         self.counts = match backend {
-            Backend::Scalar => cpu::scalar(data),
-            Backend::Simd => cpu::sub_tables(data),
-            Backend::Rayon => cpu::rayon(data),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => cpu::scalar(data),
+            CpuBackend::Simd => cpu::sub_tables(data),
+            CpuBackend::Rayon => cpu::rayon(data),
+            CpuBackend::Library => unreachable!("histogram has no library backend"),
         };
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        variant: Option<&str>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        let method = match variant {
-            None | Some("global-atomics") => gpu::Method::GlobalAtomics,
-            Some("private") => gpu::Method::Private,
-            Some(other) => {
-                return Err(Error::usage(format!(
-                    "histogram has no GPU variant '{other}'; it has global-atomics, private"
-                )));
-            }
+        let method = if variant == Some(&PRIVATE) {
+            gpu::Method::Private
+        } else {
+            gpu::Method::GlobalAtomics
         };
         Ok(Box::new(gpu::HistogramGpu::new(self, context, method)?))
     }

@@ -1,19 +1,13 @@
-//! matmul: C = A·B for n × n f32 matrices, row-major.
+//! matmul: C = A·B for n × n f32 matrices, row-major (the data-reuse lesson of labs 5 and 6).
 //!
-//! The lesson is data reuse. Each element of A and B is used n times, so the product does 2n³
-//! flops on 12n² bytes: done naively it is bound by memory traffic, done with blocking it is bound
-//! by the FMA units. The CPU backends go from the plain loop (`scalar`) to a cache-blocked,
-//! packed, register-tiled SIMD kernel (`simd`, then `rayon` on every core), next to a tuned crate
-//! (`library`: `gemm`) as the yardstick. On the GPU, `naive` reads every operand from global
-//! memory and `tiled` stages tiles of A and B through workgroup memory.
-//!
-//! Files: `cpu.rs` (the CPU versions and the f64 reference), `gpu.rs` (both shaders' runs, and
-//! the row-band chunking for matrices larger than one storage binding).
+//! `cpu.rs`: the plain loop, the blocked SIMD kernel (`simd`, `rayon`), the `gemm` crate
+//! (`library`) and the f64 reference; `gpu.rs`: `naive` and `tiled`, in row bands when a matrix
+//! exceeds one storage binding.
 
 pub mod cpu;
 pub mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -55,18 +49,21 @@ const INFO: KernelInfo = KernelInfo {
                    reference's own n·2^-53. Inputs are uniform in [0, 1), so |A|·|B| = A·B = C64",
 };
 
-const GPU_VARIANTS: [Variant; 2] = [
-    Variant {
-        name: "naive",
-        summary: "one invocation per element of C, every operand read from global memory",
-        default: true,
-    },
-    Variant {
-        name: "tiled",
-        summary: "tiles of A and B staged through workgroup memory (workgroupBarrier), each value read from global memory once per tile",
-        default: true,
-    },
-];
+/// The GPU variant that reads every operand from global memory.
+pub const NAIVE: Variant = Variant {
+    name: "naive",
+    summary: "one invocation per element of C, every operand read from global memory",
+    default: true,
+};
+
+/// The GPU variant that stages tiles through workgroup memory.
+pub const TILED: Variant = Variant {
+    name: "tiled",
+    summary: "tiles of A and B staged through workgroup memory (workgroupBarrier), each value read from global memory once per tile",
+    default: true,
+};
+
+static GPU_VARIANTS: [Variant; 2] = [NAIVE, TILED];
 
 impl Kernel for Matmul {
     fn default_size(&self) -> u64 {
@@ -169,22 +166,26 @@ impl MatmulProblem {
 }
 
 impl Problem for MatmulProblem {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Matmul
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let (a, b, c, n) = (&self.a[..], &self.b[..], &mut self.c[..], self.n);
         match backend {
-            Backend::Scalar => cpu::scalar(a, b, c, n),
-            Backend::Simd => cpu::simd(a, b, c, n, &mut self.workspace),
-            Backend::Rayon => cpu::rayon(a, b, c, n, &mut self.workspace),
-            Backend::Library => cpu::library(a, b, c, n),
-            Backend::Gpu => unreachable!("gpu is not a CPU backend"),
+            CpuBackend::Scalar => cpu::scalar(a, b, c, n),
+            CpuBackend::Simd => cpu::simd(a, b, c, n, &mut self.workspace),
+            CpuBackend::Rayon => cpu::rayon(a, b, c, n, &mut self.workspace),
+            CpuBackend::Library => cpu::library(a, b, c, n),
         }
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        variant: Option<&str>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
+        let variant = variant.map(|v| v.name);
         Ok(Box::new(gpu::MatmulGpu::new(self, context, variant)?))
     }
 

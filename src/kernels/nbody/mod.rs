@@ -5,18 +5,16 @@
 //! (semi-implicit Euler: the position moves with the new velocity).
 //!
 //! The j = i term is zero (its distance is zero and ε > 0), so every body sums all n terms and
-//! there are exactly n² interactions. The lesson is arithmetic intensity: n² interactions of ~20
-//! flops on O(n) data, so the kernel is compute-bound on every backend, and cores and SIMD
-//! lanes multiply its speed where they only share the bandwidth of a STREAM kernel. The GPU
-//! version is the tiled one of Nyland, Harris & Prins (GPU Gems 3, ch. 31): a workgroup loads a
-//! tile of bodies into workgroup memory once and every invocation reads them from there.
+//! there are exactly n² interactions (compute-bound: the arithmetic-intensity lesson of lab 5).
+//! The GPU version is the tiled one of Nyland, Harris & Prins (GPU Gems 3, ch. 31): a workgroup
+//! loads a tile of bodies into workgroup memory once and every invocation reads them from there.
 //!
 //! `cpu.rs` holds the three CPU backends and the f64 reference; `gpu.rs` the tiled GPU run.
 
 mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::CpuBackend;
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -24,7 +22,7 @@ use crate::kernels::inputs::uniform_f32;
 use crate::kernels::stream::F32_ROUNDING;
 use crate::kernels::verify::check_elements;
 use crate::kernels::{
-    Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem,
+    Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem, Variant,
     Verification,
 };
 
@@ -252,7 +250,11 @@ fn expected_values(bodies: &Bodies<'_>, n: usize) -> Vec<(f64, f64)> {
 }
 
 impl Problem for NBodyProblem {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &NBody
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let bodies = Bodies {
             x: &self.x,
             y: &self.y,
@@ -264,19 +266,17 @@ impl Problem for NBodyProblem {
         };
         let output = &mut self.output[..];
         match backend {
-            Backend::Scalar => scalar(&bodies, output),
-            Backend::Simd => simd(&bodies, output),
-            Backend::Rayon => rayon(&bodies, output),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => scalar(&bodies, output),
+            CpuBackend::Simd => simd(&bodies, output),
+            CpuBackend::Rayon => rayon(&bodies, output),
+            CpuBackend::Library => unreachable!("nbody has no library backend"),
         }
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&str>,
+        _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(gpu::NBodyGpu::new(self, context)?))
     }

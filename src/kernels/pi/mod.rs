@@ -1,22 +1,20 @@
 //! Monte Carlo π: throw n points into the unit square and count those inside the quarter
 //! circle; π ≈ 4 · hits / n.
 //!
-//! The lesson is an embarrassingly parallel loop whose cost is the random numbers themselves.
-//! A sequential generator (Python's `random`, a Mersenne Twister) carries state from one draw to
-//! the next, which serialises the loop; a counter-based generator makes sample i from i alone,
-//! so lanes, cores and GPU invocations draw independently and all of them draw the same points.
-//! Sample i is the 32-bit lowbias32 hash of `(i mod 2^32) xor key(i div 2^32, seed)`, its
-//! point the centre of a cell of a 2^15 × 2^15 grid, and the hit test exact integer arithmetic
-//! (see [`cpu::inside`]), so every backend's count equals the reference exactly.
+//! The generator is counter-based (why that matters: lab 3), so sample i comes from i alone and
+//! every lane, core and GPU invocation draws the same points: sample i is the 32-bit lowbias32 hash of
+//! `(i mod 2^32) xor key(i div 2^32, seed)`, its point the centre of a cell of a 2^15 × 2^15
+//! grid, and the hit test exact integer arithmetic (see [`cpu::inside`]), so every backend's
+//! count equals the reference exactly.
 
 pub mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::CpuBackend;
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::{
-    Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem,
+    Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem, Variant,
     Verification,
 };
 use std::f64::consts::PI;
@@ -131,22 +129,24 @@ impl PiProblem {
 }
 
 impl Problem for PiProblem {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Pi
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let (n, key) = (self.n, self.seed_key);
         self.count = match backend {
-            Backend::Scalar => cpu::scalar_range(0, n, key),
-            Backend::Simd => cpu::simd_range(0, n, key),
-            Backend::Rayon => cpu::rayon_range(0, n, key),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => cpu::scalar_range(0, n, key),
+            CpuBackend::Simd => cpu::simd_range(0, n, key),
+            CpuBackend::Rayon => cpu::rayon_range(0, n, key),
+            CpuBackend::Library => unreachable!("pi has no library backend"),
         };
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&str>,
+        _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(gpu::PiGpu::new(self, context)?))
     }

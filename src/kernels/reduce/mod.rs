@@ -1,18 +1,12 @@
-//! Sum of n f32 by several strategies, each with its error beside its time.
-//!
-//! The lesson is that a reduction's speed and its accuracy come from the same choice: the shape
-//! of the addition tree. One accumulator in order is a chain of n dependent adds (slow) along
-//! which every element is rounded up to n times (inaccurate: with positive inputs the error
-//! grows with n, and above 2^24 the accumulator ignores small elements altogether). Pairwise
-//! halving, SIMD accumulators, per-thread chunks and GPU trees all shorten the chain, so they are
-//! both faster and more accurate. The inputs are uniform in [0, 1): positive, so errors pile up
-//! instead of cancelling, which makes the difference visible in the "rel. error" column.
+//! Sum of n f32 by several strategies, each with its error beside its time (the shape of the
+//! addition tree sets both: lab 6). The inputs are uniform in [0, 1), positive, so rounding
+//! errors pile up instead of cancelling and the "rel. error" column tells the strategies apart.
 
 pub mod bound;
 pub mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::cpu::{AlignedVec, Isa};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
@@ -54,48 +48,59 @@ const INFO: KernelInfo = KernelInfo {
                    2^-23 on the GPU (WGSL may round either way). rel. error = |ŝ − s|/s",
 };
 
-const SCALAR_VARIANTS: [Variant; 2] = [
-    Variant {
-        name: "sequential",
-        summary: "one f32 accumulator, strict order: n − 1 dependent adds",
-        default: true,
-    },
-    Variant {
-        name: "pairwise",
-        summary: "recursive halving down to blocks of 128 summed in order (numpy's sum)",
-        default: true,
-    },
-];
+/// Scalar: one f32 accumulator in order.
+pub const SEQUENTIAL: Variant = Variant {
+    name: "sequential",
+    summary: "one f32 accumulator, strict order: n − 1 dependent adds",
+    default: true,
+};
 
-const SIMD_VARIANTS: [Variant; 1] = [Variant {
+/// Scalar: recursive halving (numpy's sum).
+pub const PAIRWISE: Variant = Variant {
+    name: "pairwise",
+    summary: "recursive halving down to blocks of 128 summed in order (numpy's sum)",
+    default: true,
+};
+
+/// SIMD: vector accumulators on one core.
+pub const ACCUMULATORS: Variant = Variant {
     name: "accumulators",
     summary: "8 vector accumulators in flight, added at the end",
     default: true,
-}];
+};
 
-const RAYON_VARIANTS: [Variant; 1] = [Variant {
+/// Rayon: vector accumulators in one chunk per thread.
+pub const CHUNK_ACCUMULATORS: Variant = Variant {
     name: "accumulators",
     summary: "one chunk per thread with 8 vector accumulators, chunk sums added in f64",
     default: true,
-}];
+};
 
-const GPU_VARIANTS: [Variant; 3] = [
-    Variant {
-        name: "tree",
-        summary: "workgroup tree in workgroup memory, partials added by a second pass",
-        default: true,
-    },
-    Variant {
-        name: "subgroup",
-        summary: "subgroupAdd inside each subgroup, then across subgroups (needs the SUBGROUP feature)",
-        default: false,
-    },
-    Variant {
-        name: "atomics",
-        summary: "each workgroup adds its partial into one global accumulator (compare-exchange loop on the f32 bits)",
-        default: true,
-    },
-];
+/// GPU: workgroup trees and a second pass.
+pub const TREE: Variant = Variant {
+    name: "tree",
+    summary: "workgroup tree in workgroup memory, partials added by a second pass",
+    default: true,
+};
+
+/// GPU: subgroupAdd (needs the SUBGROUP feature).
+pub const SUBGROUP: Variant = Variant {
+    name: "subgroup",
+    summary: "subgroupAdd inside each subgroup, then across subgroups (needs the SUBGROUP feature)",
+    default: false,
+};
+
+/// GPU: workgroup partials added into one global accumulator.
+pub const ATOMICS: Variant = Variant {
+    name: "atomics",
+    summary: "each workgroup adds its partial into one global accumulator (compare-exchange loop on the f32 bits)",
+    default: true,
+};
+
+static SCALAR_VARIANTS: [Variant; 2] = [SEQUENTIAL, PAIRWISE];
+static SIMD_VARIANTS: [Variant; 1] = [ACCUMULATORS];
+static RAYON_VARIANTS: [Variant; 1] = [CHUNK_ACCUMULATORS];
+static GPU_VARIANTS: [Variant; 3] = [TREE, SUBGROUP, ATOMICS];
 
 /// How a sum is computed: one entry per (backend, variant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,30 +122,52 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    /// The strategy of `backend` with `variant` (its default when `None`).
+    /// The strategies of `backend`, its default first.
+    fn on_backend(backend: Backend) -> &'static [Strategy] {
+        match backend {
+            Backend::Scalar => &[Strategy::Sequential, Strategy::Pairwise],
+            Backend::Simd => &[Strategy::Accumulators],
+            Backend::Rayon => &[Strategy::ChunkAccumulators],
+            Backend::Gpu => &[Strategy::Tree, Strategy::Subgroup, Strategy::Atomics],
+            Backend::Library => &[],
+        }
+    }
+
+    /// The strategy of `backend` with `variant` (the backend's first when `None`), or `None`
+    /// when `variant` is not one of that backend's.
+    pub fn on(backend: Backend, variant: Option<&Variant>) -> Option<Strategy> {
+        let strategies = Strategy::on_backend(backend);
+        match variant {
+            None => strategies.first().copied(),
+            Some(variant) => strategies.iter().copied().find(|s| s.variant() == variant),
+        }
+    }
+
+    /// By name: the strategy of `backend` with the variant called `variant`.
     pub fn of(backend: Backend, variant: Option<&str>) -> Option<Strategy> {
-        Some(match (backend, variant) {
-            (Backend::Scalar, None | Some("sequential")) => Strategy::Sequential,
-            (Backend::Scalar, Some("pairwise")) => Strategy::Pairwise,
-            (Backend::Simd, None | Some("accumulators")) => Strategy::Accumulators,
-            (Backend::Rayon, None | Some("accumulators")) => Strategy::ChunkAccumulators,
-            (Backend::Gpu, None | Some("tree")) => Strategy::Tree,
-            (Backend::Gpu, Some("subgroup")) => Strategy::Subgroup,
-            (Backend::Gpu, Some("atomics")) => Strategy::Atomics,
-            _ => return None,
-        })
+        let variant = match variant {
+            None => None,
+            Some(name) => Some(Reduce.variant(backend, name)?),
+        };
+        Strategy::on(backend, variant)
+    }
+
+    /// The variant this strategy is.
+    pub fn variant(self) -> &'static Variant {
+        match self {
+            Strategy::Sequential => &SEQUENTIAL,
+            Strategy::Pairwise => &PAIRWISE,
+            Strategy::Accumulators => &ACCUMULATORS,
+            Strategy::ChunkAccumulators => &CHUNK_ACCUMULATORS,
+            Strategy::Tree => &TREE,
+            Strategy::Subgroup => &SUBGROUP,
+            Strategy::Atomics => &ATOMICS,
+        }
     }
 
     /// The variant name.
     pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Sequential => "sequential",
-            Strategy::Pairwise => "pairwise",
-            Strategy::Accumulators | Strategy::ChunkAccumulators => "accumulators",
-            Strategy::Tree => "tree",
-            Strategy::Subgroup => "subgroup",
-            Strategy::Atomics => "atomics",
-        }
+        self.variant().name
     }
 }
 
@@ -363,28 +390,34 @@ impl ReduceProblem {
 }
 
 impl Problem for ReduceProblem {
-    fn run_cpu(&mut self, backend: Backend, variant: Option<&str>) {
-        let strategy = Strategy::of(backend, variant)
-            .filter(|s| !matches!(s, Strategy::Tree | Strategy::Subgroup | Strategy::Atomics))
-            .unwrap_or_else(|| unreachable!("reduce has no {backend} variant {variant:?}"));
-        self.strategy = strategy;
-        self.result[0] = match strategy {
-            Strategy::Sequential => cpu::sequential(&self.x),
-            Strategy::Pairwise => cpu::pairwise(&self.x),
-            Strategy::Accumulators => cpu::simd(&self.x),
-            _ => cpu::rayon(&self.x),
-        };
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Reduce
     }
 
-    fn gpu<'a>(
+    fn run_on(&mut self, backend: CpuBackend, variant: Option<&'static Variant>) {
+        let x = &self.x[..];
+        let (strategy, sum) = match backend {
+            CpuBackend::Scalar if variant == Some(&PAIRWISE) => {
+                (Strategy::Pairwise, cpu::pairwise(x))
+            }
+            CpuBackend::Scalar => (Strategy::Sequential, cpu::sequential(x)),
+            CpuBackend::Simd => (Strategy::Accumulators, cpu::simd(x)),
+            CpuBackend::Rayon => (Strategy::ChunkAccumulators, cpu::rayon(x)),
+            CpuBackend::Library => unreachable!("reduce has no library backend"),
+        };
+        self.strategy = strategy;
+        self.result[0] = sum;
+    }
+
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        variant: Option<&str>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        let strategy = Strategy::of(Backend::Gpu, variant).ok_or_else(|| {
+        let strategy = Strategy::on(Backend::Gpu, variant).ok_or_else(|| {
             Error::usage(format!(
                 "reduce has no GPU variant '{}'; it has tree, subgroup, atomics",
-                variant.unwrap_or_default()
+                variant.map_or("", |v| v.name)
             ))
         })?;
         if strategy == Strategy::Subgroup && !context.subgroups {
@@ -404,5 +437,28 @@ impl Problem for ReduceProblem {
 
     fn clear_output(&mut self) {
         self.result[0] = f32::NAN;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_variant_is_one_strategy_and_none_is_the_first() {
+        for backend in Backend::ALL {
+            let variants = Reduce.variants(backend);
+            for variant in variants {
+                let strategy = Strategy::on(backend, Some(variant)).unwrap();
+                assert_eq!(strategy.variant(), variant);
+                assert_eq!(Strategy::of(backend, Some(variant.name)), Some(strategy));
+            }
+            assert_eq!(
+                Strategy::on(backend, None).map(Strategy::variant),
+                variants.first()
+            );
+        }
+        assert_eq!(Strategy::on(Backend::Scalar, Some(&TREE)), None);
+        assert_eq!(Strategy::of(Backend::Gpu, Some("pairwise")), None);
     }
 }

@@ -9,16 +9,14 @@
 //! with `np.roll`, which is periodic; a zero rim keeps each row band of the GPU chunking
 //! self-contained, because a band then needs only the rows next to it, never the far edge.)
 //!
-//! The lesson is data movement: the GPU `resident` variant uploads once, runs every step on the
-//! device and downloads once; `roundtrip` goes back to the host after every step, as a naive
-//! offload of a time loop does, and its upload and download phases grow with the steps.
-//!
-//! `cpu.rs` holds the three CPU backends and the f64 reference; `gpu.rs` the row-band GPU run.
+//! On the GPU, `resident` keeps the field on the device for every step and `roundtrip` moves it
+//! both ways around each step (the data-movement lesson of lab 4). `cpu.rs` holds the three CPU
+//! backends and the f64 reference; `gpu.rs` the row-band GPU run.
 
 mod cpu;
 mod gpu;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -26,10 +24,8 @@ use crate::kernels::inputs::{random_bits, unit_f32};
 use crate::kernels::verify::check_elements;
 use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOption, KernelOptions,
-    Problem, Variant, Verification,
+    Picture, Problem, Variant, Verification,
 };
-use crate::report::image::write_field_png;
-use std::path::Path;
 
 pub use cpu::{rayon, reference, scalar, simd, step_rows_parallel};
 pub(crate) use gpu::step_pipeline;
@@ -81,19 +77,22 @@ pub const INFO: KernelInfo = KernelInfo {
                    3.4·2^-24·max|u0| (neighbour sum, Laplacian, D·lap, final add), the bound allows twice that",
 };
 
-const VARIANTS: &[Variant] = &[
-    Variant {
-        name: "resident",
-        summary: "upload once, every step in one compute pass on the device, download once",
-        default: true,
-    },
-    Variant {
-        name: "roundtrip",
-        summary: "upload and download the field around every step; its upload, download and compute \
-                  phases are sums over the steps",
-        default: false,
-    },
-];
+/// The GPU variant that keeps the field on the device for every step.
+pub const RESIDENT: Variant = Variant {
+    name: "resident",
+    summary: "upload once, every step in one compute pass on the device, download once",
+    default: true,
+};
+
+/// The GPU variant that moves the field both ways around every step.
+pub const ROUNDTRIP: Variant = Variant {
+    name: "roundtrip",
+    summary: "upload and download the field around every step; its upload, download and compute \
+              phases are sums over the steps",
+    default: false,
+};
+
+static VARIANTS: [Variant; 2] = [RESIDENT, ROUNDTRIP];
 
 impl Kernel for Stencil {
     fn default_size(&self) -> u64 {
@@ -123,7 +122,7 @@ impl Kernel for Stencil {
 
     fn variants(&self, backend: Backend) -> &'static [Variant] {
         match backend {
-            Backend::Gpu => VARIANTS,
+            Backend::Gpu => &VARIANTS,
             _ => &[],
         }
     }
@@ -262,36 +261,38 @@ impl StencilProblem {
 }
 
 impl Problem for StencilProblem {
-    fn cost(&self, variant: Option<&str>) -> Option<Cost> {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Stencil
+    }
+
+    fn cost_of(&self, variant: Option<&'static Variant>) -> Option<Cost> {
         let mut cost = cost(self.n as u64, self.steps);
         // Round trip moves the field both ways around every step.
-        if variant == Some("roundtrip") {
+        if variant == Some(&ROUNDTRIP) {
             cost.upload_bytes = cost.upload_bytes.saturating_mul(self.steps as u64);
             cost.download_bytes = cost.download_bytes.saturating_mul(self.steps as u64);
         }
         Some(cost)
     }
 
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let (n, steps) = (self.n, self.steps);
         let zeros = &self.zeros[..];
         let (initial, output, scratch) = (&self.initial[..], &mut self.output, &mut self.scratch);
         match backend {
-            Backend::Scalar => scalar(initial, output, scratch, n, steps, zeros),
-            Backend::Simd => simd(initial, output, scratch, n, steps, zeros),
-            Backend::Rayon => rayon(initial, output, scratch, n, steps, zeros),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => scalar(initial, output, scratch, n, steps, zeros),
+            CpuBackend::Simd => simd(initial, output, scratch, n, steps, zeros),
+            CpuBackend::Rayon => rayon(initial, output, scratch, n, steps, zeros),
+            CpuBackend::Library => unreachable!("the stencil has no library backend"),
         }
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        variant: Option<&str>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        let residency = gpu::Residency::parse(variant)?;
+        let residency = gpu::Residency::parse(variant.map(|v| v.name))?;
         Ok(Box::new(gpu::StencilGpu::new(self, context, residency)?))
     }
 
@@ -306,14 +307,18 @@ impl Problem for StencilProblem {
         self.output.fill(f32::NAN);
     }
 
-    fn write_image(&self, path: &Path) -> Result<()> {
+    fn picture(&self) -> Option<Picture> {
         // The initial field's scale, so that pictures after different --steps compare.
         let scale = if self.scale > 0.0 {
             self.scale as f32
         } else {
             1.0
         };
-        write_field_png(path, self.n, self.n, self.output.iter().map(|&v| v / scale))
+        Some(Picture {
+            width: self.n,
+            height: self.n,
+            values: self.output.iter().map(|&v| v / scale).collect(),
+        })
     }
 }
 

@@ -7,7 +7,7 @@
 //! partial sums.
 
 use super::F32_ROUNDING;
-use crate::backend::Backend;
+use crate::backend::CpuBackend;
 use crate::cpu::AlignedVec;
 use crate::cpu::parallel::sum_chunks2;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
@@ -21,7 +21,7 @@ use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_value;
 use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, GpuSetup, Kernel, KernelInfo, KernelOptions, Problem,
-    Verification,
+    Variant, Verification,
 };
 use crate::phase::PhaseSample;
 use rayon::prelude::*;
@@ -169,21 +169,23 @@ impl DotProblem {
 }
 
 impl Problem for DotProblem {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        &Dot
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         self.result[0] = match backend {
-            Backend::Scalar => scalar(&self.a, &self.b),
-            Backend::Simd => simd(&self.a, &self.b),
-            Backend::Rayon => rayon(&self.a, &self.b),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => scalar(&self.a, &self.b),
+            CpuBackend::Simd => simd(&self.a, &self.b),
+            CpuBackend::Rayon => rayon(&self.a, &self.b),
+            CpuBackend::Library => unreachable!("dot has no library backend"),
         };
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&str>,
+        _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(DotGpu::new(self, context)?))
     }

@@ -3,7 +3,7 @@
 //! element-by-element verification.
 
 use super::Elementwise;
-use crate::backend::Backend;
+use crate::backend::CpuBackend;
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::timed_compute_pass;
@@ -13,7 +13,7 @@ use crate::gpu::{
 };
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_elements;
-use crate::kernels::{GpuRun, GpuSetup, Problem, Verification};
+use crate::kernels::{GpuRun, GpuSetup, Kernel, Problem, Variant, Verification};
 use crate::phase::PhaseSample;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -55,22 +55,24 @@ fn with_inputs<R>(inputs: &[AlignedVec<f32>], f: impl FnOnce(&[&[f32]]) -> R) ->
 }
 
 impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
-    fn run_cpu(&mut self, backend: Backend, _variant: Option<&str>) {
+    fn kernel(&self) -> &'static dyn Kernel {
+        crate::kernels::find(Op::INFO.name).expect("every STREAM kernel is registered")
+    }
+
+    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
         let output = &mut self.output[..];
         with_inputs(&self.inputs, |inputs| match backend {
-            Backend::Scalar => Op::scalar(output, inputs),
-            Backend::Simd => Op::simd(output, inputs),
-            Backend::Rayon => Op::rayon(output, inputs),
-            Backend::Library | Backend::Gpu => {
-                unreachable!("{backend} is not a CPU backend of this kernel")
-            }
+            CpuBackend::Scalar => Op::scalar(output, inputs),
+            CpuBackend::Simd => Op::simd(output, inputs),
+            CpuBackend::Rayon => Op::rayon(output, inputs),
+            CpuBackend::Library => unreachable!("the STREAM kernels have no library backend"),
         })
     }
 
-    fn gpu<'a>(
+    fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&str>,
+        _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
         Ok(Box::new(ElementwiseGpu::new(self, context)?))
     }
