@@ -329,6 +329,47 @@ impl GpuContext {
         self.check(doing)
     }
 
+    /// A bind group for group 0 of `pipeline` with `resources` at bindings 0, 1, 2, …; create it
+    /// inside [`GpuContext::scoped`].
+    pub fn bind_group(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        label: &str,
+        resources: &[wgpu::BindingResource<'_>],
+    ) -> wgpu::BindGroup {
+        self.bind_group_from(pipeline, label, 0, resources)
+    }
+
+    /// [`GpuContext::bind_group`] with the resources at bindings `first_binding`,
+    /// `first_binding + 1`, …: for an entry point that uses only the later bindings of a shader.
+    pub fn bind_group_from(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        label: &str,
+        first_binding: u32,
+        resources: &[wgpu::BindingResource<'_>],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = (first_binding..)
+            .zip(resources)
+            .map(|(binding, resource)| wgpu::BindGroupEntry {
+                binding,
+                resource: resource.clone(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        })
+    }
+
+    /// Writes `bytes` at the start of `buffer` and waits until the device has them: parameters
+    /// written once at set-up.
+    pub fn write_and_wait(&self, buffer: &wgpu::Buffer, bytes: &[u8], doing: &str) -> Result<()> {
+        self.scoped(doing, || self.queue.write_buffer(buffer, 0, bytes))?;
+        self.submit_and_wait([], doing)
+    }
+
     /// Workgroup size to use for a 1-D kernel that prefers `preferred` invocations.
     pub fn workgroup_size(&self, preferred: u32) -> u32 {
         preferred

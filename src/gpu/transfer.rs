@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use std::num::NonZeroU64;
 use std::time::Instant;
 
-/// A storage buffer on the device, with the host-visible buffer its transfers go through.
+/// A storage buffer on the device, with the host-visible buffer its transfers go through. A
+/// clone is another handle to the same buffers.
+#[derive(Clone)]
 pub struct DeviceArray {
     /// The storage buffer the shaders bind.
     pub buffer: wgpu::Buffer,
@@ -69,6 +71,11 @@ impl DeviceArray {
                 }
             },
         )
+    }
+
+    /// The binding of the whole buffer.
+    pub fn whole(&self) -> wgpu::BindingResource<'_> {
+        self.buffer.as_entire_binding()
     }
 
     /// The binding of elements `first .. first + count` (of `element_bytes` each): the chunk a
