@@ -18,16 +18,10 @@
 
 use super::MatmulProblem;
 use crate::error::{Error, Result};
-use crate::gpu::timed_compute_pass;
-use crate::gpu::transfer::Role;
-use crate::gpu::{
-    DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
-};
+use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec};
 use crate::kernels::{GpuRun, GpuSetup};
 use crate::phase::PhaseSample;
 use std::num::NonZeroU64;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// The two GPU implementations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,25 +99,11 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// One dispatch: its bind group and its workgroup counts.
-struct Dispatch {
-    group: wgpu::BindGroup,
-    workgroups: (u32, u32),
-}
-
 /// The matrices on the device and one pipeline, ready for samples.
 pub struct MatmulGpu<'a> {
-    context: &'a GpuContext,
+    gpu: Runner<'a>,
     problem: &'a mut MatmulProblem,
-    a: DeviceArray,
-    b: DeviceArray,
-    c: DeviceArray,
-    pipeline: Arc<wgpu::ComputePipeline>,
-    dispatches: Vec<Dispatch>,
-    timer: Option<PassTimer>,
-    setup: GpuSetup,
-    /// Kept alive for the bind groups.
-    _params: wgpu::Buffer,
+    dispatch_count: usize,
 }
 
 impl<'a> MatmulGpu<'a> {
@@ -139,23 +119,15 @@ impl<'a> MatmulGpu<'a> {
         let (spec, side) = match variant {
             GpuVariant::Naive => {
                 let side = workgroup_side(&limits, PREFERRED_SIDE, 0);
-                let spec = ShaderSpec {
-                    label: "matmul/naive",
-                    source: include_str!("../../../shaders/matmul/naive.wgsl"),
-                    entry_point: "main",
-                    constants: vec![("WORKGROUP_SIDE", side as f64)],
-                };
-                (spec, side)
+                let source = include_str!("../../../shaders/matmul/naive.wgsl");
+                let spec = ShaderSpec::new("matmul/naive", source, "main");
+                (spec.constant("WORKGROUP_SIDE", side), side)
             }
             GpuVariant::Tiled => {
                 let side = workgroup_side(&limits, PREFERRED_SIDE, TILED_SHARED_BYTES);
-                let spec = ShaderSpec {
-                    label: "matmul/tiled",
-                    source: include_str!("../../../shaders/matmul/tiled.wgsl"),
-                    entry_point: "main",
-                    constants: vec![("TILE", side as f64)],
-                };
-                (spec, side)
+                let source = include_str!("../../../shaders/matmul/tiled.wgsl");
+                let spec = ShaderSpec::new("matmul/tiled", source, "main");
+                (spec.constant("TILE", side), side)
             }
         };
 
@@ -179,12 +151,12 @@ impl<'a> MatmulGpu<'a> {
             )));
         }
 
-        let compiled = context.pipelines().get(context, &spec)?;
-        let started = Instant::now();
+        let mut setup = Setup::new(context, "matmul");
+        let pipeline = setup.pipeline(&spec)?;
         let matrix_bytes = 4 * n * n;
-        let a = DeviceArray::new(context, "matmul a", matrix_bytes, Role::Input)?;
-        let b = DeviceArray::new(context, "matmul b", matrix_bytes, Role::Input)?;
-        let c = DeviceArray::new(context, "matmul c", matrix_bytes, Role::Output)?;
+        let a = setup.input("matmul a", matrix_bytes)?;
+        let b = setup.input("matmul b", matrix_bytes)?;
+        let c = setup.output("matmul c", matrix_bytes)?;
 
         // One parameter block per dispatch, each at a uniform-offset-aligned slot.
         let stride = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
@@ -208,8 +180,7 @@ impl<'a> MatmulGpu<'a> {
             params_bytes[index * stride as usize..][..PARAMS_BYTES as usize]
                 .copy_from_slice(bytemuck::cast_slice(&values));
         }
-        let layout = compiled.pipeline.get_bind_group_layout(0);
-        let (params, dispatches) = context.scoped("creating matmul bind groups", || {
+        let dispatches = context.scoped("creating matmul bind groups", || {
             let params = context.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("matmul params"),
                 size: params_bytes.len() as u64,
@@ -218,109 +189,54 @@ impl<'a> MatmulGpu<'a> {
             });
             // Set-up, not timed: flushed by the first upload's submission.
             context.queue.write_buffer(&params, 0, &params_bytes);
+            setup.keep(&params);
             let mut dispatches = Vec::with_capacity(pairs);
             for &(first_row, rows) in &bands {
                 for &(k0, k_count) in &bands {
-                    let index = dispatches.len() as u64;
-                    let group = context
-                        .device
-                        .create_bind_group(&wgpu::BindGroupDescriptor {
-                            label: Some("matmul band pair"),
-                            layout: &layout,
-                            entries: &[
-                                wgpu::BindGroupEntry {
-                                    binding: 0,
-                                    resource: c.binding(first_row * n, rows * n, 4),
-                                },
-                                wgpu::BindGroupEntry {
-                                    binding: 1,
-                                    resource: a.binding(first_row * n, rows * n, 4),
-                                },
-                                wgpu::BindGroupEntry {
-                                    binding: 2,
-                                    resource: b.binding(k0 * n, k_count * n, 4),
-                                },
-                                wgpu::BindGroupEntry {
-                                    binding: 3,
-                                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                        buffer: &params,
-                                        offset: index * stride,
-                                        size: NonZeroU64::new(PARAMS_BYTES),
-                                    }),
-                                },
-                            ],
-                        });
+                    let block = wgpu::BufferBinding {
+                        buffer: &params,
+                        offset: dispatches.len() as u64 * stride,
+                        size: NonZeroU64::new(PARAMS_BYTES),
+                    };
+                    let bindings = [
+                        c.binding(first_row * n, rows * n, 4),
+                        a.binding(first_row * n, rows * n, 4),
+                        b.binding(k0 * n, k_count * n, 4),
+                        wgpu::BindingResource::Buffer(block),
+                    ];
+                    let groups_y = rows.div_ceil(side as u64) as u32;
                     dispatches.push(Dispatch {
-                        group,
-                        workgroups: (groups_x as u32, rows.div_ceil(side as u64) as u32),
+                        group: context.bind_group(&pipeline, "matmul band pair", &bindings),
+                        workgroups: [groups_x as u32, groups_y, 1],
                     });
                 }
             }
-            (params, dispatches)
+            dispatches
         })?;
-        let timer = PassTimer::new(context)?;
-        let buffers_s = started.elapsed().as_secs_f64();
+        let dispatch_count = dispatches.len();
+        setup.dispatch(&pipeline, dispatches);
         Ok(MatmulGpu {
-            context,
+            gpu: setup.finish()?,
             problem,
-            a,
-            b,
-            c,
-            pipeline: compiled.pipeline,
-            dispatches,
-            timer,
-            setup: GpuSetup {
-                shader_compile_s: compiled.compile_s,
-                buffers_s,
-            },
-            _params: params,
+            dispatch_count,
         })
     }
 
     /// Dispatches per sample (1 unless the matrices are split into bands).
     pub fn dispatch_count(&self) -> usize {
-        self.dispatches.len()
+        self.dispatch_count
     }
 }
 
 impl GpuRun for MatmulGpu<'_> {
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let context = self.context;
-        let upload_s = upload_timed(
-            context,
-            &[
-                (&self.a, self.problem.a.as_bytes()),
-                (&self.b, self.problem.b.as_bytes()),
-            ],
-        )?;
-
-        let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "matmul", &[], |pass| {
-                pass.set_pipeline(&self.pipeline);
-                for dispatch in &self.dispatches {
-                    pass.set_bind_group(0, &dispatch.group, &[]);
-                    pass.dispatch_workgroups(dispatch.workgroups.0, dispatch.workgroups.1, 1);
-                }
-                Ok(())
-            })?;
-
-        let download_s = download_timed(
-            context,
-            &mut [Download {
-                array: &self.c,
-                host: self.problem.c.as_bytes_mut(),
-            }],
-        )?;
-        Ok(PhaseSample {
-            upload_s: Some(upload_s),
-            compute_wall_s,
-            compute_timestamp_s,
-            download_s: Some(download_s),
-        })
+    fn setup(&self) -> GpuSetup {
+        GpuSetup::from(&self.gpu)
     }
 
-    fn setup(&self) -> GpuSetup {
-        self.setup
+    fn sample(&mut self) -> Result<PhaseSample> {
+        let MatmulProblem { a, b, c, .. } = &mut *self.problem;
+        self.gpu
+            .sample(&[a.as_bytes(), b.as_bytes()], &mut [c.as_bytes_mut()])
     }
 }
 

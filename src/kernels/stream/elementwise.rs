@@ -6,18 +6,12 @@ use super::Elementwise;
 use crate::backend::Backend;
 use crate::cpu::AlignedVec;
 use crate::error::Result;
-use crate::gpu::timed_compute_pass;
-use crate::gpu::transfer::Role;
-use crate::gpu::{
-    DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
-};
+use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec, chunks};
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_elements;
 use crate::kernels::{GpuRun, GpuSetup, Problem, Verification};
 use crate::phase::PhaseSample;
 use std::marker::PhantomData;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// Inputs and output of one element-wise kernel at one size.
 pub struct ElementwiseProblem<Op: Elementwise> {
@@ -91,136 +85,59 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
     }
 }
 
-/// An element-wise kernel set up on the GPU.
+/// An element-wise kernel set up on the GPU: one dispatch per chunk of at most one storage
+/// binding.
 struct ElementwiseGpu<'a, Op: Elementwise> {
-    context: &'a GpuContext,
+    gpu: Runner<'a>,
     problem: &'a mut ElementwiseProblem<Op>,
-    inputs: Vec<DeviceArray>,
-    output: DeviceArray,
-    pipeline: Arc<wgpu::ComputePipeline>,
-    /// One bind group per chunk of at most one storage binding, with its workgroup count.
-    chunks: Vec<(wgpu::BindGroup, u32)>,
-    timer: Option<PassTimer>,
-    setup: GpuSetup,
 }
 
 impl<'a, Op: Elementwise> ElementwiseGpu<'a, Op> {
     fn new(problem: &'a mut ElementwiseProblem<Op>, context: &'a GpuContext) -> Result<Self> {
+        let name = Op::INFO.name;
         let workgroup_size = context.workgroup_size(256);
-        let mut constants = vec![("WORKGROUP_SIZE", workgroup_size as f64)];
-        constants.extend_from_slice(Op::SHADER_CONSTANTS);
-        let compiled = context.pipelines().get(
-            context,
-            &ShaderSpec {
-                label: Op::INFO.name,
-                source: Op::SHADER,
-                entry_point: "main",
-                constants,
-            },
-        )?;
+        let mut setup = Setup::new(context, name);
+        let mut spec =
+            ShaderSpec::new(name, Op::SHADER, "main").constant("WORKGROUP_SIZE", workgroup_size);
+        spec.constants.extend_from_slice(Op::SHADER_CONSTANTS);
+        let pipeline = setup.pipeline(&spec)?;
 
-        let started = Instant::now();
         let n = problem.output.len() as u64;
-        let bytes = 4 * n;
         let inputs = (0..Op::ARITY)
-            .map(|k| {
-                DeviceArray::new(
-                    context,
-                    &format!("{} input {k}", Op::INFO.name),
-                    bytes,
-                    Role::Input,
-                )
-            })
+            .map(|k| setup.input(&format!("{name} input {k}"), 4 * n))
             .collect::<Result<Vec<_>>>()?;
-        let output = DeviceArray::new(
-            context,
-            &format!("{} output", Op::INFO.name),
-            bytes,
-            Role::Output,
-        )?;
-        let chunk = context.chunk_elements(4);
-        let layout = compiled.pipeline.get_bind_group_layout(0);
-        let chunks = context.scoped("creating bind groups", || {
-            (0..n)
-                .step_by(chunk as usize)
-                .map(|first| {
-                    let count = chunk.min(n - first);
-                    let mut entries = vec![wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: output.binding(first, count, 4),
-                    }];
-                    for (k, input) in inputs.iter().enumerate() {
-                        entries.push(wgpu::BindGroupEntry {
-                            binding: k as u32 + 1,
-                            resource: input.binding(first, count, 4),
-                        });
+        let output = setup.output(&format!("{name} output"), 4 * n)?;
+        let dispatches = context.scoped("creating bind groups", || {
+            chunks(n, context.chunk_elements(4))
+                .map(|chunk| {
+                    let arrays = std::iter::once(&output).chain(&inputs);
+                    let bindings: Vec<_> = arrays
+                        .map(|array| array.binding(chunk.first, chunk.count, 4))
+                        .collect();
+                    let groups = context.grid_stride_groups(chunk.count, workgroup_size);
+                    Dispatch {
+                        group: context.bind_group(&pipeline, name, &bindings),
+                        workgroups: [groups, 1, 1],
                     }
-                    let group = context
-                        .device
-                        .create_bind_group(&wgpu::BindGroupDescriptor {
-                            label: Some(Op::INFO.name),
-                            layout: &layout,
-                            entries: &entries,
-                        });
-                    (group, context.grid_stride_groups(count, workgroup_size))
                 })
                 .collect()
         })?;
-        let timer = PassTimer::new(context)?;
-        let buffers_s = started.elapsed().as_secs_f64();
+        setup.dispatch(&pipeline, dispatches);
         Ok(ElementwiseGpu {
-            context,
+            gpu: setup.finish()?,
             problem,
-            inputs,
-            output,
-            pipeline: compiled.pipeline,
-            chunks,
-            timer,
-            setup: GpuSetup {
-                shader_compile_s: compiled.compile_s,
-                buffers_s,
-            },
         })
     }
 }
 
 impl<Op: Elementwise> GpuRun for ElementwiseGpu<'_, Op> {
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let context = self.context;
-        let transfers: Vec<(&DeviceArray, &[u8])> = self
-            .inputs
-            .iter()
-            .zip(&self.problem.inputs)
-            .map(|(device, host)| (device, host.as_bytes()))
-            .collect();
-        let upload_s = upload_timed(context, &transfers)?;
-
-        let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), Op::INFO.name, &[], |pass| {
-                pass.set_pipeline(&self.pipeline);
-                for (group, workgroups) in &self.chunks {
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(*workgroups, 1, 1);
-                }
-                Ok(())
-            })?;
-
-        let download_s = download_timed(
-            context,
-            &mut [Download {
-                array: &self.output,
-                host: self.problem.output.as_bytes_mut(),
-            }],
-        )?;
-        Ok(PhaseSample {
-            upload_s: Some(upload_s),
-            compute_wall_s,
-            compute_timestamp_s,
-            download_s: Some(download_s),
-        })
+    fn setup(&self) -> GpuSetup {
+        GpuSetup::from(&self.gpu)
     }
 
-    fn setup(&self) -> GpuSetup {
-        self.setup
+    fn sample(&mut self) -> Result<PhaseSample> {
+        let uploads: Vec<&[u8]> = self.problem.inputs.iter().map(|v| v.as_bytes()).collect();
+        let output = self.problem.output.as_bytes_mut();
+        self.gpu.sample(&uploads, &mut [output])
     }
 }
