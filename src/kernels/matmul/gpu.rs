@@ -1,20 +1,12 @@
 //! matmul on the GPU: the `naive` and `tiled` shaders, and how the matrices are split when they
 //! exceed one storage binding.
 //!
-//! **Bands.** A, B and C are each one buffer, but a shader sees at most
-//! `context.max_binding_bytes` of a buffer through one binding (128 MiB on lavapipe, n ≈ 5792).
-//! Beyond that the product is done by bands of R rows, R chosen so that a band fits a binding
-//! and starts at an offset aligned to `min_storage_buffer_offset_alignment`:
-//! `C[I] = Σ_K A[I, K] · B[K, :]` over row bands I of A and C and depth bands K (row bands of
-//! B). Band I of A (all n columns) holds `A[I, K]` for every K; band K of B holds `B[K, :]`. One
-//! dispatch per pair (I, K), in one compute pass, in order of K within each I; all but the first
-//! add to C (wgpu orders the dispatches of a pass that write the same storage buffer). B is
-//! banded too: A and B are the same size, so keeping B whole would never let a matrix that does
-//! not fit one binding through. With one band (the usual case) there is one dispatch.
-//!
-//! **Dispatch.** A 2-D grid: x over the n columns of C, y over the rows of the band. Each
-//! dimension is checked against `max_compute_workgroups_per_dimension` (65 535 workgroups of 16
-//! cover n ≤ 1 048 560, far beyond any matrix that fits in memory).
+//! A shader sees at most `context.max_binding_bytes` of a buffer through one binding, so larger
+//! matrices are multiplied by bands of R rows (each fitting a binding, each starting at an
+//! aligned offset): `C[I] = Σ_K A[I, K] · B[K, :]`, one dispatch per (row band I, depth band K)
+//! in one compute pass, every one after a band's first adding to C (wgpu orders the dispatches
+//! of a pass). B is banded too: it is as large as A. With one band there is one dispatch, a 2-D
+//! grid over the columns of C and the rows of the band.
 
 use super::MatmulProblem;
 use crate::error::{Error, Result};

@@ -1,10 +1,8 @@
 //! The n-body step on the GPU, tiled through workgroup memory (`shaders/nbody.wgsl`).
 //!
 //! Every body needs every other body, so the positions are bound whole: a run whose 16·n bytes
-//! of positions exceed one storage binding is refused with a usage error rather than chunked.
-//! That limit is 8 Mi bodies on lavapipe's 128 MiB bindings and more on real GPUs, where one
-//! step would already be 7·10^13 interactions; splitting j over several bindings would only add
-//! passes to a run nobody can wait for.
+//! of positions exceed one storage binding is refused rather than chunked, because at that size
+//! one step is already n² ≈ 10^13 or more interactions.
 
 use super::{DT, NBodyProblem, SOFTENING_SQUARED};
 use crate::error::{Error, Result};

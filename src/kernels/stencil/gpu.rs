@@ -1,14 +1,9 @@
 //! The stencil on the GPU, in two variants.
 //!
-//! - `resident`: the initial field is uploaded once, every step runs on the device (all steps are
-//!   dispatches of one compute pass, ping-ponging between two device buffers; wgpu puts a barrier
-//!   between dispatches), and the result is downloaded once.
-//! - `roundtrip`: the field lives on the host between steps. Each step uploads it, runs one step
-//!   and downloads the result, as a time loop that offloads only its inner step does. A sample's
-//!   upload phase is the sum of the steps' uploads, its download phase the sum of their
-//!   downloads, and its compute phase the sum of the steps' computations (timestamps when every
-//!   step had a valid pair, else the host clock), so the record's phases show the steps× larger
-//!   transfers directly.
+//! - `resident`: one upload, every step a dispatch of one compute pass (ping-ponging between two
+//!   device buffers; wgpu puts a barrier between dispatches), one download.
+//! - `roundtrip`: the field goes back to the host after every step: upload, one step, download,
+//!   `steps` times per sample.
 //!
 //! Fields larger than one storage binding are processed in bands of whole rows. A band's input
 //! window includes the row above and the row below (its halo) and starts at the aligned offset at

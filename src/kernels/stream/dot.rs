@@ -1,10 +1,5 @@
-//! STREAM dot: `sum(a[i] * b[i])`, a reduction.
-//!
-//! The lesson is the dependency chain: the plain loop adds into one accumulator, in order, and the
-//! compiler may not reorder float additions, so it runs at one add per add-latency however wide
-//! the registers are. The SIMD version keeps several vector accumulators in flight; the GPU
-//! version reduces per workgroup through a tree in workgroup memory, then once more over the
-//! partial sums.
+//! STREAM dot: `sum(a[i] * b[i])`, a reduction: one serial chain in the plain loop, several
+//! vector accumulators with SIMD, a tree per workgroup and then over the partials on the GPU.
 
 use super::F32_ROUNDING;
 use crate::backend::Backend;
