@@ -8,6 +8,7 @@ use super::timer::{PassTimer, timed_compute_pass};
 use super::transfer::{DeviceArray, Download, Role, download_timed, upload_timed};
 use crate::error::{Error, Result};
 use crate::phase::PhaseSample;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Instant;
 use wgpu::util::DeviceExt;
@@ -18,6 +19,42 @@ pub struct Dispatch {
     pub group: wgpu::BindGroup,
     /// Workgroups in x, y and z.
     pub workgroups: [u32; 3],
+}
+
+impl Dispatch {
+    /// `workgroups` of `pipeline` with `resources` at bindings 0, 1, 2, … of its group 0 (see
+    /// [`GpuContext::bind_group`]; create it inside [`GpuContext::scoped`]).
+    pub fn new(
+        context: &GpuContext,
+        pipeline: &wgpu::ComputePipeline,
+        label: &str,
+        resources: &[wgpu::BindingResource<'_>],
+        workgroups: [u32; 3],
+    ) -> Dispatch {
+        Dispatch {
+            group: context.bind_group(pipeline, label, resources),
+            workgroups,
+        }
+    }
+}
+
+/// Parameter blocks in one uniform buffer, each at a `min_uniform_buffer_offset_alignment`
+/// boundary so that each dispatch binds its own; made by [`Setup::uniforms`].
+pub struct Uniforms {
+    buffer: wgpu::Buffer,
+    stride: u64,
+    size: u64,
+}
+
+impl Uniforms {
+    /// The binding of block `index`.
+    pub fn binding(&self, index: u64) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.buffer,
+            offset: index * self.stride,
+            size: NonZeroU64::new(self.size),
+        })
+    }
 }
 
 /// A pipeline and the dispatches that run it, in order.
@@ -36,6 +73,11 @@ pub struct Chunk {
     /// Elements in the chunk.
     pub count: u64,
 }
+
+/// Partial results per chunk in the first pass of a two-pass reduction (dot, reduce): the most
+/// workgroups one chunk's dispatch uses. A multiple of 64, so that each chunk's partials start on
+/// the 256-byte binding-offset alignment.
+pub const PARTIALS_PER_CHUNK: u64 = 1024;
 
 /// `elements` split into chunks of `chunk` elements (the last one shorter); none when there
 /// are no elements.
@@ -121,19 +163,34 @@ impl<'a> Setup<'a> {
         Ok(array)
     }
 
-    /// A uniform buffer holding `contents`, written at creation; create it inside
-    /// [`GpuContext::scoped`].
-    pub fn uniform(&mut self, label: &str, contents: &[u8]) -> wgpu::Buffer {
+    /// `blocks` in one uniform buffer, one per dispatch (written at creation, so they reach the
+    /// device with the next submission); create it inside [`GpuContext::scoped`].
+    pub fn uniforms<T: bytemuck::Pod>(&mut self, label: &str, blocks: &[T]) -> Uniforms {
+        let size = std::mem::size_of::<T>() as u64;
+        let alignment = self
+            .context
+            .device
+            .limits()
+            .min_uniform_buffer_offset_alignment as u64;
+        let stride = size.next_multiple_of(alignment.max(1));
+        let mut contents = vec![0u8; (stride * blocks.len() as u64) as usize];
+        for (slot, block) in contents.chunks_mut(stride as usize).zip(blocks) {
+            slot[..size as usize].copy_from_slice(bytemuck::bytes_of(block));
+        }
         let buffer = self
             .context
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
-                contents,
+                contents: &contents,
                 usage: wgpu::BufferUsages::UNIFORM,
             });
         self.keep(&buffer);
-        buffer
+        Uniforms {
+            buffer,
+            stride,
+            size,
+        }
     }
 
     /// Keeps `buffer` alive as long as the run, for the bind groups that use it.

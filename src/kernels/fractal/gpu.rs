@@ -9,7 +9,6 @@ use crate::error::Result;
 use crate::gpu::{Chunk, Dispatch, GpuContext, Runner, Setup, ShaderSpec, chunks};
 use crate::kernels::{GpuRun, GpuSetup};
 use crate::phase::PhaseSample;
-use std::num::NonZeroU64;
 
 /// The shader's `Params` uniform (32 bytes, std140-compatible: scalars only).
 #[repr(C)]
@@ -25,8 +24,6 @@ struct Params {
     /// Always 0: the shader XORs intermediate results with it to hide them from the compiler.
     zero: u32,
 }
-
-const PARAMS_BYTES: u64 = std::mem::size_of::<Params>() as u64;
 
 /// One escape-time image set up on the GPU.
 pub(super) struct FractalGpu<'a> {
@@ -59,12 +56,10 @@ impl<'a> FractalGpu<'a> {
         let pixels = grid.pixels() as u64;
         let counts = setup.output("fractal counts", 4 * pixels)?;
         let n = grid.n as u64;
-        let stride =
-            (context.device.limits().min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
         let chunks: Vec<Chunk> = chunks(pixels, context.chunk_elements(4)).collect();
-        let mut bytes = vec![0u8; (stride as usize) * chunks.len()];
-        for chunk in &chunks {
-            let params = Params {
+        let params: Vec<Params> = chunks
+            .iter()
+            .map(|chunk| Params {
                 first_row: (chunk.first / n) as u32,
                 first_col: (chunk.first % n) as u32,
                 n: n as u32,
@@ -73,41 +68,31 @@ impl<'a> FractalGpu<'a> {
                 b: grid.b,
                 step: grid.step,
                 zero: 0,
-            };
-            let at = chunk.index as usize * stride as usize;
-            bytes[at..at + PARAMS_BYTES as usize].copy_from_slice(bytemuck::bytes_of(&params));
-        }
+            })
+            .collect();
         let dispatches = context.scoped("creating the fractal uniforms and bind groups", || {
-            // Written at creation (mapped), outside every timed phase.
-            let params = setup.uniform("fractal params", &bytes);
+            let params = setup.uniforms("fractal params", &params);
             chunks
                 .iter()
                 .map(|chunk| {
-                    let uniform = wgpu::BufferBinding {
-                        buffer: &params,
-                        offset: chunk.index * stride,
-                        size: NonZeroU64::new(PARAMS_BYTES),
-                    };
                     let bindings = [
                         counts.binding(chunk.first, chunk.count, 4),
-                        wgpu::BindingResource::Buffer(uniform),
+                        params.binding(chunk.index),
                     ];
-                    Dispatch {
-                        group: context.bind_group(&pipeline, "fractal chunk", &bindings),
-                        workgroups: [
-                            context.grid_stride_groups(chunk.count, workgroup_size),
-                            1,
-                            1,
-                        ],
-                    }
+                    let groups = context.grid_stride_groups(chunk.count, workgroup_size);
+                    Dispatch::new(
+                        context,
+                        &pipeline,
+                        "fractal chunk",
+                        &bindings,
+                        [groups, 1, 1],
+                    )
                 })
                 .collect()
         })?;
         setup.dispatch(&pipeline, dispatches);
-        Ok(FractalGpu {
-            gpu: setup.finish()?,
-            problem,
-        })
+        let gpu = setup.finish()?;
+        Ok(FractalGpu { gpu, problem })
     }
 }
 

@@ -79,21 +79,18 @@ impl<'a> HistogramGpu<'a> {
                         data.binding(chunk.first, chunk.count, 4),
                         chunk_info.binding(chunk.index * stride / 4, 1, 4),
                     ];
-                    let groups = context.grid_stride_groups(chunk.count, workgroup_size);
-                    Dispatch {
-                        group: context.bind_group(&pipeline, label, &bindings),
-                        workgroups: [groups.min(MAX_GROUPS_PER_CHUNK), 1, 1],
-                    }
+                    let groups = context
+                        .grid_stride_groups(chunk.count, workgroup_size)
+                        .min(MAX_GROUPS_PER_CHUNK);
+                    Dispatch::new(context, &pipeline, label, &bindings, [groups, 1, 1])
                 })
                 .collect()
         })?;
         setup.dispatch(&pipeline, dispatches);
         // The bins start at zero every sample.
         setup.clear_each_sample(&bins);
-        Ok(HistogramGpu {
-            gpu: setup.finish()?,
-            problem,
-        })
+        let gpu = setup.finish()?;
+        Ok(HistogramGpu { gpu, problem })
     }
 }
 

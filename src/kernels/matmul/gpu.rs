@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec};
 use crate::kernels::{GpuRun, GpuSetup};
 use crate::phase::PhaseSample;
-use std::num::NonZeroU64;
 
 /// The two GPU implementations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +42,6 @@ pub const PREFERRED_SIDE: u32 = 16;
 
 /// Bytes of workgroup memory per invocation of the tiled shader: one f32 of A's tile, one of B's.
 const TILED_SHARED_BYTES: u32 = 8;
-
-/// Bytes of one dispatch's parameters (`Params` in the shaders, padded).
-const PARAMS_BYTES: u64 = 32;
 
 /// The side of a square workgroup: `preferred`, halved until `side²` invocations and
 /// `side² · shared_bytes` of workgroup memory fit the device's limits.
@@ -150,60 +146,48 @@ impl<'a> MatmulGpu<'a> {
         let b = setup.input("matmul b", matrix_bytes)?;
         let c = setup.output("matmul c", matrix_bytes)?;
 
-        // One parameter block per dispatch, each at a uniform-offset-aligned slot.
-        let stride = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
-        let pairs = bands.len() * bands.len();
-        let mut params_bytes = vec![0u8; pairs * stride as usize];
-        for (index, (&(_, rows), &(k0, k_count))) in bands
+        // One dispatch per (row band, depth band), each with its parameter block.
+        let pairs: Vec<((u64, u64), (u64, u64))> = bands
             .iter()
-            .flat_map(|row_band| bands.iter().map(move |depth_band| (row_band, depth_band)))
-            .enumerate()
-        {
-            let values: [u32; 8] = [
-                n as u32,
-                rows as u32,
-                k0 as u32,
-                k_count as u32,
-                (k0 > 0) as u32,
-                0,
-                0,
-                0,
-            ];
-            params_bytes[index * stride as usize..][..PARAMS_BYTES as usize]
-                .copy_from_slice(bytemuck::cast_slice(&values));
-        }
+            .flat_map(|&row_band| bands.iter().map(move |&depth_band| (row_band, depth_band)))
+            .collect();
+        let params: Vec<[u32; 8]> = pairs
+            .iter()
+            .map(|&((_, rows), (k0, k_count))| {
+                let accumulate = (k0 > 0) as u32;
+                [
+                    n as u32,
+                    rows as u32,
+                    k0 as u32,
+                    k_count as u32,
+                    accumulate,
+                    0,
+                    0,
+                    0,
+                ]
+            })
+            .collect();
         let dispatches = context.scoped("creating matmul bind groups", || {
-            let params = context.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("matmul params"),
-                size: params_bytes.len() as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            // Set-up, not timed: flushed by the first upload's submission.
-            context.queue.write_buffer(&params, 0, &params_bytes);
-            setup.keep(&params);
-            let mut dispatches = Vec::with_capacity(pairs);
-            for &(first_row, rows) in &bands {
-                for &(k0, k_count) in &bands {
-                    let block = wgpu::BufferBinding {
-                        buffer: &params,
-                        offset: dispatches.len() as u64 * stride,
-                        size: NonZeroU64::new(PARAMS_BYTES),
-                    };
+            let params = setup.uniforms("matmul params", &params);
+            (0..)
+                .zip(&pairs)
+                .map(|(index, &((first_row, rows), (k0, k_count)))| {
                     let bindings = [
                         c.binding(first_row * n, rows * n, 4),
                         a.binding(first_row * n, rows * n, 4),
                         b.binding(k0 * n, k_count * n, 4),
-                        wgpu::BindingResource::Buffer(block),
+                        params.binding(index),
                     ];
-                    let groups_y = rows.div_ceil(side as u64) as u32;
-                    dispatches.push(Dispatch {
-                        group: context.bind_group(&pipeline, "matmul band pair", &bindings),
-                        workgroups: [groups_x as u32, groups_y, 1],
-                    });
-                }
-            }
-            dispatches
+                    let workgroups = [groups_x as u32, rows.div_ceil(side as u64) as u32, 1];
+                    Dispatch::new(
+                        context,
+                        &pipeline,
+                        "matmul band pair",
+                        &bindings,
+                        workgroups,
+                    )
+                })
+                .collect::<Vec<_>>()
         })?;
         let dispatch_count = dispatches.len();
         setup.dispatch(&pipeline, dispatches);

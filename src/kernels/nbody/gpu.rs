@@ -49,20 +49,15 @@ impl<'a> NBodyGpu<'a> {
         let velocities = setup.input("nbody velocities", bytes)?;
         let new_bodies = setup.output("nbody new bodies", bytes)?;
         let new_velocities = setup.output("nbody new velocities", bytes)?;
-        let group = context.scoped("creating the nbody bind group", || {
-            let arrays = [&bodies, &velocities, &new_bodies, &new_velocities];
-            context.bind_group(
-                &pipeline,
-                "nbody",
-                &arrays.map(|a| a.binding(0, n, BODY_BYTES)),
-            )
-        })?;
+        let arrays = [&bodies, &velocities, &new_bodies, &new_velocities];
+        let bindings = arrays.map(|array| array.binding(0, n, BODY_BYTES));
         let workgroups = [context.grid_stride_groups(n, tile), 1, 1];
-        setup.dispatch(&pipeline, vec![Dispatch { group, workgroups }]);
-        Ok(NBodyGpu {
-            gpu: setup.finish()?,
-            problem,
-        })
+        let step = context.scoped("creating the nbody bind group", || {
+            Dispatch::new(context, &pipeline, "nbody", &bindings, workgroups)
+        })?;
+        setup.dispatch(&pipeline, vec![step]);
+        let gpu = setup.finish()?;
+        Ok(NBodyGpu { gpu, problem })
     }
 }
 

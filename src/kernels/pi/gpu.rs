@@ -53,36 +53,22 @@ impl<'a> PiGpu<'a> {
         let words: [u32; 4] = [problem.seed_key, rows as u32, last_row_samples, 0];
         let doing = "writing the pi parameters";
         context.write_and_wait(&params.buffer, bytemuck::cast_slice(&words), doing)?;
-        let (count_group, finish_group) = context.scoped("creating bind groups", || {
-            (
-                context.bind_group(&count, "pi count", &[params.whole(), partials.whole()]),
-                // The finish entry point uses bindings 1 and 2 only.
-                context.bind_group_from(
-                    &finish,
-                    "pi finish",
-                    1,
-                    &[partials.whole(), total.whole()],
-                ),
-            )
-        })?;
-        setup.dispatch(
-            &count,
-            vec![Dispatch {
-                group: count_group,
-                workgroups: [groups as u32, rows as u32, 1],
-            }],
-        );
-        setup.dispatch(
-            &finish,
-            vec![Dispatch {
-                group: finish_group,
+        let (counts, total) = context.scoped("creating bind groups", || {
+            let bindings = [params.whole(), partials.whole()];
+            let workgroups = [groups as u32, rows as u32, 1];
+            let counts = Dispatch::new(context, &count, "pi count", &bindings, workgroups);
+            // The finish entry point uses bindings 1 and 2 only.
+            let bindings = [partials.whole(), total.whole()];
+            let total = Dispatch {
+                group: context.bind_group_from(&finish, "pi finish", 1, &bindings),
                 workgroups: [1, 1, 1],
-            }],
-        );
-        Ok(PiGpu {
-            gpu: setup.finish()?,
-            problem,
-        })
+            };
+            (counts, total)
+        })?;
+        setup.dispatch(&count, vec![counts]);
+        setup.dispatch(&finish, vec![total]);
+        let gpu = setup.finish()?;
+        Ok(PiGpu { gpu, problem })
     }
 }
 

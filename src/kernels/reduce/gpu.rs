@@ -4,13 +4,9 @@
 
 use super::{GpuShape, ReduceProblem, Strategy};
 use crate::error::Result;
-use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec, chunks};
+use crate::gpu::{Dispatch, GpuContext, PARTIALS_PER_CHUNK, Runner, Setup, ShaderSpec, chunks};
 use crate::kernels::{GpuRun, GpuSetup};
 use crate::phase::PhaseSample;
-
-/// Partial-sum slots per chunk: the most workgroups one chunk's dispatch uses. A multiple of 64
-/// so that each chunk's slots start on the 256-byte binding-offset alignment.
-const SLOTS_PER_CHUNK: u64 = 1024;
 
 /// A summation strategy set up on the GPU.
 pub(super) struct ReduceGpu<'a> {
@@ -60,14 +56,14 @@ impl<'a> ReduceGpu<'a> {
         let chunk_count = n.div_ceil(chunk).max(1);
         let result_bytes = match atomics {
             true => 4,
-            false => 4 * SLOTS_PER_CHUNK * chunk_count,
+            false => 4 * PARTIALS_PER_CHUNK * chunk_count,
         };
         // Partials (tree, subgroup; the total ends in slot 0) or the accumulator (atomics).
         let result = setup.output("reduce result", result_bytes)?;
         let mut shape = GpuShape {
             workgroup_size,
             per_invocation: 0,
-            partials: SLOTS_PER_CHUNK * chunk_count,
+            partials: PARTIALS_PER_CHUNK * chunk_count,
             groups: 0,
         };
         // No elements still make one chunk, of one element.
@@ -76,31 +72,29 @@ impl<'a> ReduceGpu<'a> {
                 .map(|chunk| {
                     let output = match atomics {
                         true => result.whole(),
-                        false => result.binding(chunk.index * SLOTS_PER_CHUNK, SLOTS_PER_CHUNK, 4),
+                        false => {
+                            result.binding(chunk.index * PARTIALS_PER_CHUNK, PARTIALS_PER_CHUNK, 4)
+                        }
                     };
                     let bindings = [output, x.binding(chunk.first, chunk.count, 4)];
                     let groups = context
                         .grid_stride_groups(chunk.count, workgroup_size)
-                        .min(SLOTS_PER_CHUNK as u32);
+                        .min(PARTIALS_PER_CHUNK as u32);
                     let invocations = groups as u64 * workgroup_size as u64;
                     shape.per_invocation =
                         shape.per_invocation.max(chunk.count.div_ceil(invocations));
                     shape.groups += groups as u64;
-                    Dispatch {
-                        group: context.bind_group(&main, label, &bindings),
-                        workgroups: [groups, 1, 1],
-                    }
+                    Dispatch::new(context, &main, label, &bindings, [groups, 1, 1])
                 })
                 .collect()
         })?;
         setup.dispatch(&main, dispatches);
         match &finish {
             Some(finish) => {
-                let group = context.scoped("creating bind groups", || {
-                    context.bind_group(finish, label, &[result.whole()])
+                let total = context.scoped("creating bind groups", || {
+                    Dispatch::new(context, finish, label, &[result.whole()], [1, 1, 1])
                 })?;
-                let workgroups = [1, 1, 1];
-                setup.dispatch(finish, vec![Dispatch { group, workgroups }]);
+                setup.dispatch(finish, vec![total]);
             }
             // The atomic accumulator starts at +0.0 (all bits zero) every sample.
             None => setup.clear_each_sample(&result),

@@ -108,13 +108,8 @@ pub(crate) fn step_pipeline(context: &GpuContext) -> Result<(CompiledPipeline, (
     Ok((context.pipelines().get(context, &spec)?, (tile_x, tile_y)))
 }
 
-/// One band's uniform, its workgroup counts, and the bind groups made so far for the
-/// (source, destination) pairs its steps use.
-struct Band {
-    params: wgpu::Buffer,
-    workgroups: [u32; 3],
-    groups: Vec<((Field, Field), wgpu::BindGroup)>,
-}
+/// The bind groups of one band made so far, one per (source, destination) pair its steps use.
+type BandGroups = Vec<((Field, Field), wgpu::BindGroup)>;
 
 /// The stencil set up on the GPU.
 pub(crate) struct StencilGpu<'a> {
@@ -172,54 +167,53 @@ impl<'a> StencilGpu<'a> {
         let max_groups = context.adapter.max_workgroups_per_dimension as u64;
         let groups_for =
             |count: u64, tile: u32| count.div_ceil(tile as u64).clamp(1, max_groups) as u32;
+        // Each band's position in the grid and inside its windows.
+        let params: Vec<[u32; 8]> = plans
+            .iter()
+            .map(|plan| {
+                [
+                    n as u32,
+                    plan.rows as u32,
+                    plan.first_row as u32,
+                    (plan.first_row * n - plan.in_first) as u32,
+                    (plan.first_row * n - plan.out_first) as u32,
+                    n as u32, // grid rows
+                    0,
+                    0,
+                ]
+            })
+            .collect();
         let dispatches = context.scoped("creating the stencil's bind groups", || {
-            let mut bands: Vec<Band> = plans
-                .iter()
-                .map(|plan| {
-                    let params: [u32; 8] = [
-                        n as u32,
-                        plan.rows as u32,
-                        plan.first_row as u32,
-                        (plan.first_row * n - plan.in_first) as u32,
-                        (plan.first_row * n - plan.out_first) as u32,
-                        n as u32, // grid rows
-                        0,
-                        0,
-                    ];
-                    Band {
-                        params: setup.uniform("stencil band", bytemuck::cast_slice(&params)),
-                        workgroups: [groups_for(n, tile_x), groups_for(plan.rows, tile_y), 1],
-                        groups: Vec::new(),
-                    }
-                })
-                .collect();
+            let params = setup.uniforms("stencil bands", &params);
+            let mut bands: Vec<BandGroups> = vec![Vec::new(); plans.len()];
             // Step by step, one dispatch per band (wgpu orders the dispatches of a pass).
             let mut dispatches = Vec::new();
             for &pair in &pass {
-                for (plan, band) in plans.iter().zip(&mut bands) {
-                    let made = band.groups.iter().find(|(made, _)| *made == pair);
+                for ((index, plan), groups) in (0..).zip(&plans).zip(&mut bands) {
+                    let made = groups.iter().find(|(made, _)| *made == pair);
                     let group = match made {
                         Some((_, group)) => group.clone(),
                         None => {
                             let bindings = [
-                                band.params.as_entire_binding(),
+                                params.binding(index),
                                 field(pair.0)?.binding(plan.in_first, plan.in_count, 4),
                                 field(pair.1)?.binding(plan.out_first, plan.out_count, 4),
                             ];
                             let group = context.bind_group(&pipeline, "stencil step", &bindings);
-                            band.groups.push((pair, group.clone()));
+                            groups.push((pair, group.clone()));
                             group
                         }
                     };
-                    let workgroups = band.workgroups;
+                    let workgroups = [groups_for(n, tile_x), groups_for(plan.rows, tile_y), 1];
                     dispatches.push(Dispatch { group, workgroups });
                 }
             }
             Ok(dispatches)
         })??;
         setup.dispatch(&pipeline, dispatches);
+        let gpu = setup.finish()?;
         Ok(StencilGpu {
-            gpu: setup.finish()?,
+            gpu,
             problem,
             rounds,
         })

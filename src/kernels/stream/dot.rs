@@ -7,7 +7,7 @@ use crate::cpu::AlignedVec;
 use crate::cpu::parallel::sum_chunks2;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
 use crate::error::Result;
-use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec, chunks};
+use crate::gpu::{Dispatch, GpuContext, PARTIALS_PER_CHUNK, Runner, Setup, ShaderSpec, chunks};
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_value;
 use crate::kernels::{
@@ -188,10 +188,6 @@ impl Problem for DotProblem {
     }
 }
 
-/// Partial-sum slots per chunk: the most workgroups one chunk's dispatch uses. A multiple of 64
-/// so that each chunk's slots start on the 256-byte binding-offset alignment.
-const SLOTS_PER_CHUNK: u64 = 1024;
-
 /// The dot set up on the GPU: partial sums per workgroup, chunk by chunk, then one workgroup
 /// that adds the partials into the first slot, in one compute pass.
 struct DotGpu<'a> {
@@ -215,35 +211,35 @@ impl<'a> DotGpu<'a> {
         let a = setup.input("dot a", 4 * n)?;
         let b = setup.input("dot b", 4 * n)?;
         let chunk = context.chunk_elements(4);
-        let slots = SLOTS_PER_CHUNK * n.div_ceil(chunk);
+        let slots = PARTIALS_PER_CHUNK * n.div_ceil(chunk);
         let partials = setup.output("dot partials", 4 * slots)?;
         let (sums, total) = context.scoped("creating bind groups", || {
             let sums = chunks(n, chunk)
                 .map(|chunk| {
                     let bindings = [
-                        partials.binding(chunk.index * SLOTS_PER_CHUNK, SLOTS_PER_CHUNK, 4),
+                        partials.binding(chunk.index * PARTIALS_PER_CHUNK, PARTIALS_PER_CHUNK, 4),
                         a.binding(chunk.first, chunk.count, 4),
                         b.binding(chunk.first, chunk.count, 4),
                     ];
-                    let groups = context.grid_stride_groups(chunk.count, workgroup_size);
-                    Dispatch {
-                        group: context.bind_group(&partial, "dot partial sums", &bindings),
-                        workgroups: [groups.min(SLOTS_PER_CHUNK as u32), 1, 1],
-                    }
+                    let groups = context
+                        .grid_stride_groups(chunk.count, workgroup_size)
+                        .min(PARTIALS_PER_CHUNK as u32);
+                    Dispatch::new(context, &partial, "dot partials", &bindings, [groups, 1, 1])
                 })
                 .collect();
-            let total = Dispatch {
-                group: context.bind_group(&finish, "dot finish", &[partials.whole()]),
-                workgroups: [1, 1, 1],
-            };
+            let total = Dispatch::new(
+                context,
+                &finish,
+                "dot finish",
+                &[partials.whole()],
+                [1, 1, 1],
+            );
             (sums, vec![total])
         })?;
         setup.dispatch(&partial, sums);
         setup.dispatch(&finish, total);
-        Ok(DotGpu {
-            gpu: setup.finish()?,
-            problem,
-        })
+        let gpu = setup.finish()?;
+        Ok(DotGpu { gpu, problem })
     }
 }
 

@@ -276,18 +276,13 @@ impl<'a, Op: Elementwise> ElementwiseGpu<'a, Op> {
                         .map(|array| array.binding(chunk.first, chunk.count, 4))
                         .collect();
                     let groups = context.grid_stride_groups(chunk.count, workgroup_size);
-                    Dispatch {
-                        group: context.bind_group(&pipeline, name, &bindings),
-                        workgroups: [groups, 1, 1],
-                    }
+                    Dispatch::new(context, &pipeline, name, &bindings, [groups, 1, 1])
                 })
                 .collect()
         })?;
         setup.dispatch(&pipeline, dispatches);
-        Ok(ElementwiseGpu {
-            gpu: setup.finish()?,
-            problem,
-        })
+        let gpu = setup.finish()?;
+        Ok(ElementwiseGpu { gpu, problem })
     }
 }
 
