@@ -130,12 +130,15 @@ impl Arity for Two {
     }
 }
 
-/// The plain loop of `Op`.
+/// The plain loop of `Op`. Never inlined: as a function of its own its output slice is
+/// `noalias`, which lets the compiler vectorize the loop (or call `memcpy`) without overlap checks.
+#[inline(never)]
 pub fn scalar<Op: Elementwise>(out: &mut [f32], inputs: Each<Op, &[f32]>) {
     Op::Arity::plain(out, inputs, Op::scalar);
 }
 
 /// Explicit SIMD on one core.
+#[inline(never)]
 pub fn simd<Op: Elementwise>(out: &mut [f32], inputs: Each<Op, &[f32]>) {
     let stores = Stores::for_output(out.len());
     dispatch(Lanes::<Op> {
@@ -148,6 +151,7 @@ pub fn simd<Op: Elementwise>(out: &mut [f32], inputs: Each<Op, &[f32]>) {
 
 /// All cores of the current rayon pool, SIMD inside each chunk. The kind of store is chosen
 /// for the whole output, before it is cut into chunks.
+#[inline(never)]
 pub fn rayon<Op: Elementwise>(out: &mut [f32], inputs: Each<Op, &[f32]>) {
     let stores = Stores::for_output(out.len());
     Op::Arity::for_chunks(out, inputs, |out, inputs| {
