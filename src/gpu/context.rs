@@ -71,19 +71,27 @@ pub struct GpuRequest {
 pub struct AdapterSummary {
     /// Position in `hpclab devices` (the value `--adapter` takes).
     pub index: usize,
+    /// The adapter's name as its driver reports it.
     pub name: String,
     /// `DiscreteGpu`, `IntegratedGpu`, `VirtualGpu`, `Cpu` (software) or `Other`.
     pub device_type: String,
     /// Graphics API: `Vulkan`, `Metal`, `Dx12`, `Gl`.
     pub api: String,
+    /// The driver's name.
     pub driver: String,
+    /// The driver's version and build, as it reports them.
     pub driver_info: String,
     /// True when the adapter supports timestamp queries (GPU-side compute timing).
     pub timestamps: bool,
+    /// The largest buffer the adapter can allocate.
     pub max_buffer_bytes: u64,
+    /// The largest storage binding a shader can see at once.
     pub max_storage_binding_bytes: u64,
+    /// The most workgroups one dispatch may have in each dimension.
     pub max_workgroups_per_dimension: u32,
+    /// Workgroup memory per workgroup.
     pub max_workgroup_storage_bytes: u32,
+    /// The most invocations one workgroup may have.
     pub max_invocations_per_workgroup: u32,
     /// True for a software rasterizer such as lavapipe: fine for correctness, not a speed reference.
     pub software: bool,
@@ -122,8 +130,11 @@ pub struct ContextSetup {
 
 /// A device ready for compute work.
 pub struct GpuContext {
+    /// The adapter the device runs on.
     pub adapter: AdapterSummary,
+    /// The device, created with the adapter's own limits.
     pub device: wgpu::Device,
+    /// The device's queue.
     pub queue: wgpu::Queue,
     /// True when the device was created with timestamp queries.
     pub timestamps: bool,

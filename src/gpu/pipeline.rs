@@ -57,7 +57,9 @@ impl ShaderSpec {
 
 /// A compiled pipeline and how long compiling it took (0 when it came from the cache).
 pub struct CompiledPipeline {
+    /// The pipeline, shared with the cache.
     pub pipeline: Arc<wgpu::ComputePipeline>,
+    /// Seconds spent compiling it now; 0 when it came from the cache.
     pub compile_s: f64,
 }
 

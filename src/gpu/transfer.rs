@@ -125,7 +125,9 @@ pub fn upload_timed(context: &GpuContext, transfers: &[(&DeviceArray, &[u8])]) -
 
 /// Where a download's bytes go.
 pub struct Download<'a> {
+    /// The array to read; its first `host.len()` bytes are copied.
     pub array: &'a DeviceArray,
+    /// The host bytes to fill.
     pub host: &'a mut [u8],
 }
 
