@@ -83,7 +83,7 @@ pub fn scalar(a: &[f32], b: &[f32]) -> f32 {
     sum as f32
 }
 
-/// Explicit SIMD with [`ACCUMULATORS`] vector accumulators on one core.
+/// Explicit SIMD with `ACCUMULATORS` vector accumulators on one core.
 pub fn simd(a: &[f32], b: &[f32]) -> f32 {
     dispatch(DotSimd { a, b })
 }
