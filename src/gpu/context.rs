@@ -71,19 +71,27 @@ pub struct GpuRequest {
 pub struct AdapterSummary {
     /// Position in `hpclab devices` (the value `--adapter` takes).
     pub index: usize,
+    /// The adapter's name as its driver reports it.
     pub name: String,
     /// `DiscreteGpu`, `IntegratedGpu`, `VirtualGpu`, `Cpu` (software) or `Other`.
     pub device_type: String,
     /// Graphics API: `Vulkan`, `Metal`, `Dx12`, `Gl`.
     pub api: String,
+    /// The driver's name.
     pub driver: String,
+    /// The driver's version and build, as it reports them.
     pub driver_info: String,
     /// True when the adapter supports timestamp queries (GPU-side compute timing).
     pub timestamps: bool,
+    /// The largest buffer the adapter can allocate.
     pub max_buffer_bytes: u64,
+    /// The largest storage binding a shader can see at once.
     pub max_storage_binding_bytes: u64,
+    /// The most workgroups one dispatch may have in each dimension.
     pub max_workgroups_per_dimension: u32,
+    /// Workgroup memory per workgroup.
     pub max_workgroup_storage_bytes: u32,
+    /// The most invocations one workgroup may have.
     pub max_invocations_per_workgroup: u32,
     /// True for a software rasterizer such as lavapipe: fine for correctness, not a speed reference.
     pub software: bool,
@@ -122,8 +130,11 @@ pub struct ContextSetup {
 
 /// A device ready for compute work.
 pub struct GpuContext {
+    /// The adapter the device runs on.
     pub adapter: AdapterSummary,
+    /// The device, created with the adapter's own limits.
     pub device: wgpu::Device,
+    /// The device's queue.
     pub queue: wgpu::Queue,
     /// True when the device was created with timestamp queries.
     pub timestamps: bool,
@@ -327,6 +338,47 @@ impl GpuContext {
             })
             .map_err(|e| Error::gpu(doing, e))?;
         self.check(doing)
+    }
+
+    /// A bind group for group 0 of `pipeline` with `resources` at bindings 0, 1, 2, …; create it
+    /// inside [`GpuContext::scoped`].
+    pub fn bind_group(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        label: &str,
+        resources: &[wgpu::BindingResource<'_>],
+    ) -> wgpu::BindGroup {
+        self.bind_group_from(pipeline, label, 0, resources)
+    }
+
+    /// [`GpuContext::bind_group`] with the resources at bindings `first_binding`,
+    /// `first_binding + 1`, …: for an entry point that uses only the later bindings of a shader.
+    pub fn bind_group_from(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        label: &str,
+        first_binding: u32,
+        resources: &[wgpu::BindingResource<'_>],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = (first_binding..)
+            .zip(resources)
+            .map(|(binding, resource)| wgpu::BindGroupEntry {
+                binding,
+                resource: resource.clone(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        })
+    }
+
+    /// Writes `bytes` at the start of `buffer` and waits until the device has them: parameters
+    /// written once at set-up.
+    pub fn write_and_wait(&self, buffer: &wgpu::Buffer, bytes: &[u8], doing: &str) -> Result<()> {
+        self.scoped(doing, || self.queue.write_buffer(buffer, 0, bytes))?;
+        self.submit_and_wait([], doing)
     }
 
     /// Workgroup size to use for a 1-D kernel that prefers `preferred` invocations.

@@ -1,14 +1,17 @@
 //! The GPU path through wgpu: the context (adapter, device, limits, error capture), the host
 //! transfer module (typed upload and download through reused staging buffers, each timed), the
-//! pipeline cache (each shader compiled once per process), and the timestamp timer.
+//! pipeline cache (each shader compiled once per process), the timestamp timer, and the run that
+//! every kernel's GPU backend is built on (set up once, then sampled phase by phase).
 
 pub mod context;
 pub mod pipeline;
+pub mod run;
 pub mod timer;
 pub mod transfer;
 
 pub use context::{AdapterChoice, AdapterSummary, GpuApi, GpuContext, GpuRequest};
 pub use pipeline::ShaderSpec;
+pub use run::{Chunk, Dispatch, PARTIALS_PER_CHUNK, Phases, Runner, Setup, Uniforms, chunks};
 pub use timer::{PassTimer, timed_compute_pass};
 pub use transfer::{
     DeviceArray, Download, download_ranges_timed, download_timed, upload_ranges_timed, upload_timed,

@@ -23,6 +23,23 @@ pub struct ShaderSpec {
 }
 
 impl ShaderSpec {
+    /// Entry point `entry_point` of the WGSL `source`, labelled `label`, with no override
+    /// constants yet.
+    pub fn new(label: &'static str, source: &'static str, entry_point: &'static str) -> ShaderSpec {
+        ShaderSpec {
+            label,
+            source,
+            entry_point,
+            constants: Vec::new(),
+        }
+    }
+
+    /// Sets the `override` constant `name` to `value`.
+    pub fn constant(mut self, name: &'static str, value: impl Into<f64>) -> ShaderSpec {
+        self.constants.push((name, value.into()));
+        self
+    }
+
     fn key(&self) -> String {
         let constants: Vec<String> = self
             .constants
@@ -40,7 +57,9 @@ impl ShaderSpec {
 
 /// A compiled pipeline and how long compiling it took (0 when it came from the cache).
 pub struct CompiledPipeline {
+    /// The pipeline, shared with the cache.
     pub pipeline: Arc<wgpu::ComputePipeline>,
+    /// Seconds spent compiling it now; 0 when it came from the cache.
     pub compile_s: f64,
 }
 

@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use std::num::NonZeroU64;
 use std::time::Instant;
 
-/// A storage buffer on the device, with the host-visible buffer its transfers go through.
+/// A storage buffer on the device, with the host-visible buffer its transfers go through. A
+/// clone is another handle to the same buffers.
+#[derive(Clone)]
 pub struct DeviceArray {
     /// The storage buffer the shaders bind.
     pub buffer: wgpu::Buffer,
@@ -71,6 +73,11 @@ impl DeviceArray {
         )
     }
 
+    /// The binding of the whole buffer.
+    pub fn whole(&self) -> wgpu::BindingResource<'_> {
+        self.buffer.as_entire_binding()
+    }
+
     /// The binding of elements `first .. first + count` (of `element_bytes` each): the chunk a
     /// dispatch sees when the array is larger than one storage binding.
     pub fn binding(&self, first: u64, count: u64, element_bytes: u64) -> wgpu::BindingResource<'_> {
@@ -118,7 +125,9 @@ pub fn upload_timed(context: &GpuContext, transfers: &[(&DeviceArray, &[u8])]) -
 
 /// Where a download's bytes go.
 pub struct Download<'a> {
+    /// The array to read; its first `host.len()` bytes are copied.
     pub array: &'a DeviceArray,
+    /// The host bytes to fill.
     pub host: &'a mut [u8],
 }
 

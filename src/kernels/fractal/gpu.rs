@@ -6,15 +6,9 @@
 
 use super::{FractalProblem, JULIA_C, Set};
 use crate::error::Result;
-use crate::gpu::timed_compute_pass;
-use crate::gpu::transfer::Role;
-use crate::gpu::{DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed};
+use crate::gpu::{Chunk, Dispatch, GpuContext, Runner, Setup, ShaderSpec, chunks};
 use crate::kernels::{GpuRun, GpuSetup};
 use crate::phase::PhaseSample;
-use std::num::NonZeroU64;
-use std::sync::Arc;
-use std::time::Instant;
-use wgpu::util::DeviceExt;
 
 /// The shader's `Params` uniform (32 bytes, std140-compatible: scalars only).
 #[repr(C)]
@@ -31,20 +25,10 @@ struct Params {
     zero: u32,
 }
 
-const PARAMS_BYTES: u64 = std::mem::size_of::<Params>() as u64;
-
 /// One escape-time image set up on the GPU.
 pub(super) struct FractalGpu<'a> {
-    context: &'a GpuContext,
+    gpu: Runner<'a>,
     problem: &'a mut FractalProblem,
-    counts: DeviceArray,
-    pipeline: Arc<wgpu::ComputePipeline>,
-    /// One bind group per chunk of at most one storage binding, with its workgroup count.
-    chunks: Vec<(wgpu::BindGroup, u32)>,
-    /// Keeps the chunks' uniforms alive.
-    _params: wgpu::Buffer,
-    timer: Option<PassTimer>,
-    setup: GpuSetup,
 }
 
 impl<'a> FractalGpu<'a> {
@@ -55,136 +39,71 @@ impl<'a> FractalGpu<'a> {
             Set::Mandelbrot => (0.0, (0.0, 0.0)),
             Set::Julia => (1.0, JULIA_C),
         };
-        let compiled = context.pipelines().get(
-            context,
-            &ShaderSpec {
-                label: "fractal",
-                source: include_str!("../../../shaders/fractal.wgsl"),
-                entry_point: "main",
-                constants: vec![
-                    ("WORKGROUP_SIZE", workgroup_size as f64),
-                    ("JULIA", julia),
-                    // f32 → f64 is exact, and the shader converts back to the same f32.
-                    ("C_RE", c_re as f64),
-                    ("C_IM", c_im as f64),
-                ],
-            },
+        let mut setup = Setup::new(context, "fractal");
+        let pipeline = setup.pipeline(
+            &ShaderSpec::new(
+                "fractal",
+                include_str!("../../../shaders/fractal.wgsl"),
+                "main",
+            )
+            .constant("WORKGROUP_SIZE", workgroup_size)
+            .constant("JULIA", julia)
+            // f32 → f64 is exact, and the shader converts back to the same f32.
+            .constant("C_RE", c_re)
+            .constant("C_IM", c_im),
         )?;
 
-        let started = Instant::now();
         let pixels = grid.pixels() as u64;
-        let counts = DeviceArray::new(context, "fractal counts", 4 * pixels, Role::Output)?;
-        let chunk = context.chunk_elements(4);
+        let counts = setup.output("fractal counts", 4 * pixels)?;
         let n = grid.n as u64;
-        let stride =
-            (context.device.limits().min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
-        let firsts: Vec<u64> = (0..pixels).step_by(chunk as usize).collect();
-        let mut bytes = vec![0u8; (stride as usize) * firsts.len()];
-        for (k, &first) in firsts.iter().enumerate() {
-            let params = Params {
-                first_row: (first / n) as u32,
-                first_col: (first % n) as u32,
+        let chunks: Vec<Chunk> = chunks(pixels, context.chunk_elements(4)).collect();
+        let params: Vec<Params> = chunks
+            .iter()
+            .map(|chunk| Params {
+                first_row: (chunk.first / n) as u32,
+                first_col: (chunk.first % n) as u32,
                 n: n as u32,
                 max_iter: grid.max_iter,
                 a: grid.a,
                 b: grid.b,
                 step: grid.step,
                 zero: 0,
-            };
-            let at = k * stride as usize;
-            bytes[at..at + PARAMS_BYTES as usize].copy_from_slice(bytemuck::bytes_of(&params));
-        }
-        let layout = compiled.pipeline.get_bind_group_layout(0);
-        let (params, chunks) =
-            context.scoped("creating the fractal uniforms and bind groups", || {
-                // Written at creation (mapped), outside every timed phase.
-                let params = context
-                    .device
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some("fractal params"),
-                        contents: &bytes,
-                        usage: wgpu::BufferUsages::UNIFORM,
-                    });
-                let chunks = firsts
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &first)| {
-                        let count = chunk.min(pixels - first);
-                        let group = context
-                            .device
-                            .create_bind_group(&wgpu::BindGroupDescriptor {
-                                label: Some("fractal chunk"),
-                                layout: &layout,
-                                entries: &[
-                                    wgpu::BindGroupEntry {
-                                        binding: 0,
-                                        resource: counts.binding(first, count, 4),
-                                    },
-                                    wgpu::BindGroupEntry {
-                                        binding: 1,
-                                        resource: wgpu::BindingResource::Buffer(
-                                            wgpu::BufferBinding {
-                                                buffer: &params,
-                                                offset: k as u64 * stride,
-                                                size: NonZeroU64::new(PARAMS_BYTES),
-                                            },
-                                        ),
-                                    },
-                                ],
-                            });
-                        (group, context.grid_stride_groups(count, workgroup_size))
-                    })
-                    .collect();
-                (params, chunks)
-            })?;
-        let timer = PassTimer::new(context)?;
-        let buffers_s = started.elapsed().as_secs_f64();
-        Ok(FractalGpu {
-            context,
-            problem,
-            counts,
-            pipeline: compiled.pipeline,
-            chunks,
-            _params: params,
-            timer,
-            setup: GpuSetup {
-                shader_compile_s: compiled.compile_s,
-                buffers_s,
-            },
-        })
+            })
+            .collect();
+        let dispatches = context.scoped("creating the fractal uniforms and bind groups", || {
+            let params = setup.uniforms("fractal params", &params);
+            chunks
+                .iter()
+                .map(|chunk| {
+                    let bindings = [
+                        counts.binding(chunk.first, chunk.count, 4),
+                        params.binding(chunk.index),
+                    ];
+                    let groups = context.grid_stride_groups(chunk.count, workgroup_size);
+                    Dispatch::new(
+                        context,
+                        &pipeline,
+                        "fractal chunk",
+                        &bindings,
+                        [groups, 1, 1],
+                    )
+                })
+                .collect()
+        })?;
+        setup.dispatch(&pipeline, dispatches);
+        let gpu = setup.finish()?;
+        Ok(FractalGpu { gpu, problem })
     }
 }
 
 impl GpuRun for FractalGpu<'_> {
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let context = self.context;
-        let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "fractal", &[], |pass| {
-                pass.set_pipeline(&self.pipeline);
-                for (group, workgroups) in &self.chunks {
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(*workgroups, 1, 1);
-                }
-                Ok(())
-            })?;
-
-        let download_s = download_timed(
-            context,
-            &mut [Download {
-                array: &self.counts,
-                host: self.problem.output.as_bytes_mut(),
-            }],
-        )?;
-        Ok(PhaseSample {
-            // Nothing to upload: the parameters were written at set-up.
-            upload_s: None,
-            compute_wall_s,
-            compute_timestamp_s,
-            download_s: Some(download_s),
-        })
+    fn setup(&self) -> GpuSetup {
+        GpuSetup::from(&self.gpu)
     }
 
-    fn setup(&self) -> GpuSetup {
-        self.setup
+    /// No upload: the parameters were written at set-up.
+    fn sample(&mut self) -> Result<PhaseSample> {
+        self.gpu
+            .sample(&[], &mut [self.problem.output.as_bytes_mut()])
     }
 }

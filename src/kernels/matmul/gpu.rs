@@ -1,33 +1,18 @@
 //! matmul on the GPU: the `naive` and `tiled` shaders, and how the matrices are split when they
 //! exceed one storage binding.
 //!
-//! **Bands.** A, B and C are each one buffer, but a shader sees at most
-//! `context.max_binding_bytes` of a buffer through one binding (128 MiB on lavapipe, n ≈ 5792).
-//! Beyond that the product is done by bands of R rows, R chosen so that a band fits a binding
-//! and starts at an offset aligned to `min_storage_buffer_offset_alignment`:
-//! `C[I] = Σ_K A[I, K] · B[K, :]` over row bands I of A and C and depth bands K (row bands of
-//! B). Band I of A (all n columns) holds `A[I, K]` for every K; band K of B holds `B[K, :]`. One
-//! dispatch per pair (I, K), in one compute pass, in order of K within each I; all but the first
-//! add to C (wgpu orders the dispatches of a pass that write the same storage buffer). B is
-//! banded too: A and B are the same size, so keeping B whole would never let a matrix that does
-//! not fit one binding through. With one band (the usual case) there is one dispatch.
-//!
-//! **Dispatch.** A 2-D grid: x over the n columns of C, y over the rows of the band. Each
-//! dimension is checked against `max_compute_workgroups_per_dimension` (65 535 workgroups of 16
-//! cover n ≤ 1 048 560, far beyond any matrix that fits in memory).
+//! A shader sees at most `context.max_binding_bytes` of a buffer through one binding, so larger
+//! matrices are multiplied by bands of R rows (each fitting a binding, each starting at an
+//! aligned offset): `C[I] = Σ_K A[I, K] · B[K, :]`, one dispatch per (row band I, depth band K)
+//! in one compute pass, every one after a band's first adding to C (wgpu orders the dispatches
+//! of a pass). B is banded too: it is as large as A. With one band there is one dispatch, a 2-D
+//! grid over the columns of C and the rows of the band.
 
 use super::MatmulProblem;
 use crate::error::{Error, Result};
-use crate::gpu::timed_compute_pass;
-use crate::gpu::transfer::Role;
-use crate::gpu::{
-    DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
-};
+use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec};
 use crate::kernels::{GpuRun, GpuSetup};
 use crate::phase::PhaseSample;
-use std::num::NonZeroU64;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// The two GPU implementations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,9 +42,6 @@ pub const PREFERRED_SIDE: u32 = 16;
 
 /// Bytes of workgroup memory per invocation of the tiled shader: one f32 of A's tile, one of B's.
 const TILED_SHARED_BYTES: u32 = 8;
-
-/// Bytes of one dispatch's parameters (`Params` in the shaders, padded).
-const PARAMS_BYTES: u64 = 32;
 
 /// The side of a square workgroup: `preferred`, halved until `side²` invocations and
 /// `side² · shared_bytes` of workgroup memory fit the device's limits.
@@ -105,25 +87,11 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// One dispatch: its bind group and its workgroup counts.
-struct Dispatch {
-    group: wgpu::BindGroup,
-    workgroups: (u32, u32),
-}
-
 /// The matrices on the device and one pipeline, ready for samples.
 pub struct MatmulGpu<'a> {
-    context: &'a GpuContext,
+    gpu: Runner<'a>,
     problem: &'a mut MatmulProblem,
-    a: DeviceArray,
-    b: DeviceArray,
-    c: DeviceArray,
-    pipeline: Arc<wgpu::ComputePipeline>,
-    dispatches: Vec<Dispatch>,
-    timer: Option<PassTimer>,
-    setup: GpuSetup,
-    /// Kept alive for the bind groups.
-    _params: wgpu::Buffer,
+    dispatch_count: usize,
 }
 
 impl<'a> MatmulGpu<'a> {
@@ -139,23 +107,15 @@ impl<'a> MatmulGpu<'a> {
         let (spec, side) = match variant {
             GpuVariant::Naive => {
                 let side = workgroup_side(&limits, PREFERRED_SIDE, 0);
-                let spec = ShaderSpec {
-                    label: "matmul/naive",
-                    source: include_str!("../../../shaders/matmul/naive.wgsl"),
-                    entry_point: "main",
-                    constants: vec![("WORKGROUP_SIDE", side as f64)],
-                };
-                (spec, side)
+                let source = include_str!("../../../shaders/matmul/naive.wgsl");
+                let spec = ShaderSpec::new("matmul/naive", source, "main");
+                (spec.constant("WORKGROUP_SIDE", side), side)
             }
             GpuVariant::Tiled => {
                 let side = workgroup_side(&limits, PREFERRED_SIDE, TILED_SHARED_BYTES);
-                let spec = ShaderSpec {
-                    label: "matmul/tiled",
-                    source: include_str!("../../../shaders/matmul/tiled.wgsl"),
-                    entry_point: "main",
-                    constants: vec![("TILE", side as f64)],
-                };
-                (spec, side)
+                let source = include_str!("../../../shaders/matmul/tiled.wgsl");
+                let spec = ShaderSpec::new("matmul/tiled", source, "main");
+                (spec.constant("TILE", side), side)
             }
         };
 
@@ -179,148 +139,80 @@ impl<'a> MatmulGpu<'a> {
             )));
         }
 
-        let compiled = context.pipelines().get(context, &spec)?;
-        let started = Instant::now();
+        let mut setup = Setup::new(context, "matmul");
+        let pipeline = setup.pipeline(&spec)?;
         let matrix_bytes = 4 * n * n;
-        let a = DeviceArray::new(context, "matmul a", matrix_bytes, Role::Input)?;
-        let b = DeviceArray::new(context, "matmul b", matrix_bytes, Role::Input)?;
-        let c = DeviceArray::new(context, "matmul c", matrix_bytes, Role::Output)?;
+        let a = setup.input("matmul a", matrix_bytes)?;
+        let b = setup.input("matmul b", matrix_bytes)?;
+        let c = setup.output("matmul c", matrix_bytes)?;
 
-        // One parameter block per dispatch, each at a uniform-offset-aligned slot.
-        let stride = (limits.min_uniform_buffer_offset_alignment as u64).max(PARAMS_BYTES);
-        let pairs = bands.len() * bands.len();
-        let mut params_bytes = vec![0u8; pairs * stride as usize];
-        for (index, (&(_, rows), &(k0, k_count))) in bands
+        // One dispatch per (row band, depth band), each with its parameter block.
+        let pairs: Vec<((u64, u64), (u64, u64))> = bands
             .iter()
-            .flat_map(|row_band| bands.iter().map(move |depth_band| (row_band, depth_band)))
-            .enumerate()
-        {
-            let values: [u32; 8] = [
-                n as u32,
-                rows as u32,
-                k0 as u32,
-                k_count as u32,
-                (k0 > 0) as u32,
-                0,
-                0,
-                0,
-            ];
-            params_bytes[index * stride as usize..][..PARAMS_BYTES as usize]
-                .copy_from_slice(bytemuck::cast_slice(&values));
-        }
-        let layout = compiled.pipeline.get_bind_group_layout(0);
-        let (params, dispatches) = context.scoped("creating matmul bind groups", || {
-            let params = context.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("matmul params"),
-                size: params_bytes.len() as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            // Set-up, not timed: flushed by the first upload's submission.
-            context.queue.write_buffer(&params, 0, &params_bytes);
-            let mut dispatches = Vec::with_capacity(pairs);
-            for &(first_row, rows) in &bands {
-                for &(k0, k_count) in &bands {
-                    let index = dispatches.len() as u64;
-                    let group = context
-                        .device
-                        .create_bind_group(&wgpu::BindGroupDescriptor {
-                            label: Some("matmul band pair"),
-                            layout: &layout,
-                            entries: &[
-                                wgpu::BindGroupEntry {
-                                    binding: 0,
-                                    resource: c.binding(first_row * n, rows * n, 4),
-                                },
-                                wgpu::BindGroupEntry {
-                                    binding: 1,
-                                    resource: a.binding(first_row * n, rows * n, 4),
-                                },
-                                wgpu::BindGroupEntry {
-                                    binding: 2,
-                                    resource: b.binding(k0 * n, k_count * n, 4),
-                                },
-                                wgpu::BindGroupEntry {
-                                    binding: 3,
-                                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                        buffer: &params,
-                                        offset: index * stride,
-                                        size: NonZeroU64::new(PARAMS_BYTES),
-                                    }),
-                                },
-                            ],
-                        });
-                    dispatches.push(Dispatch {
-                        group,
-                        workgroups: (groups_x as u32, rows.div_ceil(side as u64) as u32),
-                    });
-                }
-            }
-            (params, dispatches)
+            .flat_map(|&row_band| bands.iter().map(move |&depth_band| (row_band, depth_band)))
+            .collect();
+        let params: Vec<[u32; 8]> = pairs
+            .iter()
+            .map(|&((_, rows), (k0, k_count))| {
+                let accumulate = (k0 > 0) as u32;
+                [
+                    n as u32,
+                    rows as u32,
+                    k0 as u32,
+                    k_count as u32,
+                    accumulate,
+                    0,
+                    0,
+                    0,
+                ]
+            })
+            .collect();
+        let dispatches = context.scoped("creating matmul bind groups", || {
+            let params = setup.uniforms("matmul params", &params);
+            (0..)
+                .zip(&pairs)
+                .map(|(index, &((first_row, rows), (k0, k_count)))| {
+                    let bindings = [
+                        c.binding(first_row * n, rows * n, 4),
+                        a.binding(first_row * n, rows * n, 4),
+                        b.binding(k0 * n, k_count * n, 4),
+                        params.binding(index),
+                    ];
+                    let workgroups = [groups_x as u32, rows.div_ceil(side as u64) as u32, 1];
+                    Dispatch::new(
+                        context,
+                        &pipeline,
+                        "matmul band pair",
+                        &bindings,
+                        workgroups,
+                    )
+                })
+                .collect::<Vec<_>>()
         })?;
-        let timer = PassTimer::new(context)?;
-        let buffers_s = started.elapsed().as_secs_f64();
+        let dispatch_count = dispatches.len();
+        setup.dispatch(&pipeline, dispatches);
         Ok(MatmulGpu {
-            context,
+            gpu: setup.finish()?,
             problem,
-            a,
-            b,
-            c,
-            pipeline: compiled.pipeline,
-            dispatches,
-            timer,
-            setup: GpuSetup {
-                shader_compile_s: compiled.compile_s,
-                buffers_s,
-            },
-            _params: params,
+            dispatch_count,
         })
     }
 
     /// Dispatches per sample (1 unless the matrices are split into bands).
     pub fn dispatch_count(&self) -> usize {
-        self.dispatches.len()
+        self.dispatch_count
     }
 }
 
 impl GpuRun for MatmulGpu<'_> {
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let context = self.context;
-        let upload_s = upload_timed(
-            context,
-            &[
-                (&self.a, self.problem.a.as_bytes()),
-                (&self.b, self.problem.b.as_bytes()),
-            ],
-        )?;
-
-        let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "matmul", &[], |pass| {
-                pass.set_pipeline(&self.pipeline);
-                for dispatch in &self.dispatches {
-                    pass.set_bind_group(0, &dispatch.group, &[]);
-                    pass.dispatch_workgroups(dispatch.workgroups.0, dispatch.workgroups.1, 1);
-                }
-                Ok(())
-            })?;
-
-        let download_s = download_timed(
-            context,
-            &mut [Download {
-                array: &self.c,
-                host: self.problem.c.as_bytes_mut(),
-            }],
-        )?;
-        Ok(PhaseSample {
-            upload_s: Some(upload_s),
-            compute_wall_s,
-            compute_timestamp_s,
-            download_s: Some(download_s),
-        })
+    fn setup(&self) -> GpuSetup {
+        GpuSetup::from(&self.gpu)
     }
 
-    fn setup(&self) -> GpuSetup {
-        self.setup
+    fn sample(&mut self) -> Result<PhaseSample> {
+        let MatmulProblem { a, b, c, .. } = &mut *self.problem;
+        self.gpu
+            .sample(&[a.as_bytes(), b.as_bytes()], &mut [c.as_bytes_mut()])
     }
 }
 

@@ -4,31 +4,18 @@
 
 use super::PiProblem;
 use crate::error::{Error, Result};
-use crate::gpu::timed_compute_pass;
-use crate::gpu::transfer::Role;
-use crate::gpu::{DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed};
+use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec};
 use crate::kernels::{GpuRun, GpuSetup};
 use crate::phase::PhaseSample;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// The most workgroups one row uses: 1024 × 256 invocations keep a large GPU busy, and each
 /// invocation still counts thousands of samples of a 2^31-sample row.
 const MAX_GROUPS_PER_ROW: u64 = 1024;
 
+/// Monte Carlo π set up on the GPU.
 pub(super) struct PiGpu<'a> {
-    context: &'a GpuContext,
+    gpu: Runner<'a>,
     problem: &'a mut PiProblem,
-    total: DeviceArray,
-    count_pipeline: Arc<wgpu::ComputePipeline>,
-    finish_pipeline: Arc<wgpu::ComputePipeline>,
-    count_group: wgpu::BindGroup,
-    finish_group: wgpu::BindGroup,
-    groups: (u32, u32),
-    timer: Option<PassTimer>,
-    setup: GpuSetup,
-    // Kept alive for the bind groups.
-    _buffers: (DeviceArray, DeviceArray),
 }
 
 impl<'a> PiGpu<'a> {
@@ -36,19 +23,15 @@ impl<'a> PiGpu<'a> {
         // The tree reduction needs a power of two.
         let workgroup_size = 1u32 << context.workgroup_size(256).ilog2();
         let row_shift = problem.row_shift;
-        let spec = |entry_point| ShaderSpec {
-            label: "pi",
-            source: include_str!("../../../shaders/pi/count.wgsl"),
-            entry_point,
-            constants: vec![
-                ("WORKGROUP_SIZE", workgroup_size as f64),
-                ("ROW_SHIFT", row_shift as f64),
-            ],
+        let mut setup = Setup::new(context, "pi");
+        let spec = |entry| {
+            ShaderSpec::new("pi", include_str!("../../../shaders/pi/count.wgsl"), entry)
+                .constant("WORKGROUP_SIZE", workgroup_size)
+                .constant("ROW_SHIFT", row_shift)
         };
-        let count = context.pipelines().get(context, &spec("count_hits"))?;
-        let finish = context.pipelines().get(context, &spec("finish"))?;
+        let count = setup.pipeline(&spec("count_hits"))?;
+        let finish = setup.pipeline(&spec("finish"))?;
 
-        let started = Instant::now();
         let n = problem.n;
         let row = 1u64 << row_shift;
         let rows = n.div_ceil(row).max(1);
@@ -64,100 +47,42 @@ impl<'a> PiGpu<'a> {
         let groups = (context.grid_stride_groups(n.min(row), workgroup_size) as u64)
             .min(MAX_GROUPS_PER_ROW)
             .min(fit);
-        let params = DeviceArray::new(context, "pi params", 16, Role::Scratch)?;
-        let partials = DeviceArray::new(context, "pi partials", 4 * groups * rows, Role::Scratch)?;
-        let total = DeviceArray::new(context, "pi total", 8, Role::Output)?;
+        let params = setup.scratch("pi params", 16)?;
+        let partials = setup.scratch("pi partials", 4 * groups * rows)?;
+        let total = setup.output("pi total", 8)?;
         let words: [u32; 4] = [problem.seed_key, rows as u32, last_row_samples, 0];
-        context.scoped("writing the pi parameters", || {
-            context
-                .queue
-                .write_buffer(&params.buffer, 0, bytemuck::cast_slice(&words));
-        })?;
-        context.submit_and_wait([], "writing the pi parameters")?;
-        let count_layout = count.pipeline.get_bind_group_layout(0);
-        let finish_layout = finish.pipeline.get_bind_group_layout(0);
-        fn entry(binding: u32, array: &DeviceArray) -> wgpu::BindGroupEntry<'_> {
-            wgpu::BindGroupEntry {
-                binding,
-                resource: array.buffer.as_entire_binding(),
-            }
-        }
-        let (count_group, finish_group) = context.scoped("creating bind groups", || {
-            let make = |label, layout, entries: &[wgpu::BindGroupEntry]| {
-                context
-                    .device
-                    .create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some(label),
-                        layout,
-                        entries,
-                    })
+        let doing = "writing the pi parameters";
+        context.write_and_wait(&params.buffer, bytemuck::cast_slice(&words), doing)?;
+        let (counts, total) = context.scoped("creating bind groups", || {
+            let bindings = [params.whole(), partials.whole()];
+            let workgroups = [groups as u32, rows as u32, 1];
+            let counts = Dispatch::new(context, &count, "pi count", &bindings, workgroups);
+            // The finish entry point uses bindings 1 and 2 only.
+            let bindings = [partials.whole(), total.whole()];
+            let total = Dispatch {
+                group: context.bind_group_from(&finish, "pi finish", 1, &bindings),
+                workgroups: [1, 1, 1],
             };
-            (
-                make(
-                    "pi count",
-                    &count_layout,
-                    &[entry(0, &params), entry(1, &partials)],
-                ),
-                make(
-                    "pi finish",
-                    &finish_layout,
-                    &[entry(1, &partials), entry(2, &total)],
-                ),
-            )
+            (counts, total)
         })?;
-        let timer = PassTimer::new(context)?;
-        let buffers_s = started.elapsed().as_secs_f64();
-        Ok(PiGpu {
-            context,
-            problem,
-            total,
-            count_pipeline: count.pipeline,
-            finish_pipeline: finish.pipeline,
-            count_group,
-            finish_group,
-            groups: (groups as u32, rows as u32),
-            timer,
-            setup: GpuSetup {
-                shader_compile_s: count.compile_s + finish.compile_s,
-                buffers_s,
-            },
-            _buffers: (params, partials),
-        })
+        setup.dispatch(&count, vec![counts]);
+        setup.dispatch(&finish, vec![total]);
+        let gpu = setup.finish()?;
+        Ok(PiGpu { gpu, problem })
     }
 }
 
 impl GpuRun for PiGpu<'_> {
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let context = self.context;
-        let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "pi", &[], |pass| {
-                pass.set_pipeline(&self.count_pipeline);
-                pass.set_bind_group(0, &self.count_group, &[]);
-                pass.dispatch_workgroups(self.groups.0, self.groups.1, 1);
-                pass.set_pipeline(&self.finish_pipeline);
-                pass.set_bind_group(0, &self.finish_group, &[]);
-                pass.dispatch_workgroups(1, 1, 1);
-                Ok(())
-            })?;
-
-        let mut words = [0u32; 2];
-        let download_s = download_timed(
-            context,
-            &mut [Download {
-                array: &self.total,
-                host: bytemuck::cast_slice_mut(&mut words),
-            }],
-        )?;
-        self.problem.count = words[0] as u64 | (words[1] as u64) << 32;
-        Ok(PhaseSample {
-            upload_s: None,
-            compute_wall_s,
-            compute_timestamp_s,
-            download_s: Some(download_s),
-        })
+    fn setup(&self) -> GpuSetup {
+        GpuSetup::from(&self.gpu)
     }
 
-    fn setup(&self) -> GpuSetup {
-        self.setup
+    /// No upload: the points are made on the device from their indices.
+    fn sample(&mut self) -> Result<PhaseSample> {
+        let mut words = [0u32; 2];
+        let host = bytemuck::cast_slice_mut(&mut words);
+        let phases = self.gpu.sample(&[], &mut [host])?;
+        self.problem.count = words[0] as u64 | (words[1] as u64) << 32;
+        Ok(phases)
     }
 }

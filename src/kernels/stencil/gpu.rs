@@ -1,14 +1,9 @@
 //! The stencil on the GPU, in two variants.
 //!
-//! - `resident`: the initial field is uploaded once, every step runs on the device (all steps are
-//!   dispatches of one compute pass, ping-ponging between two device buffers; wgpu puts a barrier
-//!   between dispatches), and the result is downloaded once.
-//! - `roundtrip`: the field lives on the host between steps. Each step uploads it, runs one step
-//!   and downloads the result, as a time loop that offloads only its inner step does. A sample's
-//!   upload phase is the sum of the steps' uploads, its download phase the sum of their
-//!   downloads, and its compute phase the sum of the steps' computations (timestamps when every
-//!   step had a valid pair, else the host clock), so the record's phases show the steps× larger
-//!   transfers directly.
+//! - `resident`: one upload, every step a dispatch of one compute pass (ping-ponging between two
+//!   device buffers; wgpu puts a barrier between dispatches), one download.
+//! - `roundtrip`: the field goes back to the host after every step: upload, one step, download,
+//!   `steps` times per sample.
 //!
 //! Fields larger than one storage binding are processed in bands of whole rows. A band's input
 //! window includes the row above and the row below (its halo) and starts at the aligned offset at
@@ -18,16 +13,9 @@
 use super::{DIFFUSION, Field, StencilProblem, step_fields};
 use crate::error::{Error, Result};
 use crate::gpu::pipeline::CompiledPipeline;
-use crate::gpu::timed_compute_pass;
-use crate::gpu::transfer::Role;
-use crate::gpu::{
-    DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
-};
+use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec};
 use crate::kernels::{GpuRun, GpuSetup};
 use crate::phase::PhaseSample;
-use std::sync::Arc;
-use std::time::Instant;
-use wgpu::util::DeviceExt;
 
 /// Where the field stays between steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,59 +97,26 @@ pub(crate) fn step_pipeline(context: &GpuContext) -> Result<(CompiledPipeline, (
     let tile_x = 16u32.min(limits.max_compute_workgroup_size_x);
     let tile_y =
         (context.workgroup_size(256) / tile_x).clamp(1, limits.max_compute_workgroup_size_y.max(1));
-    let compiled = context.pipelines().get(
-        context,
-        &ShaderSpec {
-            label: "stencil",
-            source: include_str!("../../../shaders/stencil.wgsl"),
-            entry_point: "step",
-            constants: vec![
-                ("TILE_X", tile_x as f64),
-                ("TILE_Y", tile_y as f64),
-                ("DIFFUSION", DIFFUSION as f64),
-            ],
-        },
-    )?;
-    Ok((compiled, (tile_x, tile_y)))
+    let spec = ShaderSpec::new(
+        "stencil",
+        include_str!("../../../shaders/stencil.wgsl"),
+        "step",
+    )
+    .constant("TILE_X", tile_x)
+    .constant("TILE_Y", tile_y)
+    .constant("DIFFUSION", DIFFUSION);
+    Ok((context.pipelines().get(context, &spec)?, (tile_x, tile_y)))
 }
 
-/// The bind groups of one band for each (source, destination) pair a step can use, and its
-/// workgroup counts.
-struct Band {
-    /// Indexed by [`pair_index`]; `None` for pairs the variant never uses.
-    groups: Vec<Option<wgpu::BindGroup>>,
-    workgroups: (u32, u32),
-    _params: wgpu::Buffer,
-}
-
-/// The (source, destination) pairs of [`step_fields`], in the order of [`Band::groups`].
-const PAIRS: [(Field, Field); 4] = [
-    (Field::Initial, Field::Output),
-    (Field::Initial, Field::Scratch),
-    (Field::Scratch, Field::Output),
-    (Field::Output, Field::Scratch),
-];
-
-fn pair_index(pair: (Field, Field)) -> usize {
-    PAIRS
-        .iter()
-        .position(|p| *p == pair)
-        .unwrap_or_else(|| unreachable!("no step goes {pair:?}"))
-}
+/// The bind groups of one band made so far, one per (source, destination) pair its steps use.
+type BandGroups = Vec<((Field, Field), wgpu::BindGroup)>;
 
 /// The stencil set up on the GPU.
 pub(crate) struct StencilGpu<'a> {
-    context: &'a GpuContext,
+    gpu: Runner<'a>,
     problem: &'a mut StencilProblem,
-    residency: Residency,
-    initial: DeviceArray,
-    output: DeviceArray,
-    /// The second buffer of the resident ping-pong (the round trip needs none).
-    _scratch: Option<DeviceArray>,
-    pipeline: Arc<wgpu::ComputePipeline>,
-    bands: Vec<Band>,
-    timer: Option<PassTimer>,
-    setup: GpuSetup,
+    /// Upload, compute pass, download: once (`resident`) or once per step (`roundtrip`).
+    rounds: u32,
 }
 
 impl<'a> StencilGpu<'a> {
@@ -182,201 +137,110 @@ impl<'a> StencilGpu<'a> {
             ))
         })?;
 
+        let mut setup = Setup::new(context, "stencil");
         let (compiled, (tile_x, tile_y)) = step_pipeline(context)?;
+        let pipeline = setup.compiled(compiled);
 
-        let started = Instant::now();
         let bytes = 4 * n * n;
-        let initial = DeviceArray::new(context, "stencil initial", bytes, Role::Input)?;
-        let output = DeviceArray::new(context, "stencil output", bytes, Role::Output)?;
+        let initial = setup.input("stencil initial", bytes)?;
+        let output = setup.output("stencil output", bytes)?;
+        // The second buffer of the resident ping-pong; the round trip needs none.
         let scratch = match residency {
-            Residency::Resident => Some(DeviceArray::new(
-                context,
-                "stencil scratch",
-                bytes,
-                Role::Scratch,
-            )?),
+            Residency::Resident => Some(setup.scratch("stencil scratch", bytes)?),
             Residency::Roundtrip => None,
         };
-        let layout = compiled.pipeline.get_bind_group_layout(0);
-        let max_groups = context.adapter.max_workgroups_per_dimension;
-        let bands = context.scoped("creating the stencil's bind groups", || {
-            plans
-                .iter()
-                .map(|plan| {
-                    let params: [u32; 8] = [
-                        n as u32,
-                        plan.rows as u32,
-                        plan.first_row as u32,
-                        (plan.first_row * n - plan.in_first) as u32,
-                        (plan.first_row * n - plan.out_first) as u32,
-                        n as u32, // grid rows
-                        0,
-                        0,
-                    ];
-                    let params =
-                        context
-                            .device
-                            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                                label: Some("stencil band"),
-                                contents: bytemuck::cast_slice(&params),
-                                usage: wgpu::BufferUsages::UNIFORM,
-                            });
-                    let field = |which: Field| match which {
-                        Field::Initial => Some(&initial),
-                        Field::Output => Some(&output),
-                        Field::Scratch => scratch.as_ref(),
+        // The (source, destination) of each step of one compute pass: every step when the
+        // field stays on the device; one step, initial to output, when it goes back to the host
+        // after each.
+        let steps = problem.steps;
+        let (rounds, pass): (u32, Vec<(Field, Field)>) = match residency {
+            Residency::Resident => (1, (1..=steps).map(|k| step_fields(k, steps)).collect()),
+            Residency::Roundtrip => (steps, vec![(Field::Initial, Field::Output)]),
+        };
+        let field = |which: Field| match which {
+            Field::Initial => Ok(&initial),
+            Field::Output => Ok(&output),
+            Field::Scratch => scratch.as_ref().ok_or_else(|| {
+                Error::gpu("creating the stencil's bind groups", "no scratch field")
+            }),
+        };
+        let max_groups = context.adapter.max_workgroups_per_dimension as u64;
+        let groups_for =
+            |count: u64, tile: u32| count.div_ceil(tile as u64).clamp(1, max_groups) as u32;
+        // Each band's position in the grid and inside its windows.
+        let params: Vec<[u32; 8]> = plans
+            .iter()
+            .map(|plan| {
+                [
+                    n as u32,
+                    plan.rows as u32,
+                    plan.first_row as u32,
+                    (plan.first_row * n - plan.in_first) as u32,
+                    (plan.first_row * n - plan.out_first) as u32,
+                    n as u32, // grid rows
+                    0,
+                    0,
+                ]
+            })
+            .collect();
+        let dispatches = context.scoped("creating the stencil's bind groups", || {
+            let params = setup.uniforms("stencil bands", &params);
+            let mut bands: Vec<BandGroups> = vec![Vec::new(); plans.len()];
+            // Step by step, one dispatch per band (wgpu orders the dispatches of a pass).
+            let mut dispatches = Vec::new();
+            for &pair in &pass {
+                for ((index, plan), groups) in (0..).zip(&plans).zip(&mut bands) {
+                    let made = groups.iter().find(|(made, _)| *made == pair);
+                    let group = match made {
+                        Some((_, group)) => group.clone(),
+                        None => {
+                            let bindings = [
+                                params.binding(index),
+                                field(pair.0)?.binding(plan.in_first, plan.in_count, 4),
+                                field(pair.1)?.binding(plan.out_first, plan.out_count, 4),
+                            ];
+                            let group = context.bind_group(&pipeline, "stencil step", &bindings);
+                            groups.push((pair, group.clone()));
+                            group
+                        }
                     };
-                    // Round trip: only initial → output; the others are never used.
-                    let groups = PAIRS
-                        .iter()
-                        .map(|&(source, destination)| {
-                            let (source, destination) = (field(source)?, field(destination)?);
-                            Some(
-                                context
-                                    .device
-                                    .create_bind_group(&wgpu::BindGroupDescriptor {
-                                        label: Some("stencil step"),
-                                        layout: &layout,
-                                        entries: &[
-                                            wgpu::BindGroupEntry {
-                                                binding: 0,
-                                                resource: params.as_entire_binding(),
-                                            },
-                                            wgpu::BindGroupEntry {
-                                                binding: 1,
-                                                resource: source.binding(
-                                                    plan.in_first,
-                                                    plan.in_count,
-                                                    4,
-                                                ),
-                                            },
-                                            wgpu::BindGroupEntry {
-                                                binding: 2,
-                                                resource: destination.binding(
-                                                    plan.out_first,
-                                                    plan.out_count,
-                                                    4,
-                                                ),
-                                            },
-                                        ],
-                                    }),
-                            )
-                        })
-                        .collect();
-                    let groups_for = |count: u64, tile: u32| {
-                        count.div_ceil(tile as u64).clamp(1, max_groups as u64) as u32
-                    };
-                    Band {
-                        groups,
-                        workgroups: (groups_for(n, tile_x), groups_for(plan.rows, tile_y)),
-                        _params: params,
-                    }
-                })
-                .collect::<Vec<_>>()
-        })?;
-        let timer = PassTimer::new(context)?;
-        let buffers_s = started.elapsed().as_secs_f64();
-        Ok(StencilGpu {
-            context,
-            problem,
-            residency,
-            initial,
-            output,
-            _scratch: scratch,
-            pipeline: compiled.pipeline,
-            bands,
-            timer,
-            setup: GpuSetup {
-                shader_compile_s: compiled.compile_s,
-                buffers_s,
-            },
-        })
-    }
-
-    /// Encodes, submits and waits for `steps` (1-based step numbers of the run) in one compute
-    /// pass; returns (host seconds, timestamp seconds).
-    fn compute(&self, steps: impl Iterator<Item = u32>) -> Result<(f64, Option<f64>)> {
-        let context = self.context;
-        let total = self.problem.steps;
-        let (wall_s, timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "stencil", &[], |pass| {
-                pass.set_pipeline(&self.pipeline);
-                for k in steps {
-                    let pair = match self.residency {
-                        Residency::Resident => pair_index(step_fields(k, total)),
-                        // The host holds the field between steps: always initial → output.
-                        Residency::Roundtrip => pair_index((Field::Initial, Field::Output)),
-                    };
-                    for band in &self.bands {
-                        let group = band.groups[pair].as_ref().ok_or_else(|| {
-                            Error::gpu("encoding stencil steps", "a step uses an unbound pair")
-                        })?;
-                        pass.set_bind_group(0, group, &[]);
-                        pass.dispatch_workgroups(band.workgroups.0, band.workgroups.1, 1);
-                    }
+                    let workgroups = [groups_for(n, tile_x), groups_for(plan.rows, tile_y), 1];
+                    dispatches.push(Dispatch { group, workgroups });
                 }
-                Ok(())
-            })?;
-        Ok((wall_s, timestamp_s))
-    }
-
-    fn download(&mut self) -> Result<f64> {
-        download_timed(
-            self.context,
-            &mut [Download {
-                array: &self.output,
-                host: self.problem.output.as_bytes_mut(),
-            }],
-        )
+            }
+            Ok(dispatches)
+        })??;
+        setup.dispatch(&pipeline, dispatches);
+        let gpu = setup.finish()?;
+        Ok(StencilGpu {
+            gpu,
+            problem,
+            rounds,
+        })
     }
 }
 
 impl GpuRun for StencilGpu<'_> {
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let context = self.context;
-        let steps = self.problem.steps;
-        match self.residency {
-            Residency::Resident => {
-                let upload_s =
-                    upload_timed(context, &[(&self.initial, self.problem.initial.as_bytes())])?;
-                let (compute_wall_s, compute_timestamp_s) = self.compute(1..=steps)?;
-                let download_s = self.download()?;
-                Ok(PhaseSample {
-                    upload_s: Some(upload_s),
-                    compute_wall_s,
-                    compute_timestamp_s,
-                    download_s: Some(download_s),
-                })
-            }
-            Residency::Roundtrip => {
-                let (mut upload_s, mut download_s, mut compute_wall_s) = (0.0, 0.0, 0.0);
-                let mut compute_timestamp_s = Some(0.0);
-                for k in 1..=steps {
-                    // Step 1 starts from the initial field, every later step from the field
-                    // the previous step brought back to the host.
-                    let host = if k == 1 {
-                        self.problem.initial.as_bytes()
-                    } else {
-                        self.problem.output.as_bytes()
-                    };
-                    upload_s += upload_timed(context, &[(&self.initial, host)])?;
-                    let (wall_s, timestamp_s) = self.compute(k..=k)?;
-                    compute_wall_s += wall_s;
-                    compute_timestamp_s = compute_timestamp_s.zip(timestamp_s).map(|(a, b)| a + b);
-                    download_s += self.download()?;
-                }
-                Ok(PhaseSample {
-                    upload_s: Some(upload_s),
-                    compute_wall_s,
-                    compute_timestamp_s,
-                    download_s: Some(download_s),
-                })
-            }
-        }
+    fn setup(&self) -> GpuSetup {
+        GpuSetup::from(&self.gpu)
     }
 
-    fn setup(&self) -> GpuSetup {
-        self.setup
+    /// Each phase is the sum over the rounds, so the round trip's transfers show `steps` times
+    /// larger, and its compute phase uses the timestamps only when every step had a valid pair.
+    fn sample(&mut self) -> Result<PhaseSample> {
+        let mut phases = self.gpu.phases();
+        for round in 0..self.rounds {
+            // The first round starts from the initial field, every later one from the field
+            // the previous round brought back to the host.
+            let host = match round {
+                0 => self.problem.initial.as_bytes(),
+                _ => self.problem.output.as_bytes(),
+            };
+            phases.upload(&[host])?;
+            phases.compute()?;
+            phases.download(&mut [self.problem.output.as_bytes_mut()])?;
+        }
+        Ok(phases.finish())
     }
 }
 

@@ -1,10 +1,5 @@
-//! STREAM dot: `sum(a[i] * b[i])`, a reduction.
-//!
-//! The lesson is the dependency chain: the plain loop adds into one accumulator, in order, and the
-//! compiler may not reorder float additions, so it runs at one add per add-latency however wide
-//! the registers are. The SIMD version keeps several vector accumulators in flight; the GPU
-//! version reduces per workgroup through a tree in workgroup memory, then once more over the
-//! partial sums.
+//! STREAM dot: `sum(a[i] * b[i])`, a reduction: one serial chain in the plain loop, several
+//! vector accumulators with SIMD, a tree per workgroup and then over the partials on the GPU.
 
 use super::F32_ROUNDING;
 use crate::backend::CpuBackend;
@@ -12,11 +7,7 @@ use crate::cpu::AlignedVec;
 use crate::cpu::parallel::sum_chunks2;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
 use crate::error::Result;
-use crate::gpu::timed_compute_pass;
-use crate::gpu::transfer::Role;
-use crate::gpu::{
-    DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
-};
+use crate::gpu::{Dispatch, GpuContext, PARTIALS_PER_CHUNK, Runner, Setup, ShaderSpec, chunks};
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_value;
 use crate::kernels::{
@@ -25,8 +16,6 @@ use crate::kernels::{
 };
 use crate::phase::PhaseSample;
 use rayon::prelude::*;
-use std::sync::Arc;
-use std::time::Instant;
 
 /// The dot kernel.
 pub struct Dot;
@@ -94,7 +83,7 @@ pub fn scalar(a: &[f32], b: &[f32]) -> f32 {
     sum as f32
 }
 
-/// Explicit SIMD with [`ACCUMULATORS`] vector accumulators on one core.
+/// Explicit SIMD with `ACCUMULATORS` vector accumulators on one core.
 pub fn simd(a: &[f32], b: &[f32]) -> f32 {
     dispatch(DotSimd { a, b })
 }
@@ -201,159 +190,71 @@ impl Problem for DotProblem {
     }
 }
 
-/// Partial-sum slots per chunk: the most workgroups one chunk's dispatch uses. A multiple of 64
-/// so that each chunk's slots start on the 256-byte binding-offset alignment.
-const SLOTS_PER_CHUNK: u64 = 1024;
-
+/// The dot set up on the GPU: partial sums per workgroup, chunk by chunk, then one workgroup
+/// that adds the partials into the first slot, in one compute pass.
 struct DotGpu<'a> {
-    context: &'a GpuContext,
+    gpu: Runner<'a>,
     problem: &'a mut DotProblem,
-    a: DeviceArray,
-    b: DeviceArray,
-    partials: DeviceArray,
-    partial_pipeline: Arc<wgpu::ComputePipeline>,
-    finish_pipeline: Arc<wgpu::ComputePipeline>,
-    chunks: Vec<(wgpu::BindGroup, u32)>,
-    finish_group: wgpu::BindGroup,
-    timer: Option<PassTimer>,
-    setup: GpuSetup,
 }
 
 impl<'a> DotGpu<'a> {
     fn new(problem: &'a mut DotProblem, context: &'a GpuContext) -> Result<Self> {
         // The tree reduction needs a power of two.
         let workgroup_size = 1u32 << context.workgroup_size(256).ilog2();
-        let spec = |entry_point| ShaderSpec {
-            label: "dot",
-            source: include_str!("../../../shaders/stream/dot.wgsl"),
-            entry_point,
-            constants: vec![("WORKGROUP_SIZE", workgroup_size as f64)],
+        let mut setup = Setup::new(context, "dot");
+        let source = include_str!("../../../shaders/stream/dot.wgsl");
+        let spec = |entry| {
+            ShaderSpec::new("dot", source, entry).constant("WORKGROUP_SIZE", workgroup_size)
         };
-        let partial = context.pipelines().get(context, &spec("partial_sums"))?;
-        let finish = context.pipelines().get(context, &spec("finish"))?;
+        let partial = setup.pipeline(&spec("partial_sums"))?;
+        let finish = setup.pipeline(&spec("finish"))?;
 
-        let started = Instant::now();
         let n = problem.a.len() as u64;
-        let a = DeviceArray::new(context, "dot a", 4 * n, Role::Input)?;
-        let b = DeviceArray::new(context, "dot b", 4 * n, Role::Input)?;
+        let a = setup.input("dot a", 4 * n)?;
+        let b = setup.input("dot b", 4 * n)?;
         let chunk = context.chunk_elements(4);
-        let chunk_count = n.div_ceil(chunk);
-        let partials = DeviceArray::new(
-            context,
-            "dot partials",
-            4 * SLOTS_PER_CHUNK * chunk_count,
-            Role::Output,
-        )?;
-        let partial_layout = partial.pipeline.get_bind_group_layout(0);
-        let finish_layout = finish.pipeline.get_bind_group_layout(0);
-        let (chunks, finish_group) = context.scoped("creating bind groups", || {
-            let chunks = (0..chunk_count)
-                .map(|index| {
-                    let first = index * chunk;
-                    let count = chunk.min(n - first);
-                    let group = context
-                        .device
-                        .create_bind_group(&wgpu::BindGroupDescriptor {
-                            label: Some("dot partial sums"),
-                            layout: &partial_layout,
-                            entries: &[
-                                wgpu::BindGroupEntry {
-                                    binding: 0,
-                                    resource: partials.binding(
-                                        index * SLOTS_PER_CHUNK,
-                                        SLOTS_PER_CHUNK,
-                                        4,
-                                    ),
-                                },
-                                wgpu::BindGroupEntry {
-                                    binding: 1,
-                                    resource: a.binding(first, count, 4),
-                                },
-                                wgpu::BindGroupEntry {
-                                    binding: 2,
-                                    resource: b.binding(first, count, 4),
-                                },
-                            ],
-                        });
-                    let workgroups = context
-                        .grid_stride_groups(count, workgroup_size)
-                        .min(SLOTS_PER_CHUNK as u32);
-                    (group, workgroups)
+        let slots = PARTIALS_PER_CHUNK * n.div_ceil(chunk);
+        let partials = setup.output("dot partials", 4 * slots)?;
+        let (sums, total) = context.scoped("creating bind groups", || {
+            let sums = chunks(n, chunk)
+                .map(|chunk| {
+                    let bindings = [
+                        partials.binding(chunk.index * PARTIALS_PER_CHUNK, PARTIALS_PER_CHUNK, 4),
+                        a.binding(chunk.first, chunk.count, 4),
+                        b.binding(chunk.first, chunk.count, 4),
+                    ];
+                    let groups = context
+                        .grid_stride_groups(chunk.count, workgroup_size)
+                        .min(PARTIALS_PER_CHUNK as u32);
+                    Dispatch::new(context, &partial, "dot partials", &bindings, [groups, 1, 1])
                 })
-                .collect::<Vec<_>>();
-            let finish_group = context
-                .device
-                .create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("dot finish"),
-                    layout: &finish_layout,
-                    entries: &[wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: partials.buffer.as_entire_binding(),
-                    }],
-                });
-            (chunks, finish_group)
+                .collect();
+            let total = Dispatch::new(
+                context,
+                &finish,
+                "dot finish",
+                &[partials.whole()],
+                [1, 1, 1],
+            );
+            (sums, vec![total])
         })?;
-        let timer = PassTimer::new(context)?;
-        let buffers_s = started.elapsed().as_secs_f64();
-        Ok(DotGpu {
-            context,
-            problem,
-            a,
-            b,
-            partials,
-            partial_pipeline: partial.pipeline,
-            finish_pipeline: finish.pipeline,
-            chunks,
-            finish_group,
-            timer,
-            setup: GpuSetup {
-                shader_compile_s: partial.compile_s + finish.compile_s,
-                buffers_s,
-            },
-        })
+        setup.dispatch(&partial, sums);
+        setup.dispatch(&finish, total);
+        let gpu = setup.finish()?;
+        Ok(DotGpu { gpu, problem })
     }
 }
 
 impl GpuRun for DotGpu<'_> {
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let context = self.context;
-        let upload_s = upload_timed(
-            context,
-            &[
-                (&self.a, self.problem.a.as_bytes()),
-                (&self.b, self.problem.b.as_bytes()),
-            ],
-        )?;
-
-        let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), "dot", &[], |pass| {
-                pass.set_pipeline(&self.partial_pipeline);
-                for (group, workgroups) in &self.chunks {
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(*workgroups, 1, 1);
-                }
-                pass.set_pipeline(&self.finish_pipeline);
-                pass.set_bind_group(0, &self.finish_group, &[]);
-                pass.dispatch_workgroups(1, 1, 1);
-                Ok(())
-            })?;
-
-        let download_s = download_timed(
-            context,
-            &mut [Download {
-                array: &self.partials,
-                host: self.problem.result.as_bytes_mut(),
-            }],
-        )?;
-        Ok(PhaseSample {
-            upload_s: Some(upload_s),
-            compute_wall_s,
-            compute_timestamp_s,
-            download_s: Some(download_s),
-        })
+    fn setup(&self) -> GpuSetup {
+        GpuSetup::from(&self.gpu)
     }
 
-    fn setup(&self) -> GpuSetup {
-        self.setup
+    fn sample(&mut self) -> Result<PhaseSample> {
+        let problem = &mut *self.problem;
+        let uploads = [problem.a.as_bytes(), problem.b.as_bytes()];
+        // Only the first slot, where the finish pass leaves the total.
+        self.gpu
+            .sample(&uploads, &mut [problem.result.as_bytes_mut()])
     }
 }

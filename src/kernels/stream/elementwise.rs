@@ -1,26 +1,194 @@
-//! What the element-wise STREAM kernels share: their inputs and output, the CPU dispatch, the GPU
-//! run (arrays larger than one storage binding are bound and dispatched chunk by chunk) and the
-//! element-by-element verification.
+//! The one body of the element-wise STREAM kernels, generic over their formula: the inputs and
+//! output, the plain, SIMD and parallel loops, the GPU run (arrays larger than one storage
+//! binding are bound and dispatched chunk by chunk) and the element-by-element verification.
+//!
+//! The number of inputs is a type ([`One`], [`Two`]): it picks `map1` or `map2` and
+//! `for_chunks1` or `for_chunks2`, so a formula and the arrays it gets always agree.
 
 use super::Elementwise;
 use crate::backend::CpuBackend;
 use crate::cpu::AlignedVec;
+use crate::cpu::parallel::{for_chunks1, for_chunks2};
+use crate::cpu::simd::{F32Lanes, SimdKernel, Stores, dispatch, map1, map2};
 use crate::error::Result;
-use crate::gpu::timed_compute_pass;
-use crate::gpu::transfer::Role;
-use crate::gpu::{
-    DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, upload_timed,
-};
+use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec, chunks};
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_elements;
 use crate::kernels::{GpuRun, GpuSetup, Kernel, Problem, Variant, Verification};
 use crate::phase::PhaseSample;
 use std::marker::PhantomData;
-use std::sync::Arc;
-use std::time::Instant;
+
+/// The number of input arrays of an element-wise kernel, as a type.
+pub trait Arity: Send + Sync + 'static {
+    /// Number of input arrays.
+    const COUNT: usize;
+    /// One `T` per input array: `[T; COUNT]`.
+    type Each<T>: AsRef<[T]>;
+    /// One `T` per input array, made from the input's index.
+    fn each<T>(make: impl FnMut(usize) -> T) -> Self::Each<T>;
+    /// The plain loop: `out[i] = formula(inputs[i])`.
+    fn plain(out: &mut [f32], inputs: Self::Each<&[f32]>, formula: impl Fn(Self::Each<f32>) -> f32);
+    /// The SIMD loop over registers `S` (`map1` or `map2`), `scalar` on the tail.
+    fn map<S: F32Lanes>(
+        out: &mut [f32],
+        inputs: Self::Each<&[f32]>,
+        stores: Stores,
+        vector: impl Fn(Self::Each<S>) -> S,
+        scalar: impl Fn(Self::Each<f32>) -> f32,
+    );
+    /// Runs `body` on matching chunks of the output and the inputs, in parallel.
+    fn for_chunks(
+        out: &mut [f32],
+        inputs: Self::Each<&[f32]>,
+        body: impl Fn(&mut [f32], Self::Each<&[f32]>) + Sync,
+    );
+}
+
+/// One `T` per input of `Op`.
+pub type Each<Op, T> = <<Op as Elementwise>::Arity as Arity>::Each<T>;
+
+/// One input array: `out[i] = f(a[i])`.
+pub struct One;
+
+/// Two input arrays: `out[i] = f(a[i], b[i])`.
+pub struct Two;
+
+impl Arity for One {
+    const COUNT: usize = 1;
+    type Each<T> = [T; 1];
+
+    fn each<T>(make: impl FnMut(usize) -> T) -> [T; 1] {
+        std::array::from_fn(make)
+    }
+
+    #[inline(always)]
+    fn plain(out: &mut [f32], [a]: [&[f32]; 1], formula: impl Fn([f32; 1]) -> f32) {
+        for (o, &x) in out.iter_mut().zip(a) {
+            *o = formula([x]);
+        }
+    }
+
+    #[inline(always)]
+    fn map<S: F32Lanes>(
+        out: &mut [f32],
+        [a]: [&[f32]; 1],
+        stores: Stores,
+        vector: impl Fn([S; 1]) -> S,
+        scalar: impl Fn([f32; 1]) -> f32,
+    ) {
+        map1::<S>(out, a, stores, |x| vector([x]), |x| scalar([x]));
+    }
+
+    fn for_chunks(
+        out: &mut [f32],
+        [a]: [&[f32]; 1],
+        body: impl Fn(&mut [f32], [&[f32]; 1]) + Sync,
+    ) {
+        for_chunks1(out, a, |out, a| body(out, [a]));
+    }
+}
+
+impl Arity for Two {
+    const COUNT: usize = 2;
+    type Each<T> = [T; 2];
+
+    fn each<T>(make: impl FnMut(usize) -> T) -> [T; 2] {
+        std::array::from_fn(make)
+    }
+
+    #[inline(always)]
+    fn plain(out: &mut [f32], [a, b]: [&[f32]; 2], formula: impl Fn([f32; 2]) -> f32) {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = formula([x, y]);
+        }
+    }
+
+    #[inline(always)]
+    fn map<S: F32Lanes>(
+        out: &mut [f32],
+        [a, b]: [&[f32]; 2],
+        stores: Stores,
+        vector: impl Fn([S; 2]) -> S,
+        scalar: impl Fn([f32; 2]) -> f32,
+    ) {
+        map2::<S>(
+            out,
+            a,
+            b,
+            stores,
+            |x, y| vector([x, y]),
+            |x, y| scalar([x, y]),
+        );
+    }
+
+    fn for_chunks(
+        out: &mut [f32],
+        [a, b]: [&[f32]; 2],
+        body: impl Fn(&mut [f32], [&[f32]; 2]) + Sync,
+    ) {
+        for_chunks2(out, a, b, |out, a, b| body(out, [a, b]));
+    }
+}
+
+/// The plain loop of `Op`. Never inlined: as a function of its own its output slice is
+/// `noalias`, which lets the compiler vectorize the loop (or call `memcpy`) without overlap checks.
+#[inline(never)]
+pub fn scalar<Op: Elementwise>(out: &mut [f32], inputs: Each<Op, &[f32]>) {
+    Op::Arity::plain(out, inputs, Op::scalar);
+}
+
+/// Explicit SIMD on one core.
+#[inline(never)]
+pub fn simd<Op: Elementwise>(out: &mut [f32], inputs: Each<Op, &[f32]>) {
+    let stores = Stores::for_output(out.len());
+    dispatch(Lanes::<Op> {
+        out,
+        inputs,
+        stores,
+        op: PhantomData,
+    });
+}
+
+/// All cores of the current rayon pool, SIMD inside each chunk. The kind of store is chosen
+/// for the whole output, before it is cut into chunks.
+#[inline(never)]
+pub fn rayon<Op: Elementwise>(out: &mut [f32], inputs: Each<Op, &[f32]>) {
+    let stores = Stores::for_output(out.len());
+    Op::Arity::for_chunks(out, inputs, |out, inputs| {
+        dispatch(Lanes::<Op> {
+            out,
+            inputs,
+            stores,
+            op: PhantomData,
+        })
+    });
+}
+
+/// The SIMD loop of `Op` on one output chunk.
+struct Lanes<'o, 'i, Op: Elementwise> {
+    out: &'o mut [f32],
+    inputs: Each<Op, &'i [f32]>,
+    stores: Stores,
+    op: PhantomData<fn() -> Op>,
+}
+
+impl<Op: Elementwise> SimdKernel for Lanes<'_, '_, Op> {
+    type Output = ();
+    #[inline(always)]
+    fn run<S: F32Lanes>(self) {
+        Op::Arity::map::<S>(
+            self.out,
+            self.inputs,
+            self.stores,
+            Op::lanes::<S>(),
+            Op::scalar,
+        );
+    }
+}
 
 /// Inputs and output of one element-wise kernel at one size.
 pub struct ElementwiseProblem<Op: Elementwise> {
+    /// One array per input (`Op::Arity::COUNT`).
     inputs: Vec<AlignedVec<f32>>,
     output: AlignedVec<f32>,
     op: PhantomData<Op>,
@@ -30,7 +198,7 @@ impl<Op: Elementwise> ElementwiseProblem<Op> {
     /// Inputs uniform in [0, 1) from `seed` (input k uses stream k); output filled with NaN.
     pub fn new(n: usize, seed: u64) -> Self {
         ElementwiseProblem {
-            inputs: (0..Op::ARITY)
+            inputs: (0..Op::Arity::COUNT)
                 .map(|k| uniform_f32(n, seed, k as u64))
                 .collect(),
             output: AlignedVec::filled(n, f32::NAN),
@@ -42,16 +210,12 @@ impl<Op: Elementwise> ElementwiseProblem<Op> {
     pub fn output(&self) -> &[f32] {
         &self.output
     }
-}
 
-/// Calls `f` with the inputs as a slice of slices, without allocating (at most two inputs).
-fn with_inputs<R>(inputs: &[AlignedVec<f32>], f: impl FnOnce(&[&[f32]]) -> R) -> R {
-    let empty: &[f32] = &[];
-    let slices = [
-        inputs.first().map_or(empty, |v| &v[..]),
-        inputs.get(1).map_or(empty, |v| &v[..]),
-    ];
-    f(&slices[..inputs.len()])
+    /// The output to write and the inputs to read.
+    fn arrays(&mut self) -> (&mut [f32], Each<Op, &[f32]>) {
+        let inputs = &self.inputs;
+        (&mut self.output, Op::Arity::each(|k| &inputs[k][..]))
+    }
 }
 
 impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
@@ -60,13 +224,13 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
     }
 
     fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
-        let output = &mut self.output[..];
-        with_inputs(&self.inputs, |inputs| match backend {
-            CpuBackend::Scalar => Op::scalar(output, inputs),
-            CpuBackend::Simd => Op::simd(output, inputs),
-            CpuBackend::Rayon => Op::rayon(output, inputs),
+        let (output, inputs) = self.arrays();
+        match backend {
+            CpuBackend::Scalar => scalar::<Op>(output, inputs),
+            CpuBackend::Simd => simd::<Op>(output, inputs),
+            CpuBackend::Rayon => rayon::<Op>(output, inputs),
             CpuBackend::Library => unreachable!("the STREAM kernels have no library backend"),
-        })
+        }
     }
 
     fn gpu_run<'a>(
@@ -78,13 +242,8 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
     }
 
     fn verify(&self) -> Verification {
-        let rule = Op::INFO.verification;
-        check_elements(&self.output, rule, |i| {
-            let mut values = [0.0f32; 2];
-            for (k, input) in self.inputs.iter().enumerate() {
-                values[k] = input[i];
-            }
-            Op::expected(&values[..Op::ARITY])
+        check_elements(&self.output, Op::INFO.verification, |i| {
+            Op::expected(Op::Arity::each(|k| self.inputs[k][i]))
         })
     }
 
@@ -93,136 +252,55 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
     }
 }
 
-/// An element-wise kernel set up on the GPU.
+/// An element-wise kernel set up on the GPU: one dispatch per chunk of at most one storage
+/// binding.
 struct ElementwiseGpu<'a, Op: Elementwise> {
-    context: &'a GpuContext,
+    gpu: Runner<'a>,
     problem: &'a mut ElementwiseProblem<Op>,
-    inputs: Vec<DeviceArray>,
-    output: DeviceArray,
-    pipeline: Arc<wgpu::ComputePipeline>,
-    /// One bind group per chunk of at most one storage binding, with its workgroup count.
-    chunks: Vec<(wgpu::BindGroup, u32)>,
-    timer: Option<PassTimer>,
-    setup: GpuSetup,
 }
 
 impl<'a, Op: Elementwise> ElementwiseGpu<'a, Op> {
     fn new(problem: &'a mut ElementwiseProblem<Op>, context: &'a GpuContext) -> Result<Self> {
+        let name = Op::INFO.name;
         let workgroup_size = context.workgroup_size(256);
-        let mut constants = vec![("WORKGROUP_SIZE", workgroup_size as f64)];
-        constants.extend_from_slice(Op::SHADER_CONSTANTS);
-        let compiled = context.pipelines().get(
-            context,
-            &ShaderSpec {
-                label: Op::INFO.name,
-                source: Op::SHADER,
-                entry_point: "main",
-                constants,
-            },
-        )?;
+        let mut setup = Setup::new(context, name);
+        let mut spec =
+            ShaderSpec::new(name, Op::SHADER, "main").constant("WORKGROUP_SIZE", workgroup_size);
+        spec.constants.extend_from_slice(Op::SHADER_CONSTANTS);
+        let pipeline = setup.pipeline(&spec)?;
 
-        let started = Instant::now();
         let n = problem.output.len() as u64;
-        let bytes = 4 * n;
-        let inputs = (0..Op::ARITY)
-            .map(|k| {
-                DeviceArray::new(
-                    context,
-                    &format!("{} input {k}", Op::INFO.name),
-                    bytes,
-                    Role::Input,
-                )
-            })
+        let inputs = (0..Op::Arity::COUNT)
+            .map(|k| setup.input(&format!("{name} input {k}"), 4 * n))
             .collect::<Result<Vec<_>>>()?;
-        let output = DeviceArray::new(
-            context,
-            &format!("{} output", Op::INFO.name),
-            bytes,
-            Role::Output,
-        )?;
-        let chunk = context.chunk_elements(4);
-        let layout = compiled.pipeline.get_bind_group_layout(0);
-        let chunks = context.scoped("creating bind groups", || {
-            (0..n)
-                .step_by(chunk as usize)
-                .map(|first| {
-                    let count = chunk.min(n - first);
-                    let mut entries = vec![wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: output.binding(first, count, 4),
-                    }];
-                    for (k, input) in inputs.iter().enumerate() {
-                        entries.push(wgpu::BindGroupEntry {
-                            binding: k as u32 + 1,
-                            resource: input.binding(first, count, 4),
-                        });
-                    }
-                    let group = context
-                        .device
-                        .create_bind_group(&wgpu::BindGroupDescriptor {
-                            label: Some(Op::INFO.name),
-                            layout: &layout,
-                            entries: &entries,
-                        });
-                    (group, context.grid_stride_groups(count, workgroup_size))
+        let output = setup.output(&format!("{name} output"), 4 * n)?;
+        let dispatches = context.scoped("creating bind groups", || {
+            chunks(n, context.chunk_elements(4))
+                .map(|chunk| {
+                    let arrays = std::iter::once(&output).chain(&inputs);
+                    let bindings: Vec<_> = arrays
+                        .map(|array| array.binding(chunk.first, chunk.count, 4))
+                        .collect();
+                    let groups = context.grid_stride_groups(chunk.count, workgroup_size);
+                    Dispatch::new(context, &pipeline, name, &bindings, [groups, 1, 1])
                 })
                 .collect()
         })?;
-        let timer = PassTimer::new(context)?;
-        let buffers_s = started.elapsed().as_secs_f64();
-        Ok(ElementwiseGpu {
-            context,
-            problem,
-            inputs,
-            output,
-            pipeline: compiled.pipeline,
-            chunks,
-            timer,
-            setup: GpuSetup {
-                shader_compile_s: compiled.compile_s,
-                buffers_s,
-            },
-        })
+        setup.dispatch(&pipeline, dispatches);
+        let gpu = setup.finish()?;
+        Ok(ElementwiseGpu { gpu, problem })
     }
 }
 
 impl<Op: Elementwise> GpuRun for ElementwiseGpu<'_, Op> {
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let context = self.context;
-        let transfers: Vec<(&DeviceArray, &[u8])> = self
-            .inputs
-            .iter()
-            .zip(&self.problem.inputs)
-            .map(|(device, host)| (device, host.as_bytes()))
-            .collect();
-        let upload_s = upload_timed(context, &transfers)?;
-
-        let (compute_wall_s, compute_timestamp_s) =
-            timed_compute_pass(context, self.timer.as_ref(), Op::INFO.name, &[], |pass| {
-                pass.set_pipeline(&self.pipeline);
-                for (group, workgroups) in &self.chunks {
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(*workgroups, 1, 1);
-                }
-                Ok(())
-            })?;
-
-        let download_s = download_timed(
-            context,
-            &mut [Download {
-                array: &self.output,
-                host: self.problem.output.as_bytes_mut(),
-            }],
-        )?;
-        Ok(PhaseSample {
-            upload_s: Some(upload_s),
-            compute_wall_s,
-            compute_timestamp_s,
-            download_s: Some(download_s),
-        })
+    fn setup(&self) -> GpuSetup {
+        GpuSetup::from(&self.gpu)
     }
 
-    fn setup(&self) -> GpuSetup {
-        self.setup
+    fn sample(&mut self) -> Result<PhaseSample> {
+        let hosts = &self.problem.inputs;
+        let uploads = Op::Arity::each(|k| hosts[k].as_bytes());
+        let output = self.problem.output.as_bytes_mut();
+        self.gpu.sample(uploads.as_ref(), &mut [output])
     }
 }
