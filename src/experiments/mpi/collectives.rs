@@ -8,6 +8,7 @@ use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::measure::{MeasureOptions, Stats};
+use crate::report::csv::{self, Number};
 use crate::report::format::{rate, seconds};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
@@ -282,6 +283,20 @@ fn point(
     }
 }
 
+/// The CSV row of one operation at one size.
+#[derive(Serialize, Default)]
+struct CollectiveRow {
+    operation: &'static str,
+    bytes: u64,
+    ranks: usize,
+    time_median_s: Number,
+    time_min_s: Number,
+    mean_rank_s: Number,
+    algbw_gbs: Number,
+    busbw_gbs: Number,
+    verified: bool,
+}
+
 impl Document for CollectivesDocument {
     fn verified(&self) -> bool {
         self.verified
@@ -342,38 +357,18 @@ impl Document for CollectivesDocument {
         ]
     }
 
-    fn csv(&self) -> Rows {
-        Rows {
-            header: header(&[
-                "operation",
-                "bytes",
-                "ranks",
-                "time_median_s",
-                "time_min_s",
-                "mean_rank_s",
-                "algbw_gbs",
-                "busbw_gbs",
-                "verified",
-            ]),
-            rows: self
-                .points
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.operation.name().to_string(),
-                        p.bytes.to_string(),
-                        self.mpi.ranks.to_string(),
-                        p.time.median_s.to_string(),
-                        p.time.min_s.to_string(),
-                        p.mean_rank_s.to_string(),
-                        p.algbw_gbs.to_string(),
-                        p.busbw_gbs.to_string(),
-                        p.verified.to_string(),
-                    ]
-                })
-                .collect(),
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.points.iter().map(|p| CollectiveRow {
+            operation: p.operation.name(),
+            bytes: p.bytes,
+            ranks: self.mpi.ranks,
+            time_median_s: Number(p.time.median_s),
+            time_min_s: Number(p.time.min_s),
+            mean_rank_s: Number(p.mean_rank_s),
+            algbw_gbs: Number(p.algbw_gbs),
+            busbw_gbs: Number(p.busbw_gbs),
+            verified: p.verified,
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {

@@ -9,6 +9,7 @@ use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
 use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
 use crate::measure::{MeasureOptions, Stats};
+use crate::report::csv::{self, Number};
 use crate::report::format::{rate, seconds};
 use crate::report::plot::{Chart, Series};
 use crate::report::progress::Progress;
@@ -168,6 +169,17 @@ fn check_round_trip(
     }
 }
 
+/// The CSV row of one message size.
+#[derive(Serialize, Default)]
+struct PingpongRow {
+    bytes: u64,
+    latency_s: Number,
+    bandwidth_gbs: Number,
+    round_trip_median_s: Number,
+    round_trip_min_s: Number,
+    round_trips_per_sample: u32,
+}
+
 impl PingpongDocument {
     fn figure(&self) -> Chart {
         let measured = Series {
@@ -293,32 +305,15 @@ impl Document for PingpongDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        Rows {
-            header: header(&[
-                "bytes",
-                "latency_s",
-                "bandwidth_gbs",
-                "round_trip_median_s",
-                "round_trip_min_s",
-                "round_trips_per_sample",
-            ]),
-            rows: self
-                .points
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.bytes.to_string(),
-                        p.latency_s.to_string(),
-                        p.bandwidth_gbs.to_string(),
-                        p.round_trip.median_s.to_string(),
-                        p.round_trip.min_s.to_string(),
-                        p.round_trips_per_sample.to_string(),
-                    ]
-                })
-                .collect(),
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.points.iter().map(|p| PingpongRow {
+            bytes: p.bytes,
+            latency_s: Number(p.latency_s),
+            bandwidth_gbs: Number(p.bandwidth_gbs),
+            round_trip_median_s: Number(p.round_trip.median_s),
+            round_trip_min_s: Number(p.round_trip.min_s),
+            round_trips_per_sample: p.round_trips_per_sample,
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {

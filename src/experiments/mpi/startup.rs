@@ -12,6 +12,7 @@ use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::measure::{MeasureOptions, Stats};
+use crate::report::csv::{self, Number};
 use crate::report::format::{ratio, seconds};
 use crate::report::table::Rows;
 use crate::report::{self, Document, to_json};
@@ -151,6 +152,21 @@ impl StartupDocument {
     }
 }
 
+/// The CSV row of one rank.
+#[derive(Serialize, Default)]
+struct StartupRow<'a> {
+    rank: usize,
+    host: &'a str,
+    entered_unix_s: Number,
+    mpi_init_s: Number,
+    first_barrier_s: Number,
+    barrier_median_s: Number,
+    first_allreduce_s: Number,
+    allreduce_median_s: Number,
+    first_round_trip_s: Option<Number>,
+    round_trip_median_s: Option<Number>,
+}
+
 impl Document for StartupDocument {
     fn verified(&self) -> bool {
         self.verified
@@ -254,43 +270,19 @@ impl Document for StartupDocument {
         ]
     }
 
-    fn csv(&self) -> Rows {
-        Rows {
-            header: header(&[
-                "rank",
-                "host",
-                "entered_unix_s",
-                "mpi_init_s",
-                "first_barrier_s",
-                "barrier_median_s",
-                "first_allreduce_s",
-                "allreduce_median_s",
-                "first_round_trip_s",
-                "round_trip_median_s",
-            ]),
-            rows: self
-                .ranks
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.rank.to_string(),
-                        r.host.clone(),
-                        r.entered_unix_s.to_string(),
-                        r.mpi_init_s.to_string(),
-                        r.first_barrier_s.to_string(),
-                        r.barrier.median_s.to_string(),
-                        r.first_allreduce_s.to_string(),
-                        r.allreduce.median_s.to_string(),
-                        r.first_round_trip_s
-                            .map_or(String::new(), |v| v.to_string()),
-                        r.round_trip
-                            .as_ref()
-                            .map_or(String::new(), |s| s.median_s.to_string()),
-                    ]
-                })
-                .collect(),
-            numeric: vec![],
-        }
+    fn csv(&self) -> Result<String> {
+        csv::write(self.ranks.iter().map(|r| StartupRow {
+            rank: r.rank,
+            host: &r.host,
+            entered_unix_s: Number(r.entered_unix_s),
+            mpi_init_s: Number(r.mpi_init_s),
+            first_barrier_s: Number(r.first_barrier_s),
+            barrier_median_s: Number(r.barrier.median_s),
+            first_allreduce_s: Number(r.first_allreduce_s),
+            allreduce_median_s: Number(r.allreduce.median_s),
+            first_round_trip_s: r.first_round_trip_s.map(Number),
+            round_trip_median_s: r.round_trip.as_ref().map(|s| Number(s.median_s)),
+        }))
     }
 
     fn json(&self) -> Result<serde_json::Value> {

@@ -7,10 +7,12 @@ use crate::distributed::slab::MpiBackend;
 use crate::distributed::timeloop::RankPhases;
 use crate::error::Result;
 use crate::experiments::mpi::{header, mpi_heading};
+use crate::report::csv::{self, Number};
 use crate::report::format::{percent, rate, ratio, seconds, share};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
+use serde::Serialize;
 
 /// A phase column of the tables: its header, the phase, and whether it is a halo phase (which
 /// one rank, having no neighbours, does not have).
@@ -157,6 +159,23 @@ impl StencilDocument {
             MpiBackend::Gpu => "gpu".into(),
         }
     }
+}
+
+/// The CSV row of one rank at one rank count.
+#[derive(Serialize, Default)]
+struct RankRow<'a> {
+    ranks: usize,
+    rank: usize,
+    host: &'a str,
+    rows: usize,
+    time_median_s: Number,
+    rank_total_s: Number,
+    compute_s: Number,
+    halo_exchange_s: Number,
+    halo_download_s: Number,
+    halo_upload_s: Number,
+    allreduce_s: Number,
+    load_s: Number,
 }
 
 impl Document for StencilDocument {
@@ -316,49 +335,27 @@ impl Document for StencilDocument {
         lines
     }
 
-    fn csv(&self) -> Rows {
-        let header = header(&[
-            "ranks",
-            "rank",
-            "host",
-            "rows",
-            "time_median_s",
-            "rank_total_s",
-            "compute_s",
-            "halo_exchange_s",
-            "halo_download_s",
-            "halo_upload_s",
-            "allreduce_s",
-            "load_s",
-        ]);
-        let rows = self
-            .points
-            .iter()
-            .flat_map(|p| {
-                p.per_rank.iter().map(move |r| {
-                    let m = &r.median;
-                    vec![
-                        p.ranks.to_string(),
-                        r.rank.to_string(),
-                        r.host.clone(),
-                        r.rows.to_string(),
-                        p.time.median_s.to_string(),
-                        m.total_s.to_string(),
-                        m.compute_s.to_string(),
-                        m.halo_exchange_s.to_string(),
-                        m.halo_download_s.to_string(),
-                        m.halo_upload_s.to_string(),
-                        m.allreduce_s.to_string(),
-                        m.load_s.to_string(),
-                    ]
-                })
+    fn csv(&self) -> Result<String> {
+        let rows = self.points.iter().flat_map(|p| {
+            p.per_rank.iter().map(move |r| {
+                let m = &r.median;
+                RankRow {
+                    ranks: p.ranks,
+                    rank: r.rank,
+                    host: &r.host,
+                    rows: r.rows,
+                    time_median_s: Number(p.time.median_s),
+                    rank_total_s: Number(m.total_s),
+                    compute_s: Number(m.compute_s),
+                    halo_exchange_s: Number(m.halo_exchange_s),
+                    halo_download_s: Number(m.halo_download_s),
+                    halo_upload_s: Number(m.halo_upload_s),
+                    allreduce_s: Number(m.allreduce_s),
+                    load_s: Number(m.load_s),
+                }
             })
-            .collect();
-        Rows {
-            header,
-            rows,
-            numeric: vec![],
-        }
+        });
+        csv::write(rows)
     }
 
     fn json(&self) -> Result<serde_json::Value> {
