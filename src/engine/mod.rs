@@ -5,10 +5,11 @@
 pub mod gpu_state;
 pub mod plan;
 
+pub use crate::kernels::Implementation;
 pub use gpu_state::GpuState;
-pub use plan::{Implementation, Plan, PlanBuilder};
+pub use plan::{Plan, PlanBuilder};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
 use crate::experiments::run::{GpuSetupReport, RunDocument};
@@ -53,13 +54,14 @@ pub fn run(
     let progress = Progress::new(samples_each * implementations.len() as u64, quiet);
     let mut records = Vec::new();
     let mut gpu_setup: Option<GpuSetupReport> = None;
-    for Implementation { backend, variant } in implementations {
-        let label = variant.map_or(backend.to_string(), |v| format!("{backend} {v}"));
-        progress.set_message(format!("{} on {label}", info.name));
+    for implementation in implementations {
+        let Implementation { backend, variant } = implementation;
+        progress.set_message(format!("{} on {}", info.name, implementation.label()));
         problem.clear_output();
-        let samples = match (backend, gpu) {
-            (Backend::Gpu, Some(context)) => {
-                let mut run = problem.gpu(context, variant)?;
+        let samples = match (backend.cpu(), gpu) {
+            (None, None) => continue,
+            (None, Some(context)) => {
+                let mut run = problem.gpu_run(context, variant)?;
                 let setup = GpuSetupReport::new(&context.setup, run.setup());
                 // Several GPU variants: report the compilation of all of them.
                 gpu_setup = Some(match gpu_setup {
@@ -72,27 +74,26 @@ pub fn run(
                 });
                 take_samples(plan.sampling, || run.sample(), |_, _| progress.step())?
             }
-            (Backend::Gpu, None) => continue,
             // Parallel backends run inside the pool so that the plan's threads hold.
-            (Backend::Rayon | Backend::Library, _) => take_samples(
+            (Some(cpu @ (CpuBackend::Rayon | CpuBackend::Library)), _) => take_samples(
                 plan.sampling,
-                || Ok(pool.install(|| time_compute(|| problem.run_cpu(backend, variant)))),
+                || Ok(pool.install(|| time_compute(|| problem.run_on(cpu, variant)))),
                 |_, _| progress.step(),
             )?,
-            (Backend::Scalar | Backend::Simd, _) => take_samples(
+            (Some(cpu @ (CpuBackend::Scalar | CpuBackend::Simd)), _) => take_samples(
                 plan.sampling,
-                || Ok(time_compute(|| problem.run_cpu(backend, variant))),
+                || Ok(time_compute(|| problem.run_on(cpu, variant))),
                 |_, _| progress.step(),
             )?,
         };
         records.push(Record::from_samples(
             RecordInput {
                 kernel: info.name,
-                variant: variant.map(str::to_string),
+                variant: variant.map(|v| v.name.to_string()),
                 backend,
                 size: plan.size,
                 cost: problem
-                    .cost(variant)
+                    .cost_of(variant)
                     .unwrap_or_else(|| plan.kernel.cost(plan.size)),
                 verification: problem.verify(),
                 threads: match backend {

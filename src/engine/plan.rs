@@ -6,17 +6,9 @@ use crate::backend::Backend;
 use crate::cpu::info::available_memory_bytes;
 use crate::error::{Error, Result};
 use crate::gpu::GpuRequest;
-use crate::kernels::{self, Kernel, KernelOptions};
+use crate::kernels::{self, Implementation, Kernel, KernelOptions};
 use crate::measure::MeasureOptions;
 use crate::size::{cap_size, format_bytes};
-
-/// One row of the table: a backend and, for kernels with several implementations there, the
-/// variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Implementation {
-    pub backend: Backend,
-    pub variant: Option<&'static str>,
-}
 
 /// A checked plan of one measurement: everything a caller can get wrong has been caught.
 #[derive(Clone)]
@@ -300,7 +292,7 @@ pub fn plan_implementations(
                 matched.push(variant.name);
                 plan.push(Implementation {
                     backend,
-                    variant: Some(variant.name),
+                    variant: Some(variant),
                 });
             }
         }
