@@ -109,11 +109,7 @@ fn gpu_matches_the_reference() {
 fn gpu_chunked_over_many_small_bindings_matches_the_reference() {
     // 4 KiB bindings: 1024 counts per chunk, so 301² = 90 601 pixels take 89 chunks, which
     // start mid-row and end with a partial one.
-    let request = GpuRequest {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    };
-    let Some(context) = common::gpu(request) else {
+    let Some(context) = common::gpu_with_bindings(4096) else {
         return;
     };
     assert_eq!(context.chunk_elements(4), 1024);

@@ -65,11 +65,7 @@ fn both_gpu_variants_count_exactly_what_the_cpu_counts() {
 fn gpu_chunking_over_many_small_bindings_counts_exactly() {
     // 4 KiB bindings: 1024 words = 4096 bytes per chunk; 100 003 bytes take 25 chunks, the
     // last one partial and ending in a partial word.
-    let request = GpuRequest {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    };
-    let Some(context) = common::gpu(request) else {
+    let Some(context) = common::gpu_with_bindings(4096) else {
         return;
     };
     for n in [4095, 4096, 4097, 100_003] {

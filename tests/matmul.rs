@@ -122,11 +122,7 @@ fn gpu_bands_over_small_bindings_match_the_reference() {
     // 129 floats a row (516 bytes): a binding of 64 rows starts every band on a 256-byte
     // boundary (and so on any smaller alignment), so n = 129 is 3 row bands (64, 64, 1) and 3
     // depth bands: 9 dispatches, 8 of which add to C.
-    let request = GpuRequest {
-        max_binding_bytes: Some(64 * 516),
-        ..Default::default()
-    };
-    let Some(context) = common::gpu(request) else {
+    let Some(context) = common::gpu_with_bindings(64 * 516) else {
         return;
     };
     let mut problem = MatmulProblem::new(129, 2);
@@ -157,11 +153,7 @@ fn gpu_samples_repeat() {
 
 #[test]
 fn a_binding_too_small_for_one_aligned_band_is_a_usage_error() {
-    let request = GpuRequest {
-        max_binding_bytes: Some(1024),
-        ..Default::default()
-    };
-    let Some(context) = common::gpu(request) else {
+    let Some(context) = common::gpu_with_bindings(1024) else {
         return;
     };
     let mut problem = MatmulProblem::new(129, 2);

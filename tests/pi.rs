@@ -72,11 +72,7 @@ fn the_gpu_counts_exactly_what_every_cpu_backend_counts() {
 fn many_gpu_rows_and_tiny_bindings_count_the_same() {
     // Rows of 2^10 samples: 98 rows at n = 100 003 (the last one partial), and 4 KiB bindings
     // leave room for only 10 workgroup partials per row.
-    let request = GpuRequest {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    };
-    let Some(context) = common::gpu(request) else {
+    let Some(context) = common::gpu_with_bindings(4096) else {
         return;
     };
     for n in [1023, 1024, 1025, 100_003] {

@@ -103,11 +103,7 @@ fn every_gpu_strategy_is_within_its_bound_and_a_wrong_sum_is_not() {
 #[test]
 fn gpu_chunking_over_many_small_bindings_stays_within_the_bound() {
     // 4 KiB bindings: 1024 f32 per chunk, so 100 003 elements take 98 chunks.
-    let request = GpuRequest {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    };
-    let Some(context) = common::gpu(request) else {
+    let Some(context) = common::gpu_with_bindings(4096) else {
         return;
     };
     let mut problem = ReduceProblem::new(100_003, 5);

@@ -80,11 +80,7 @@ fn every_kernel_on_the_gpu_matches_the_reference() {
 #[test]
 fn gpu_chunking_over_many_small_bindings_matches_the_reference() {
     // 4 KiB bindings: 1024 f32 per chunk, so 100 003 elements take 98 chunks, the last partial.
-    let request = GpuRequest {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    };
-    let Some(context) = common::gpu(request) else {
+    let Some(context) = common::gpu_with_bindings(4096) else {
         return;
     };
     assert_eq!(context.chunk_elements(4), 1024);

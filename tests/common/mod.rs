@@ -23,3 +23,12 @@ pub fn gpu(request: GpuRequest) -> Option<GpuContext> {
         Err(error) => panic!("HPCLAB_REQUIRE_GPU=1 but the GPU is unavailable: {error}"),
     }
 }
+
+/// A GPU context whose storage bindings hold at most `bytes` (to exercise chunking at small
+/// sizes), or `None` as [`gpu`] says.
+pub fn gpu_with_bindings(bytes: u64) -> Option<GpuContext> {
+    gpu(GpuRequest {
+        max_binding_bytes: Some(bytes),
+        ..Default::default()
+    })
+}
