@@ -87,6 +87,30 @@ pub enum CpuBackend {
     Library,
 }
 
+impl CpuBackend {
+    /// The loop form this backend runs, or `None` for the library.
+    pub fn as_loop(self) -> Option<CpuLoop> {
+        match self {
+            CpuBackend::Scalar => Some(CpuLoop::Scalar),
+            CpuBackend::Simd => Some(CpuLoop::Simd),
+            CpuBackend::Rayon => Some(CpuLoop::Rayon),
+            CpuBackend::Library => None,
+        }
+    }
+}
+
+/// The host loops every kernel has (what `Problem::run_loop` takes): the library backend is
+/// separate, since only some kernels have one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CpuLoop {
+    /// See [`Backend::Scalar`].
+    Scalar,
+    /// See [`Backend::Simd`].
+    Simd,
+    /// See [`Backend::Rayon`].
+    Rayon,
+}
+
 impl From<CpuBackend> for Backend {
     fn from(backend: CpuBackend) -> Backend {
         match backend {

@@ -11,7 +11,9 @@ pub mod transfer;
 
 pub use context::{AdapterChoice, AdapterSummary, GpuApi, GpuContext, GpuRequest};
 pub use pipeline::ShaderSpec;
-pub use run::{Chunk, Dispatch, PARTIALS_PER_CHUNK, Phases, Runner, Setup, Uniforms, chunks};
+pub use run::{
+    Chunk, Dispatch, GpuRun, GpuSetup, PARTIALS_PER_CHUNK, Phases, Runner, Setup, Uniforms, chunks,
+};
 pub use timer::{PassTimer, timed_compute_pass};
 pub use transfer::{
     DeviceArray, Download, download_ranges_timed, download_timed, upload_ranges_timed, upload_timed,

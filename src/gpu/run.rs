@@ -8,6 +8,7 @@ use super::timer::{PassTimer, timed_compute_pass};
 use super::transfer::{DeviceArray, Download, Role, download_timed, upload_timed};
 use crate::error::{Error, Result};
 use crate::phase::PhaseSample;
+use serde::Serialize;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Instant;
@@ -363,5 +364,63 @@ fn check_count(doing: &str, hosts: usize, arrays: usize) -> Result<()> {
             doing,
             format!("{hosts} host arrays for {arrays} device arrays"),
         )),
+    }
+}
+
+/// A kernel set up on the GPU: what the engine samples.
+pub trait GpuRun {
+    /// One sample: upload the inputs, compute, download the output into the problem, each
+    /// phase timed apart.
+    fn sample(&mut self) -> Result<PhaseSample>;
+    /// One-time costs paid to set this up.
+    fn setup(&self) -> GpuSetup;
+}
+
+/// One-time GPU costs of a kernel, in seconds: reported under the table, never in a phase.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct GpuSetup {
+    /// Compiling the kernel's shaders into pipelines (0 when already cached).
+    pub shader_compile_s: f64,
+    /// Allocating device, staging and readback buffers and creating bind groups.
+    pub buffers_s: f64,
+}
+
+impl<'a> Runner<'a> {
+    /// What setting this runner up cost.
+    pub fn costs(&self) -> GpuSetup {
+        GpuSetup {
+            shader_compile_s: self.compile_s,
+            buffers_s: self.buffers_s,
+        }
+    }
+
+    /// The run the engine samples: this runner and the kernel's own sample, which says what
+    /// goes up, where the download lands and what it means (usually one [`Runner::sample`]).
+    pub fn sampled_by<F>(self, sample: F) -> Box<dyn GpuRun + 'a>
+    where
+        F: FnMut(&Runner<'a>) -> Result<PhaseSample> + 'a,
+    {
+        Box::new(SampledBy {
+            runner: self,
+            sample,
+        })
+    }
+}
+
+struct SampledBy<'a, F> {
+    runner: Runner<'a>,
+    sample: F,
+}
+
+impl<'a, F> GpuRun for SampledBy<'a, F>
+where
+    F: FnMut(&Runner<'a>) -> Result<PhaseSample>,
+{
+    fn sample(&mut self) -> Result<PhaseSample> {
+        (self.sample)(&self.runner)
+    }
+
+    fn setup(&self) -> GpuSetup {
+        self.runner.costs()
     }
 }

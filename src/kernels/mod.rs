@@ -15,13 +15,13 @@ pub mod stencil;
 pub mod stream;
 pub mod verify;
 
-use crate::backend::{Backend, CpuBackend};
+use crate::backend::{Backend, CpuBackend, CpuLoop};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::phase::PhaseSample;
 use serde::Serialize;
 use std::path::PathBuf;
 
+pub use crate::gpu::{GpuRun, GpuSetup};
 pub use verify::Verification;
 
 /// What a kernel tells `hpclab list` about itself.
@@ -232,9 +232,22 @@ pub trait Kernel: Sync {
 pub trait Problem: Send {
     /// The kernel that prepared this problem (to resolve variant names).
     fn kernel(&self) -> &'static dyn Kernel;
-    /// Runs once on a CPU backend (the caller times it; rayon work runs inside the caller's
-    /// pool). `variant` is one of the kernel's variants on that backend, or `None`.
-    fn run_on(&mut self, backend: CpuBackend, variant: Option<&'static Variant>);
+    /// Runs once as one of the host loops (the caller times it; rayon work runs inside the
+    /// caller's pool). `variant` is one of the kernel's variants on that backend, or `None`.
+    fn run_loop(&mut self, form: CpuLoop, variant: Option<&'static Variant>);
+    /// Runs once through the kernel's library crate. Only a kernel that lists
+    /// [`Backend::Library`] overrides this, and a plan offers that backend to no other.
+    fn run_library(&mut self, _variant: Option<&'static Variant>) {
+        unreachable!("{} has no library backend", self.kernel().info().name)
+    }
+    /// Runs once on a CPU backend: [`run_loop`](Problem::run_loop) or
+    /// [`run_library`](Problem::run_library).
+    fn run_on(&mut self, backend: CpuBackend, variant: Option<&'static Variant>) {
+        match backend.as_loop() {
+            Some(form) => self.run_loop(form, variant),
+            None => self.run_library(variant),
+        }
+    }
     /// Creates the GPU buffers, bind groups and pipelines for `variant` (setup, not timed in
     /// any phase) and returns the runner of GPU samples.
     fn gpu_run<'a>(
@@ -322,24 +335,6 @@ pub trait Problem: Send {
         });
         self.cost_of(variant)
     }
-}
-
-/// A kernel set up on the GPU.
-pub trait GpuRun {
-    /// One sample: upload the inputs, compute, download the output into the problem, each
-    /// phase timed apart.
-    fn sample(&mut self) -> Result<PhaseSample>;
-    /// One-time costs paid to set this up.
-    fn setup(&self) -> GpuSetup;
-}
-
-/// One-time GPU costs of a kernel, in seconds: reported under the table, never in a phase.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct GpuSetup {
-    /// Compiling the kernel's shaders into pipelines (0 when already cached).
-    pub shader_compile_s: f64,
-    /// Allocating device, staging and readback buffers and creating bind groups.
-    pub buffers_s: f64,
 }
 
 /// Every kernel, in the order `hpclab list` shows them.

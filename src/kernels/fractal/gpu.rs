@@ -6,9 +6,8 @@
 
 use super::{FractalProblem, JULIA_C, Set};
 use crate::error::Result;
-use crate::gpu::{Chunk, Dispatch, GpuContext, Runner, Setup, ShaderSpec, chunks};
-use crate::kernels::{GpuRun, GpuSetup};
-use crate::phase::PhaseSample;
+use crate::gpu::{Chunk, Dispatch, GpuContext, Setup, ShaderSpec, chunks};
+use crate::kernels::GpuRun;
 
 /// The shader's `Params` uniform (32 bytes, std140-compatible: scalars only).
 #[repr(C)]
@@ -26,84 +25,69 @@ struct Params {
 }
 
 /// One escape-time image set up on the GPU.
-pub(super) struct FractalGpu<'a> {
-    gpu: Runner<'a>,
+pub(super) fn run<'a>(
     problem: &'a mut FractalProblem,
-}
+    context: &'a GpuContext,
+) -> Result<Box<dyn GpuRun + 'a>> {
+    let grid = problem.grid;
+    let workgroup_size = context.workgroup_size(256);
+    let (julia, (c_re, c_im)) = match grid.set {
+        Set::Mandelbrot => (0.0, (0.0, 0.0)),
+        Set::Julia => (1.0, JULIA_C),
+    };
+    let mut setup = Setup::new(context, "fractal");
+    let pipeline = setup.pipeline(
+        &ShaderSpec::new(
+            "fractal",
+            include_str!("../../../shaders/fractal.wgsl"),
+            "main",
+        )
+        .constant("WORKGROUP_SIZE", workgroup_size)
+        .constant("JULIA", julia)
+        // f32 → f64 is exact, and the shader converts back to the same f32.
+        .constant("C_RE", c_re)
+        .constant("C_IM", c_im),
+    )?;
 
-impl<'a> FractalGpu<'a> {
-    pub(super) fn new(problem: &'a mut FractalProblem, context: &'a GpuContext) -> Result<Self> {
-        let grid = problem.grid;
-        let workgroup_size = context.workgroup_size(256);
-        let (julia, (c_re, c_im)) = match grid.set {
-            Set::Mandelbrot => (0.0, (0.0, 0.0)),
-            Set::Julia => (1.0, JULIA_C),
-        };
-        let mut setup = Setup::new(context, "fractal");
-        let pipeline = setup.pipeline(
-            &ShaderSpec::new(
-                "fractal",
-                include_str!("../../../shaders/fractal.wgsl"),
-                "main",
-            )
-            .constant("WORKGROUP_SIZE", workgroup_size)
-            .constant("JULIA", julia)
-            // f32 → f64 is exact, and the shader converts back to the same f32.
-            .constant("C_RE", c_re)
-            .constant("C_IM", c_im),
-        )?;
-
-        let pixels = grid.pixels() as u64;
-        let counts = setup.output("fractal counts", 4 * pixels)?;
-        let n = grid.n as u64;
-        let chunks: Vec<Chunk> = chunks(pixels, context.chunk_elements(4)).collect();
-        let params: Vec<Params> = chunks
+    let pixels = grid.pixels() as u64;
+    let counts = setup.output("fractal counts", 4 * pixels)?;
+    let n = grid.n as u64;
+    let chunks: Vec<Chunk> = chunks(pixels, context.chunk_elements(4)).collect();
+    let params: Vec<Params> = chunks
+        .iter()
+        .map(|chunk| Params {
+            first_row: (chunk.first / n) as u32,
+            first_col: (chunk.first % n) as u32,
+            n: n as u32,
+            max_iter: grid.max_iter,
+            a: grid.a,
+            b: grid.b,
+            step: grid.step,
+            zero: 0,
+        })
+        .collect();
+    let dispatches = context.scoped("creating the fractal uniforms and bind groups", || {
+        let params = setup.uniforms("fractal params", &params);
+        chunks
             .iter()
-            .map(|chunk| Params {
-                first_row: (chunk.first / n) as u32,
-                first_col: (chunk.first % n) as u32,
-                n: n as u32,
-                max_iter: grid.max_iter,
-                a: grid.a,
-                b: grid.b,
-                step: grid.step,
-                zero: 0,
+            .map(|chunk| {
+                let bindings = [
+                    counts.binding(chunk.first, chunk.count, 4),
+                    params.binding(chunk.index),
+                ];
+                let groups = context.grid_stride_groups(chunk.count, workgroup_size);
+                Dispatch::new(
+                    context,
+                    &pipeline,
+                    "fractal chunk",
+                    &bindings,
+                    [groups, 1, 1],
+                )
             })
-            .collect();
-        let dispatches = context.scoped("creating the fractal uniforms and bind groups", || {
-            let params = setup.uniforms("fractal params", &params);
-            chunks
-                .iter()
-                .map(|chunk| {
-                    let bindings = [
-                        counts.binding(chunk.first, chunk.count, 4),
-                        params.binding(chunk.index),
-                    ];
-                    let groups = context.grid_stride_groups(chunk.count, workgroup_size);
-                    Dispatch::new(
-                        context,
-                        &pipeline,
-                        "fractal chunk",
-                        &bindings,
-                        [groups, 1, 1],
-                    )
-                })
-                .collect()
-        })?;
-        setup.dispatch(&pipeline, dispatches);
-        let gpu = setup.finish()?;
-        Ok(FractalGpu { gpu, problem })
-    }
-}
-
-impl GpuRun for FractalGpu<'_> {
-    fn setup(&self) -> GpuSetup {
-        GpuSetup::from(&self.gpu)
-    }
-
-    /// No upload: the parameters were written at set-up.
-    fn sample(&mut self) -> Result<PhaseSample> {
-        self.gpu
-            .sample(&[], &mut [self.problem.output.as_bytes_mut()])
-    }
+            .collect()
+    })?;
+    setup.dispatch(&pipeline, dispatches);
+    let gpu = setup.finish()?;
+    // No upload: the parameters were written at set-up.
+    Ok(gpu.sampled_by(move |gpu| gpu.sample(&[], &mut [problem.output.as_bytes_mut()])))
 }

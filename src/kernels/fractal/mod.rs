@@ -14,7 +14,7 @@
 pub mod cpu;
 mod gpu;
 
-use crate::backend::{Backend, CpuBackend};
+use crate::backend::{Backend, CpuLoop};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -380,14 +380,13 @@ impl Problem for FractalProblem {
         }
     }
 
-    fn run_on(&mut self, backend: CpuBackend, variant: Option<&'static Variant>) {
+    fn run_loop(&mut self, form: CpuLoop, variant: Option<&'static Variant>) {
         let (grid, out) = (&self.grid, &mut self.output[..]);
-        match backend {
-            CpuBackend::Scalar => cpu::scalar(grid, out),
-            CpuBackend::Simd => cpu::simd(grid, out),
-            CpuBackend::Rayon if variant == Some(&BLOCKS) => cpu::rayon_blocks(grid, out),
-            CpuBackend::Rayon => cpu::rayon_rows(grid, out),
-            CpuBackend::Library => unreachable!("the fractals have no library backend"),
+        match form {
+            CpuLoop::Scalar => cpu::scalar(grid, out),
+            CpuLoop::Simd => cpu::simd(grid, out),
+            CpuLoop::Rayon if variant == Some(&BLOCKS) => cpu::rayon_blocks(grid, out),
+            CpuLoop::Rayon => cpu::rayon_rows(grid, out),
         }
     }
 
@@ -396,7 +395,7 @@ impl Problem for FractalProblem {
         context: &'a GpuContext,
         _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        Ok(Box::new(gpu::FractalGpu::new(self, context)?))
+        gpu::run(self, context)
     }
 
     fn verify(&self) -> Verification {

@@ -4,9 +4,8 @@
 use super::HistogramProblem;
 use super::cpu::BINS;
 use crate::error::Result;
-use crate::gpu::{Chunk, Dispatch, GpuContext, Runner, Setup, ShaderSpec, chunks};
-use crate::kernels::{GpuRun, GpuSetup};
-use crate::phase::PhaseSample;
+use crate::gpu::{Chunk, Dispatch, GpuContext, Setup, ShaderSpec, chunks};
+use crate::kernels::GpuRun;
 
 /// How the GPU counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,89 +24,71 @@ const MAX_GROUPS_PER_CHUNK: u32 = 1024;
 const MAX_CHUNK_WORDS: u64 = 1 << 29;
 
 /// The histogram set up on the GPU.
-pub(super) struct HistogramGpu<'a> {
-    gpu: Runner<'a>,
+pub(super) fn run<'a>(
     problem: &'a mut HistogramProblem,
-}
+    context: &'a GpuContext,
+    method: Method,
+) -> Result<Box<dyn GpuRun + 'a>> {
+    let workgroup_size = context.workgroup_size(256);
+    let (label, source) = match method {
+        Method::GlobalAtomics => (
+            "histogram global-atomics",
+            include_str!("../../../shaders/histogram/global_atomics.wgsl"),
+        ),
+        Method::Private => (
+            "histogram private",
+            include_str!("../../../shaders/histogram/private.wgsl"),
+        ),
+    };
+    let mut setup = Setup::new(context, "histogram");
+    let pipeline = setup.pipeline(
+        &ShaderSpec::new(label, source, "main").constant("WORKGROUP_SIZE", workgroup_size),
+    )?;
 
-impl<'a> HistogramGpu<'a> {
-    pub(super) fn new(
-        problem: &'a mut HistogramProblem,
-        context: &'a GpuContext,
-        method: Method,
-    ) -> Result<Self> {
-        let workgroup_size = context.workgroup_size(256);
-        let (label, source) = match method {
-            Method::GlobalAtomics => (
-                "histogram global-atomics",
-                include_str!("../../../shaders/histogram/global_atomics.wgsl"),
-            ),
-            Method::Private => (
-                "histogram private",
-                include_str!("../../../shaders/histogram/private.wgsl"),
-            ),
-        };
-        let mut setup = Setup::new(context, "histogram");
-        let pipeline = setup.pipeline(
-            &ShaderSpec::new(label, source, "main").constant("WORKGROUP_SIZE", workgroup_size),
-        )?;
-
-        let n = problem.n as u64;
-        let words = n.div_ceil(4);
-        let data = setup.input("histogram data", 4 * words)?;
-        let bins = setup.output("histogram bins", 4 * BINS as u64)?;
-        // No bytes still make one chunk, of one (padding) word.
-        let chunks: Vec<Chunk> =
-            chunks(words.max(1), context.chunk_elements(4).min(MAX_CHUNK_WORDS)).collect();
-        // One `valid_bytes` word per chunk, each at a binding-offset boundary.
-        let stride = (context.device.limits().min_storage_buffer_offset_alignment as u64).max(4);
-        let chunk_info = setup.scratch("histogram chunk sizes", stride * chunks.len() as u64)?;
-        let mut info = vec![0u32; stride as usize / 4 * chunks.len()];
-        for chunk in &chunks {
-            let first_byte = chunk.first * 4;
-            info[(chunk.index * stride / 4) as usize] =
-                (n - first_byte).min(chunk.count * 4) as u32;
-        }
-        let doing = "writing the histogram chunk sizes";
-        context.write_and_wait(&chunk_info.buffer, bytemuck::cast_slice(&info), doing)?;
-        let dispatches = context.scoped("creating bind groups", || {
-            chunks
-                .iter()
-                .map(|chunk| {
-                    let bindings = [
-                        bins.whole(),
-                        data.binding(chunk.first, chunk.count, 4),
-                        chunk_info.binding(chunk.index * stride / 4, 1, 4),
-                    ];
-                    let groups = context
-                        .grid_stride_groups(chunk.count, workgroup_size)
-                        .min(MAX_GROUPS_PER_CHUNK);
-                    Dispatch::new(context, &pipeline, label, &bindings, [groups, 1, 1])
-                })
-                .collect()
-        })?;
-        setup.dispatch(&pipeline, dispatches);
-        // The bins start at zero every sample.
-        setup.clear_each_sample(&bins);
-        let gpu = setup.finish()?;
-        Ok(HistogramGpu { gpu, problem })
+    let n = problem.n as u64;
+    let words = n.div_ceil(4);
+    let data = setup.input("histogram data", 4 * words)?;
+    let bins = setup.output("histogram bins", 4 * BINS as u64)?;
+    // No bytes still make one chunk, of one (padding) word.
+    let chunks: Vec<Chunk> =
+        chunks(words.max(1), context.chunk_elements(4).min(MAX_CHUNK_WORDS)).collect();
+    // One `valid_bytes` word per chunk, each at a binding-offset boundary.
+    let stride = (context.device.limits().min_storage_buffer_offset_alignment as u64).max(4);
+    let chunk_info = setup.scratch("histogram chunk sizes", stride * chunks.len() as u64)?;
+    let mut info = vec![0u32; stride as usize / 4 * chunks.len()];
+    for chunk in &chunks {
+        let first_byte = chunk.first * 4;
+        info[(chunk.index * stride / 4) as usize] = (n - first_byte).min(chunk.count * 4) as u32;
     }
-}
-
-impl GpuRun for HistogramGpu<'_> {
-    fn setup(&self) -> GpuSetup {
-        GpuSetup::from(&self.gpu)
-    }
-
-    fn sample(&mut self) -> Result<PhaseSample> {
+    let doing = "writing the histogram chunk sizes";
+    context.write_and_wait(&chunk_info.buffer, bytemuck::cast_slice(&info), doing)?;
+    let dispatches = context.scoped("creating bind groups", || {
+        chunks
+            .iter()
+            .map(|chunk| {
+                let bindings = [
+                    bins.whole(),
+                    data.binding(chunk.first, chunk.count, 4),
+                    chunk_info.binding(chunk.index * stride / 4, 1, 4),
+                ];
+                let groups = context
+                    .grid_stride_groups(chunk.count, workgroup_size)
+                    .min(MAX_GROUPS_PER_CHUNK);
+                Dispatch::new(context, &pipeline, label, &bindings, [groups, 1, 1])
+            })
+            .collect()
+    })?;
+    setup.dispatch(&pipeline, dispatches);
+    // The bins start at zero every sample.
+    setup.clear_each_sample(&bins);
+    let gpu = setup.finish()?;
+    Ok(gpu.sampled_by(move |gpu| {
         let mut bins = [0u32; BINS];
         let host = bytemuck::cast_slice_mut(&mut bins);
-        let phases = self
-            .gpu
-            .sample(&[self.problem.padded_bytes()], &mut [host])?;
-        for (count, bin) in self.problem.counts.iter_mut().zip(bins) {
+        let phases = gpu.sample(&[problem.padded_bytes()], &mut [host])?;
+        for (count, bin) in problem.counts.iter_mut().zip(bins) {
             *count = bin as u64;
         }
         Ok(phases)
-    }
+    }))
 }

@@ -8,7 +8,7 @@
 pub mod cpu;
 mod gpu;
 
-use crate::backend::{Backend, CpuBackend};
+use crate::backend::{Backend, CpuLoop};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -162,13 +162,12 @@ impl Problem for HistogramProblem {
         &Histogram
     }
 
-    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
+    fn run_loop(&mut self, form: CpuLoop, _variant: Option<&'static Variant>) {
         let data = &self.data[..self.n];
-        self.counts = match backend {
-            CpuBackend::Scalar => cpu::scalar(data),
-            CpuBackend::Simd => cpu::sub_tables(data),
-            CpuBackend::Rayon => cpu::rayon(data),
-            CpuBackend::Library => unreachable!("histogram has no library backend"),
+        self.counts = match form {
+            CpuLoop::Scalar => cpu::scalar(data),
+            CpuLoop::Simd => cpu::sub_tables(data),
+            CpuLoop::Rayon => cpu::rayon(data),
         };
     }
 
@@ -182,7 +181,7 @@ impl Problem for HistogramProblem {
         } else {
             gpu::Method::GlobalAtomics
         };
-        Ok(Box::new(gpu::HistogramGpu::new(self, context, method)?))
+        gpu::run(self, context, method)
     }
 
     fn verify(&self) -> Verification {

@@ -206,7 +206,7 @@ impl<'a> MatmulGpu<'a> {
 
 impl GpuRun for MatmulGpu<'_> {
     fn setup(&self) -> GpuSetup {
-        GpuSetup::from(&self.gpu)
+        self.gpu.costs()
     }
 
     fn sample(&mut self) -> Result<PhaseSample> {

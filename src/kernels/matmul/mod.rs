@@ -7,7 +7,7 @@
 pub mod cpu;
 pub mod gpu;
 
-use crate::backend::{Backend, CpuBackend};
+use crate::backend::{Backend, CpuLoop};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -170,14 +170,17 @@ impl Problem for MatmulProblem {
         &Matmul
     }
 
-    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
+    fn run_loop(&mut self, form: CpuLoop, _variant: Option<&'static Variant>) {
         let (a, b, c, n) = (&self.a[..], &self.b[..], &mut self.c[..], self.n);
-        match backend {
-            CpuBackend::Scalar => cpu::scalar(a, b, c, n),
-            CpuBackend::Simd => cpu::simd(a, b, c, n, &mut self.workspace),
-            CpuBackend::Rayon => cpu::rayon(a, b, c, n, &mut self.workspace),
-            CpuBackend::Library => cpu::library(a, b, c, n),
+        match form {
+            CpuLoop::Scalar => cpu::scalar(a, b, c, n),
+            CpuLoop::Simd => cpu::simd(a, b, c, n, &mut self.workspace),
+            CpuLoop::Rayon => cpu::rayon(a, b, c, n, &mut self.workspace),
         }
+    }
+
+    fn run_library(&mut self, _variant: Option<&'static Variant>) {
+        cpu::library(&self.a, &self.b, &mut self.c, self.n);
     }
 
     fn gpu_run<'a>(

@@ -6,74 +6,61 @@
 
 use super::{DT, NBodyProblem, SOFTENING_SQUARED};
 use crate::error::{Error, Result};
-use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec};
-use crate::kernels::{GpuRun, GpuSetup};
-use crate::phase::PhaseSample;
+use crate::gpu::{Dispatch, GpuContext, Setup, ShaderSpec};
+use crate::kernels::GpuRun;
 
 /// Bytes of one body in each GPU array (a vec4 of f32).
 const BODY_BYTES: u64 = 16;
 
 /// The n-body step set up on the GPU.
-pub(crate) struct NBodyGpu<'a> {
-    gpu: Runner<'a>,
+pub(crate) fn run<'a>(
     problem: &'a mut NBodyProblem,
-}
-
-impl<'a> NBodyGpu<'a> {
-    pub(crate) fn new(problem: &'a mut NBodyProblem, context: &'a GpuContext) -> Result<Self> {
-        let n = problem.n as u64;
-        let bytes = BODY_BYTES * n;
-        if bytes > context.max_binding_bytes {
-            return Err(Error::usage(format!(
-                "--size {n}: nbody binds all bodies at once ({bytes} bytes) and this GPU's storage bindings hold {} bytes, at most {} bodies; use a smaller --size",
-                context.max_binding_bytes,
-                context.max_binding_bytes / BODY_BYTES
-            )));
-        }
-        // One body per invocation and one tile entry per invocation: the tile is the workgroup,
-        // as large as the workgroup memory allows.
-        let storage = context.adapter.max_workgroup_storage_bytes as u64;
-        let tile = (context.workgroup_size(128) as u64)
-            .min(storage / BODY_BYTES)
-            .max(1) as u32;
-        let mut setup = Setup::new(context, "nbody");
-        let source = include_str!("../../../shaders/nbody.wgsl");
-        let pipeline = setup.pipeline(
-            &ShaderSpec::new("nbody", source, "step")
-                .constant("TILE", tile)
-                .constant("SOFTENING_SQUARED", SOFTENING_SQUARED)
-                .constant("DT", DT),
-        )?;
-
-        let bodies = setup.input("nbody bodies", bytes)?;
-        let velocities = setup.input("nbody velocities", bytes)?;
-        let new_bodies = setup.output("nbody new bodies", bytes)?;
-        let new_velocities = setup.output("nbody new velocities", bytes)?;
-        let arrays = [&bodies, &velocities, &new_bodies, &new_velocities];
-        let bindings = arrays.map(|array| array.binding(0, n, BODY_BYTES));
-        let workgroups = [context.grid_stride_groups(n, tile), 1, 1];
-        let step = context.scoped("creating the nbody bind group", || {
-            Dispatch::new(context, &pipeline, "nbody", &bindings, workgroups)
-        })?;
-        setup.dispatch(&pipeline, vec![step]);
-        let gpu = setup.finish()?;
-        Ok(NBodyGpu { gpu, problem })
+    context: &'a GpuContext,
+) -> Result<Box<dyn GpuRun + 'a>> {
+    let n = problem.n as u64;
+    let bytes = BODY_BYTES * n;
+    if bytes > context.max_binding_bytes {
+        return Err(Error::usage(format!(
+            "--size {n}: nbody binds all bodies at once ({bytes} bytes) and this GPU's storage bindings hold {} bytes, at most {} bodies; use a smaller --size",
+            context.max_binding_bytes,
+            context.max_binding_bytes / BODY_BYTES
+        )));
     }
-}
+    // One body per invocation and one tile entry per invocation: the tile is the workgroup,
+    // as large as the workgroup memory allows.
+    let storage = context.adapter.max_workgroup_storage_bytes as u64;
+    let tile = (context.workgroup_size(128) as u64)
+        .min(storage / BODY_BYTES)
+        .max(1) as u32;
+    let mut setup = Setup::new(context, "nbody");
+    let source = include_str!("../../../shaders/nbody.wgsl");
+    let pipeline = setup.pipeline(
+        &ShaderSpec::new("nbody", source, "step")
+            .constant("TILE", tile)
+            .constant("SOFTENING_SQUARED", SOFTENING_SQUARED)
+            .constant("DT", DT),
+    )?;
 
-impl GpuRun for NBodyGpu<'_> {
-    fn setup(&self) -> GpuSetup {
-        GpuSetup::from(&self.gpu)
-    }
-
-    fn sample(&mut self) -> Result<PhaseSample> {
+    let bodies = setup.input("nbody bodies", bytes)?;
+    let velocities = setup.input("nbody velocities", bytes)?;
+    let new_bodies = setup.output("nbody new bodies", bytes)?;
+    let new_velocities = setup.output("nbody new velocities", bytes)?;
+    let arrays = [&bodies, &velocities, &new_bodies, &new_velocities];
+    let bindings = arrays.map(|array| array.binding(0, n, BODY_BYTES));
+    let workgroups = [context.grid_stride_groups(n, tile), 1, 1];
+    let step = context.scoped("creating the nbody bind group", || {
+        Dispatch::new(context, &pipeline, "nbody", &bindings, workgroups)
+    })?;
+    setup.dispatch(&pipeline, vec![step]);
+    let gpu = setup.finish()?;
+    Ok(gpu.sampled_by(move |gpu| {
         // The output holds the new positions, then the new velocities.
-        let half = (BODY_BYTES * self.problem.n as u64) as usize;
-        let (positions, velocities) = self.problem.output.as_bytes_mut().split_at_mut(half);
+        let half = (BODY_BYTES * problem.n as u64) as usize;
+        let (positions, velocities) = problem.output.as_bytes_mut().split_at_mut(half);
         let uploads = [
-            self.problem.packed_bodies.as_bytes(),
-            self.problem.packed_velocities.as_bytes(),
+            problem.packed_bodies.as_bytes(),
+            problem.packed_velocities.as_bytes(),
         ];
-        self.gpu.sample(&uploads, &mut [positions, velocities])
-    }
+        gpu.sample(&uploads, &mut [positions, velocities])
+    }))
 }

@@ -14,7 +14,7 @@
 mod cpu;
 mod gpu;
 
-use crate::backend::CpuBackend;
+use crate::backend::CpuLoop;
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -254,7 +254,7 @@ impl Problem for NBodyProblem {
         &NBody
     }
 
-    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
+    fn run_loop(&mut self, form: CpuLoop, _variant: Option<&'static Variant>) {
         let bodies = Bodies {
             x: &self.x,
             y: &self.y,
@@ -265,11 +265,10 @@ impl Problem for NBodyProblem {
             vz: &self.vz,
         };
         let output = &mut self.output[..];
-        match backend {
-            CpuBackend::Scalar => scalar(&bodies, output),
-            CpuBackend::Simd => simd(&bodies, output),
-            CpuBackend::Rayon => rayon(&bodies, output),
-            CpuBackend::Library => unreachable!("nbody has no library backend"),
+        match form {
+            CpuLoop::Scalar => scalar(&bodies, output),
+            CpuLoop::Simd => simd(&bodies, output),
+            CpuLoop::Rayon => rayon(&bodies, output),
         }
     }
 
@@ -278,7 +277,7 @@ impl Problem for NBodyProblem {
         context: &'a GpuContext,
         _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        Ok(Box::new(gpu::NBodyGpu::new(self, context)?))
+        gpu::run(self, context)
     }
 
     fn verify(&self) -> Verification {

@@ -10,7 +10,7 @@
 pub mod cpu;
 mod gpu;
 
-use crate::backend::CpuBackend;
+use crate::backend::CpuLoop;
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::{
@@ -133,13 +133,12 @@ impl Problem for PiProblem {
         &Pi
     }
 
-    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
+    fn run_loop(&mut self, form: CpuLoop, _variant: Option<&'static Variant>) {
         let (n, key) = (self.n, self.seed_key);
-        self.count = match backend {
-            CpuBackend::Scalar => cpu::scalar_range(0, n, key),
-            CpuBackend::Simd => cpu::simd_range(0, n, key),
-            CpuBackend::Rayon => cpu::rayon_range(0, n, key),
-            CpuBackend::Library => unreachable!("pi has no library backend"),
+        self.count = match form {
+            CpuLoop::Scalar => cpu::scalar_range(0, n, key),
+            CpuLoop::Simd => cpu::simd_range(0, n, key),
+            CpuLoop::Rayon => cpu::rayon_range(0, n, key),
         };
     }
 
@@ -148,7 +147,7 @@ impl Problem for PiProblem {
         context: &'a GpuContext,
         _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        Ok(Box::new(gpu::PiGpu::new(self, context)?))
+        gpu::run(self, context)
     }
 
     fn verify(&self) -> Verification {

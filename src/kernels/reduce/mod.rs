@@ -6,7 +6,7 @@ pub mod bound;
 pub mod cpu;
 mod gpu;
 
-use crate::backend::{Backend, CpuBackend};
+use crate::backend::{Backend, CpuLoop};
 use crate::cpu::{AlignedVec, Isa};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
@@ -394,16 +394,15 @@ impl Problem for ReduceProblem {
         &Reduce
     }
 
-    fn run_on(&mut self, backend: CpuBackend, variant: Option<&'static Variant>) {
+    fn run_loop(&mut self, form: CpuLoop, variant: Option<&'static Variant>) {
         let x = &self.x[..];
-        let (strategy, sum) = match backend {
-            CpuBackend::Scalar if variant == Some(&PAIRWISE) => {
+        let (strategy, sum) = match form {
+            CpuLoop::Scalar if variant == Some(&PAIRWISE) => {
                 (Strategy::Pairwise, cpu::pairwise(x))
             }
-            CpuBackend::Scalar => (Strategy::Sequential, cpu::sequential(x)),
-            CpuBackend::Simd => (Strategy::Accumulators, cpu::simd(x)),
-            CpuBackend::Rayon => (Strategy::ChunkAccumulators, cpu::rayon(x)),
-            CpuBackend::Library => unreachable!("reduce has no library backend"),
+            CpuLoop::Scalar => (Strategy::Sequential, cpu::sequential(x)),
+            CpuLoop::Simd => (Strategy::Accumulators, cpu::simd(x)),
+            CpuLoop::Rayon => (Strategy::ChunkAccumulators, cpu::rayon(x)),
         };
         self.strategy = strategy;
         self.result[0] = sum;
@@ -428,7 +427,7 @@ impl Problem for ReduceProblem {
             )));
         }
         self.strategy = strategy;
-        Ok(Box::new(gpu::ReduceGpu::new(self, context, strategy)?))
+        gpu::run(self, context, strategy)
     }
 
     fn verify(&self) -> Verification {

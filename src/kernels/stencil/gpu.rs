@@ -13,9 +13,8 @@
 use super::{DIFFUSION, Field, StencilProblem, step_fields};
 use crate::error::{Error, Result};
 use crate::gpu::pipeline::CompiledPipeline;
-use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec};
-use crate::kernels::{GpuRun, GpuSetup};
-use crate::phase::PhaseSample;
+use crate::gpu::{Dispatch, GpuContext, Setup, ShaderSpec};
+use crate::kernels::GpuRun;
 
 /// Where the field stays between steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,137 +110,117 @@ pub(crate) fn step_pipeline(context: &GpuContext) -> Result<(CompiledPipeline, (
 /// The bind groups of one band made so far, one per (source, destination) pair its steps use.
 type BandGroups = Vec<((Field, Field), wgpu::BindGroup)>;
 
-/// The stencil set up on the GPU.
-pub(crate) struct StencilGpu<'a> {
-    gpu: Runner<'a>,
+/// Sets the stencil up on the GPU: upload, compute pass, download once (`resident`) or once per
+/// step (`roundtrip`).
+pub(crate) fn run<'a>(
     problem: &'a mut StencilProblem,
-    /// Upload, compute pass, download: once (`resident`) or once per step (`roundtrip`).
-    rounds: u32,
-}
+    context: &'a GpuContext,
+    residency: Residency,
+) -> Result<Box<dyn GpuRun + 'a>> {
+    let n = problem.n as u64;
+    let limits = context.device.limits();
+    let align = (limits.min_storage_buffer_offset_alignment.max(4) / 4) as u64;
+    let chunk = context.chunk_elements(4);
+    let plans = plan_bands(n, chunk, align).ok_or_else(|| {
+        Error::usage(format!(
+            "--size {n}: one grid row and its two halo rows ({} bytes) do not fit in one GPU storage binding of {} bytes; use a smaller --size",
+            3 * 4 * n,
+            context.max_binding_bytes
+        ))
+    })?;
 
-impl<'a> StencilGpu<'a> {
-    pub(crate) fn new(
-        problem: &'a mut StencilProblem,
-        context: &'a GpuContext,
-        residency: Residency,
-    ) -> Result<Self> {
-        let n = problem.n as u64;
-        let limits = context.device.limits();
-        let align = (limits.min_storage_buffer_offset_alignment.max(4) / 4) as u64;
-        let chunk = context.chunk_elements(4);
-        let plans = plan_bands(n, chunk, align).ok_or_else(|| {
-            Error::usage(format!(
-                "--size {n}: one grid row and its two halo rows ({} bytes) do not fit in one GPU storage binding of {} bytes; use a smaller --size",
-                3 * 4 * n,
-                context.max_binding_bytes
-            ))
-        })?;
+    let mut setup = Setup::new(context, "stencil");
+    let (compiled, (tile_x, tile_y)) = step_pipeline(context)?;
+    let pipeline = setup.compiled(compiled);
 
-        let mut setup = Setup::new(context, "stencil");
-        let (compiled, (tile_x, tile_y)) = step_pipeline(context)?;
-        let pipeline = setup.compiled(compiled);
-
-        let bytes = 4 * n * n;
-        let initial = setup.input("stencil initial", bytes)?;
-        let output = setup.output("stencil output", bytes)?;
-        // The second buffer of the resident ping-pong; the round trip needs none.
-        let scratch = match residency {
-            Residency::Resident => Some(setup.scratch("stencil scratch", bytes)?),
-            Residency::Roundtrip => None,
-        };
-        // The (source, destination) of each step of one compute pass: every step when the
-        // field stays on the device; one step, initial to output, when it goes back to the host
-        // after each.
-        let steps = problem.steps;
-        let (rounds, pass): (u32, Vec<(Field, Field)>) = match residency {
-            Residency::Resident => (1, (1..=steps).map(|k| step_fields(k, steps)).collect()),
-            Residency::Roundtrip => (steps, vec![(Field::Initial, Field::Output)]),
-        };
-        let field = |which: Field| match which {
-            Field::Initial => Ok(&initial),
-            Field::Output => Ok(&output),
-            Field::Scratch => scratch.as_ref().ok_or_else(|| {
-                Error::gpu("creating the stencil's bind groups", "no scratch field")
-            }),
-        };
-        let max_groups = context.adapter.max_workgroups_per_dimension as u64;
-        let groups_for =
-            |count: u64, tile: u32| count.div_ceil(tile as u64).clamp(1, max_groups) as u32;
-        // Each band's position in the grid and inside its windows.
-        let params: Vec<[u32; 8]> = plans
-            .iter()
-            .map(|plan| {
-                [
-                    n as u32,
-                    plan.rows as u32,
-                    plan.first_row as u32,
-                    (plan.first_row * n - plan.in_first) as u32,
-                    (plan.first_row * n - plan.out_first) as u32,
-                    n as u32, // grid rows
-                    0,
-                    0,
-                ]
-            })
-            .collect();
-        let dispatches = context.scoped("creating the stencil's bind groups", || {
-            let params = setup.uniforms("stencil bands", &params);
-            let mut bands: Vec<BandGroups> = vec![Vec::new(); plans.len()];
-            // Step by step, one dispatch per band (wgpu orders the dispatches of a pass).
-            let mut dispatches = Vec::new();
-            for &pair in &pass {
-                for ((index, plan), groups) in (0..).zip(&plans).zip(&mut bands) {
-                    let made = groups.iter().find(|(made, _)| *made == pair);
-                    let group = match made {
-                        Some((_, group)) => group.clone(),
-                        None => {
-                            let bindings = [
-                                params.binding(index),
-                                field(pair.0)?.binding(plan.in_first, plan.in_count, 4),
-                                field(pair.1)?.binding(plan.out_first, plan.out_count, 4),
-                            ];
-                            let group = context.bind_group(&pipeline, "stencil step", &bindings);
-                            groups.push((pair, group.clone()));
-                            group
-                        }
-                    };
-                    let workgroups = [groups_for(n, tile_x), groups_for(plan.rows, tile_y), 1];
-                    dispatches.push(Dispatch { group, workgroups });
-                }
-            }
-            Ok(dispatches)
-        })??;
-        setup.dispatch(&pipeline, dispatches);
-        let gpu = setup.finish()?;
-        Ok(StencilGpu {
-            gpu,
-            problem,
-            rounds,
+    let bytes = 4 * n * n;
+    let initial = setup.input("stencil initial", bytes)?;
+    let output = setup.output("stencil output", bytes)?;
+    // The second buffer of the resident ping-pong; the round trip needs none.
+    let scratch = match residency {
+        Residency::Resident => Some(setup.scratch("stencil scratch", bytes)?),
+        Residency::Roundtrip => None,
+    };
+    // The (source, destination) of each step of one compute pass: every step when the
+    // field stays on the device; one step, initial to output, when it goes back to the host
+    // after each.
+    let steps = problem.steps;
+    let (rounds, pass): (u32, Vec<(Field, Field)>) = match residency {
+        Residency::Resident => (1, (1..=steps).map(|k| step_fields(k, steps)).collect()),
+        Residency::Roundtrip => (steps, vec![(Field::Initial, Field::Output)]),
+    };
+    let field = |which: Field| match which {
+        Field::Initial => Ok(&initial),
+        Field::Output => Ok(&output),
+        Field::Scratch => scratch
+            .as_ref()
+            .ok_or_else(|| Error::gpu("creating the stencil's bind groups", "no scratch field")),
+    };
+    let max_groups = context.adapter.max_workgroups_per_dimension as u64;
+    let groups_for =
+        |count: u64, tile: u32| count.div_ceil(tile as u64).clamp(1, max_groups) as u32;
+    // Each band's position in the grid and inside its windows.
+    let params: Vec<[u32; 8]> = plans
+        .iter()
+        .map(|plan| {
+            [
+                n as u32,
+                plan.rows as u32,
+                plan.first_row as u32,
+                (plan.first_row * n - plan.in_first) as u32,
+                (plan.first_row * n - plan.out_first) as u32,
+                n as u32, // grid rows
+                0,
+                0,
+            ]
         })
-    }
-}
-
-impl GpuRun for StencilGpu<'_> {
-    fn setup(&self) -> GpuSetup {
-        GpuSetup::from(&self.gpu)
-    }
-
-    /// Each phase is the sum over the rounds, so the round trip's transfers show `steps` times
-    /// larger, and its compute phase uses the timestamps only when every step had a valid pair.
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let mut phases = self.gpu.phases();
-        for round in 0..self.rounds {
+        .collect();
+    let dispatches = context.scoped("creating the stencil's bind groups", || {
+        let params = setup.uniforms("stencil bands", &params);
+        let mut bands: Vec<BandGroups> = vec![Vec::new(); plans.len()];
+        // Step by step, one dispatch per band (wgpu orders the dispatches of a pass).
+        let mut dispatches = Vec::new();
+        for &pair in &pass {
+            for ((index, plan), groups) in (0..).zip(&plans).zip(&mut bands) {
+                let made = groups.iter().find(|(made, _)| *made == pair);
+                let group = match made {
+                    Some((_, group)) => group.clone(),
+                    None => {
+                        let bindings = [
+                            params.binding(index),
+                            field(pair.0)?.binding(plan.in_first, plan.in_count, 4),
+                            field(pair.1)?.binding(plan.out_first, plan.out_count, 4),
+                        ];
+                        let group = context.bind_group(&pipeline, "stencil step", &bindings);
+                        groups.push((pair, group.clone()));
+                        group
+                    }
+                };
+                let workgroups = [groups_for(n, tile_x), groups_for(plan.rows, tile_y), 1];
+                dispatches.push(Dispatch { group, workgroups });
+            }
+        }
+        Ok(dispatches)
+    })??;
+    setup.dispatch(&pipeline, dispatches);
+    let gpu = setup.finish()?;
+    // Each phase is the sum over the rounds, so the round trip's transfers show `steps` times
+    // larger, and its compute phase uses the timestamps only when every step had a valid pair.
+    Ok(gpu.sampled_by(move |gpu| {
+        let mut phases = gpu.phases();
+        for round in 0..rounds {
             // The first round starts from the initial field, every later one from the field
             // the previous round brought back to the host.
             let host = match round {
-                0 => self.problem.initial.as_bytes(),
-                _ => self.problem.output.as_bytes(),
+                0 => problem.initial.as_bytes(),
+                _ => problem.output.as_bytes(),
             };
             phases.upload(&[host])?;
             phases.compute()?;
-            phases.download(&mut [self.problem.output.as_bytes_mut()])?;
+            phases.download(&mut [problem.output.as_bytes_mut()])?;
         }
         Ok(phases.finish())
-    }
+    }))
 }
 
 #[cfg(test)]

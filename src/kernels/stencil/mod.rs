@@ -16,7 +16,7 @@
 mod cpu;
 mod gpu;
 
-use crate::backend::{Backend, CpuBackend};
+use crate::backend::{Backend, CpuLoop};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -275,15 +275,14 @@ impl Problem for StencilProblem {
         Some(cost)
     }
 
-    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
+    fn run_loop(&mut self, form: CpuLoop, _variant: Option<&'static Variant>) {
         let (n, steps) = (self.n, self.steps);
         let zeros = &self.zeros[..];
         let (initial, output, scratch) = (&self.initial[..], &mut self.output, &mut self.scratch);
-        match backend {
-            CpuBackend::Scalar => scalar(initial, output, scratch, n, steps, zeros),
-            CpuBackend::Simd => simd(initial, output, scratch, n, steps, zeros),
-            CpuBackend::Rayon => rayon(initial, output, scratch, n, steps, zeros),
-            CpuBackend::Library => unreachable!("the stencil has no library backend"),
+        match form {
+            CpuLoop::Scalar => scalar(initial, output, scratch, n, steps, zeros),
+            CpuLoop::Simd => simd(initial, output, scratch, n, steps, zeros),
+            CpuLoop::Rayon => rayon(initial, output, scratch, n, steps, zeros),
         }
     }
 
@@ -293,7 +292,7 @@ impl Problem for StencilProblem {
         variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
         let residency = gpu::Residency::parse(variant.map(|v| v.name))?;
-        Ok(Box::new(gpu::StencilGpu::new(self, context, residency)?))
+        gpu::run(self, context, residency)
     }
 
     fn verify(&self) -> Verification {

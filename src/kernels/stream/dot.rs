@@ -2,19 +2,18 @@
 //! vector accumulators with SIMD, a tree per workgroup and then over the partials on the GPU.
 
 use super::F32_ROUNDING;
-use crate::backend::CpuBackend;
+use crate::backend::CpuLoop;
 use crate::cpu::AlignedVec;
 use crate::cpu::parallel::sum_chunks2;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
 use crate::error::Result;
-use crate::gpu::{Dispatch, GpuContext, PARTIALS_PER_CHUNK, Runner, Setup, ShaderSpec, chunks};
+use crate::gpu::{Dispatch, GpuContext, PARTIALS_PER_CHUNK, Setup, ShaderSpec, chunks};
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_value;
 use crate::kernels::{
-    Cost, CostModel, Footprint, GpuRun, GpuSetup, Kernel, KernelInfo, KernelOptions, Problem,
-    Variant, Verification,
+    Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
+    Verification,
 };
-use crate::phase::PhaseSample;
 use rayon::prelude::*;
 
 /// The dot kernel.
@@ -162,12 +161,11 @@ impl Problem for DotProblem {
         &Dot
     }
 
-    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
-        self.result[0] = match backend {
-            CpuBackend::Scalar => scalar(&self.a, &self.b),
-            CpuBackend::Simd => simd(&self.a, &self.b),
-            CpuBackend::Rayon => rayon(&self.a, &self.b),
-            CpuBackend::Library => unreachable!("dot has no library backend"),
+    fn run_loop(&mut self, form: CpuLoop, _variant: Option<&'static Variant>) {
+        self.result[0] = match form {
+            CpuLoop::Scalar => scalar(&self.a, &self.b),
+            CpuLoop::Simd => simd(&self.a, &self.b),
+            CpuLoop::Rayon => rayon(&self.a, &self.b),
         };
     }
 
@@ -176,7 +174,7 @@ impl Problem for DotProblem {
         context: &'a GpuContext,
         _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        Ok(Box::new(DotGpu::new(self, context)?))
+        gpu_run(self, context)
     }
 
     fn verify(&self) -> Verification {
@@ -192,69 +190,54 @@ impl Problem for DotProblem {
 
 /// The dot set up on the GPU: partial sums per workgroup, chunk by chunk, then one workgroup
 /// that adds the partials into the first slot, in one compute pass.
-struct DotGpu<'a> {
-    gpu: Runner<'a>,
+fn gpu_run<'a>(
     problem: &'a mut DotProblem,
-}
+    context: &'a GpuContext,
+) -> Result<Box<dyn GpuRun + 'a>> {
+    // The tree reduction needs a power of two.
+    let workgroup_size = 1u32 << context.workgroup_size(256).ilog2();
+    let mut setup = Setup::new(context, "dot");
+    let source = include_str!("../../../shaders/stream/dot.wgsl");
+    let spec =
+        |entry| ShaderSpec::new("dot", source, entry).constant("WORKGROUP_SIZE", workgroup_size);
+    let partial = setup.pipeline(&spec("partial_sums"))?;
+    let finish = setup.pipeline(&spec("finish"))?;
 
-impl<'a> DotGpu<'a> {
-    fn new(problem: &'a mut DotProblem, context: &'a GpuContext) -> Result<Self> {
-        // The tree reduction needs a power of two.
-        let workgroup_size = 1u32 << context.workgroup_size(256).ilog2();
-        let mut setup = Setup::new(context, "dot");
-        let source = include_str!("../../../shaders/stream/dot.wgsl");
-        let spec = |entry| {
-            ShaderSpec::new("dot", source, entry).constant("WORKGROUP_SIZE", workgroup_size)
-        };
-        let partial = setup.pipeline(&spec("partial_sums"))?;
-        let finish = setup.pipeline(&spec("finish"))?;
-
-        let n = problem.a.len() as u64;
-        let a = setup.input("dot a", 4 * n)?;
-        let b = setup.input("dot b", 4 * n)?;
-        let chunk = context.chunk_elements(4);
-        let slots = PARTIALS_PER_CHUNK * n.div_ceil(chunk);
-        let partials = setup.output("dot partials", 4 * slots)?;
-        let (sums, total) = context.scoped("creating bind groups", || {
-            let sums = chunks(n, chunk)
-                .map(|chunk| {
-                    let bindings = [
-                        partials.binding(chunk.index * PARTIALS_PER_CHUNK, PARTIALS_PER_CHUNK, 4),
-                        a.binding(chunk.first, chunk.count, 4),
-                        b.binding(chunk.first, chunk.count, 4),
-                    ];
-                    let groups = context
-                        .grid_stride_groups(chunk.count, workgroup_size)
-                        .min(PARTIALS_PER_CHUNK as u32);
-                    Dispatch::new(context, &partial, "dot partials", &bindings, [groups, 1, 1])
-                })
-                .collect();
-            let total = Dispatch::new(
-                context,
-                &finish,
-                "dot finish",
-                &[partials.whole()],
-                [1, 1, 1],
-            );
-            (sums, vec![total])
-        })?;
-        setup.dispatch(&partial, sums);
-        setup.dispatch(&finish, total);
-        let gpu = setup.finish()?;
-        Ok(DotGpu { gpu, problem })
-    }
-}
-
-impl GpuRun for DotGpu<'_> {
-    fn setup(&self) -> GpuSetup {
-        GpuSetup::from(&self.gpu)
-    }
-
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let problem = &mut *self.problem;
+    let n = problem.a.len() as u64;
+    let a = setup.input("dot a", 4 * n)?;
+    let b = setup.input("dot b", 4 * n)?;
+    let chunk = context.chunk_elements(4);
+    let slots = PARTIALS_PER_CHUNK * n.div_ceil(chunk);
+    let partials = setup.output("dot partials", 4 * slots)?;
+    let (sums, total) = context.scoped("creating bind groups", || {
+        let sums = chunks(n, chunk)
+            .map(|chunk| {
+                let bindings = [
+                    partials.binding(chunk.index * PARTIALS_PER_CHUNK, PARTIALS_PER_CHUNK, 4),
+                    a.binding(chunk.first, chunk.count, 4),
+                    b.binding(chunk.first, chunk.count, 4),
+                ];
+                let groups = context
+                    .grid_stride_groups(chunk.count, workgroup_size)
+                    .min(PARTIALS_PER_CHUNK as u32);
+                Dispatch::new(context, &partial, "dot partials", &bindings, [groups, 1, 1])
+            })
+            .collect();
+        let total = Dispatch::new(
+            context,
+            &finish,
+            "dot finish",
+            &[partials.whole()],
+            [1, 1, 1],
+        );
+        (sums, vec![total])
+    })?;
+    setup.dispatch(&partial, sums);
+    setup.dispatch(&finish, total);
+    let gpu = setup.finish()?;
+    Ok(gpu.sampled_by(move |gpu| {
         let uploads = [problem.a.as_bytes(), problem.b.as_bytes()];
         // Only the first slot, where the finish pass leaves the total.
-        self.gpu
-            .sample(&uploads, &mut [problem.result.as_bytes_mut()])
-    }
+        gpu.sample(&uploads, &mut [problem.result.as_bytes_mut()])
+    }))
 }

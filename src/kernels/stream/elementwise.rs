@@ -6,16 +6,15 @@
 //! `for_chunks1` or `for_chunks2`, so a formula and the arrays it gets always agree.
 
 use super::Elementwise;
-use crate::backend::CpuBackend;
+use crate::backend::CpuLoop;
 use crate::cpu::AlignedVec;
 use crate::cpu::parallel::{for_chunks1, for_chunks2};
 use crate::cpu::simd::{F32Lanes, SimdKernel, Stores, dispatch, map1, map2};
 use crate::error::Result;
-use crate::gpu::{Dispatch, GpuContext, Runner, Setup, ShaderSpec, chunks};
+use crate::gpu::{Dispatch, GpuContext, Setup, ShaderSpec, chunks};
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_elements;
-use crate::kernels::{GpuRun, GpuSetup, Kernel, Problem, Variant, Verification};
-use crate::phase::PhaseSample;
+use crate::kernels::{GpuRun, Kernel, Problem, Variant, Verification};
 use std::marker::PhantomData;
 
 /// The number of input arrays of an element-wise kernel, as a type.
@@ -223,13 +222,12 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
         crate::kernels::find(Op::INFO.name).expect("every STREAM kernel is registered")
     }
 
-    fn run_on(&mut self, backend: CpuBackend, _variant: Option<&'static Variant>) {
+    fn run_loop(&mut self, form: CpuLoop, _variant: Option<&'static Variant>) {
         let (output, inputs) = self.arrays();
-        match backend {
-            CpuBackend::Scalar => scalar::<Op>(output, inputs),
-            CpuBackend::Simd => simd::<Op>(output, inputs),
-            CpuBackend::Rayon => rayon::<Op>(output, inputs),
-            CpuBackend::Library => unreachable!("the STREAM kernels have no library backend"),
+        match form {
+            CpuLoop::Scalar => scalar::<Op>(output, inputs),
+            CpuLoop::Simd => simd::<Op>(output, inputs),
+            CpuLoop::Rayon => rayon::<Op>(output, inputs),
         }
     }
 
@@ -238,7 +236,7 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
         context: &'a GpuContext,
         _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        Ok(Box::new(ElementwiseGpu::new(self, context)?))
+        gpu_run(self, context)
     }
 
     fn verify(&self) -> Verification {
@@ -254,53 +252,41 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
 
 /// An element-wise kernel set up on the GPU: one dispatch per chunk of at most one storage
 /// binding.
-struct ElementwiseGpu<'a, Op: Elementwise> {
-    gpu: Runner<'a>,
+fn gpu_run<'a, Op: Elementwise>(
     problem: &'a mut ElementwiseProblem<Op>,
-}
+    context: &'a GpuContext,
+) -> Result<Box<dyn GpuRun + 'a>> {
+    let name = Op::INFO.name;
+    let workgroup_size = context.workgroup_size(256);
+    let mut setup = Setup::new(context, name);
+    let mut spec =
+        ShaderSpec::new(name, Op::SHADER, "main").constant("WORKGROUP_SIZE", workgroup_size);
+    spec.constants.extend_from_slice(Op::SHADER_CONSTANTS);
+    let pipeline = setup.pipeline(&spec)?;
 
-impl<'a, Op: Elementwise> ElementwiseGpu<'a, Op> {
-    fn new(problem: &'a mut ElementwiseProblem<Op>, context: &'a GpuContext) -> Result<Self> {
-        let name = Op::INFO.name;
-        let workgroup_size = context.workgroup_size(256);
-        let mut setup = Setup::new(context, name);
-        let mut spec =
-            ShaderSpec::new(name, Op::SHADER, "main").constant("WORKGROUP_SIZE", workgroup_size);
-        spec.constants.extend_from_slice(Op::SHADER_CONSTANTS);
-        let pipeline = setup.pipeline(&spec)?;
-
-        let n = problem.output.len() as u64;
-        let inputs = (0..Op::Arity::COUNT)
-            .map(|k| setup.input(&format!("{name} input {k}"), 4 * n))
-            .collect::<Result<Vec<_>>>()?;
-        let output = setup.output(&format!("{name} output"), 4 * n)?;
-        let dispatches = context.scoped("creating bind groups", || {
-            chunks(n, context.chunk_elements(4))
-                .map(|chunk| {
-                    let arrays = std::iter::once(&output).chain(&inputs);
-                    let bindings: Vec<_> = arrays
-                        .map(|array| array.binding(chunk.first, chunk.count, 4))
-                        .collect();
-                    let groups = context.grid_stride_groups(chunk.count, workgroup_size);
-                    Dispatch::new(context, &pipeline, name, &bindings, [groups, 1, 1])
-                })
-                .collect()
-        })?;
-        setup.dispatch(&pipeline, dispatches);
-        let gpu = setup.finish()?;
-        Ok(ElementwiseGpu { gpu, problem })
-    }
-}
-
-impl<Op: Elementwise> GpuRun for ElementwiseGpu<'_, Op> {
-    fn setup(&self) -> GpuSetup {
-        GpuSetup::from(&self.gpu)
-    }
-
-    fn sample(&mut self) -> Result<PhaseSample> {
-        let hosts = &self.problem.inputs;
+    let n = problem.output.len() as u64;
+    let inputs = (0..Op::Arity::COUNT)
+        .map(|k| setup.input(&format!("{name} input {k}"), 4 * n))
+        .collect::<Result<Vec<_>>>()?;
+    let output = setup.output(&format!("{name} output"), 4 * n)?;
+    let dispatches = context.scoped("creating bind groups", || {
+        chunks(n, context.chunk_elements(4))
+            .map(|chunk| {
+                let arrays = std::iter::once(&output).chain(&inputs);
+                let bindings: Vec<_> = arrays
+                    .map(|array| array.binding(chunk.first, chunk.count, 4))
+                    .collect();
+                let groups = context.grid_stride_groups(chunk.count, workgroup_size);
+                Dispatch::new(context, &pipeline, name, &bindings, [groups, 1, 1])
+            })
+            .collect()
+    })?;
+    setup.dispatch(&pipeline, dispatches);
+    let gpu = setup.finish()?;
+    Ok(gpu.sampled_by(move |gpu| {
+        let hosts = &problem.inputs;
         let uploads = Op::Arity::each(|k| hosts[k].as_bytes());
-        let output = self.problem.output.as_bytes_mut();
-        self.gpu.sample(uploads.as_ref(), &mut [output])
-    }
+        let output = problem.output.as_bytes_mut();
+        gpu.sample(uploads.as_ref(), &mut [output])
+    }))
 }

@@ -13,7 +13,7 @@ pub mod elementwise;
 pub mod scale;
 pub mod triad;
 
-use super::{Cost, Footprint, GpuSetup, Kernel, KernelInfo, KernelOptions, Problem};
+use super::{Cost, Footprint, Kernel, KernelInfo, KernelOptions, Problem};
 use crate::cpu::simd::F32Lanes;
 use elementwise::{Arity, Each, ElementwiseProblem};
 
@@ -93,15 +93,3 @@ pub static SCALE: ElementwiseKernel<scale::Scale> = ElementwiseKernel(scale::Sca
 pub static ADD: ElementwiseKernel<add::Add> = ElementwiseKernel(add::Add);
 /// STREAM triad, for the registry.
 pub static TRIAD: ElementwiseKernel<triad::Triad> = ElementwiseKernel(triad::Triad);
-
-// Every kernel's `GpuRun::setup` reads its runner's costs through this conversion. It belongs
-// beside `GpuSetup` in `kernels/mod.rs`; it stands here only because this change leaves that
-// file alone.
-impl From<&crate::gpu::Runner<'_>> for GpuSetup {
-    fn from(runner: &crate::gpu::Runner<'_>) -> GpuSetup {
-        GpuSetup {
-            shader_compile_s: runner.compile_s,
-            buffers_s: runner.buffers_s,
-        }
-    }
-}
