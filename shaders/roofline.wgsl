@@ -1,6 +1,6 @@
 // The roofline probe: each element goes through a chain of FMAS fused multiply-adds, so the
 // kernel does 2·FMAS flops per 8 bytes moved (one load, one store). FMAS = 0 means a single
-// multiply (1 flop per 8 bytes, the memory-bound end). Grid-stride loop as in stream/copy.wgsl.
+// multiply (1 flop per 8 bytes, the memory-bound end). Grid-stride loop as in stream/elementwise.wgsl.
 override WORKGROUP_SIZE: u32 = 256u;
 override FMAS: u32 = 1u;
 

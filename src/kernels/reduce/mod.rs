@@ -397,9 +397,7 @@ impl Problem for ReduceProblem {
     fn run_loop(&mut self, form: CpuLoop, variant: Option<&'static Variant>) {
         let x = &self.x[..];
         let (strategy, sum) = match form {
-            CpuLoop::Scalar if variant == Some(&PAIRWISE) => {
-                (Strategy::Pairwise, cpu::pairwise(x))
-            }
+            CpuLoop::Scalar if variant == Some(&PAIRWISE) => (Strategy::Pairwise, cpu::pairwise(x)),
             CpuLoop::Scalar => (Strategy::Sequential, cpu::sequential(x)),
             CpuLoop::Simd => (Strategy::Accumulators, cpu::simd(x)),
             CpuLoop::Rayon => (Strategy::ChunkAccumulators, cpu::rayon(x)),

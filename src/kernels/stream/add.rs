@@ -25,7 +25,6 @@ impl Elementwise for Add {
     };
     type Arity = Two;
     const FLOPS_PER_ELEMENT: u64 = 1;
-    const SHADER: &'static str = include_str!("../../../shaders/stream/add.wgsl");
 
     #[inline(always)]
     fn scalar([a, b]: [f32; 2]) -> f32 {

@@ -25,7 +25,6 @@ impl Elementwise for Copy {
     };
     type Arity = One;
     const FLOPS_PER_ELEMENT: u64 = 0;
-    const SHADER: &'static str = include_str!("../../../shaders/stream/copy.wgsl");
 
     #[inline(always)]
     fn scalar([a]: [f32; 1]) -> f32 {

@@ -5,7 +5,7 @@
 //! The number of inputs is a type ([`One`], [`Two`]): it picks `map1` or `map2` and
 //! `for_chunks1` or `for_chunks2`, so a formula and the arrays it gets always agree.
 
-use super::Elementwise;
+use super::{Elementwise, SCALAR};
 use crate::backend::CpuLoop;
 use crate::cpu::AlignedVec;
 use crate::cpu::parallel::{for_chunks1, for_chunks2};
@@ -259,9 +259,11 @@ fn gpu_run<'a, Op: Elementwise>(
     let name = Op::INFO.name;
     let workgroup_size = context.workgroup_size(256);
     let mut setup = Setup::new(context, name);
-    let mut spec =
-        ShaderSpec::new(name, Op::SHADER, "main").constant("WORKGROUP_SIZE", workgroup_size);
-    spec.constants.extend_from_slice(Op::SHADER_CONSTANTS);
+    // One module for the four kernels, the entry point named as the kernel.
+    let source = include_str!("../../../shaders/stream/elementwise.wgsl");
+    let spec = ShaderSpec::new(name, source, name)
+        .constant("WORKGROUP_SIZE", workgroup_size)
+        .constant("SCALAR", SCALAR);
     let pipeline = setup.pipeline(&spec)?;
 
     let n = problem.output.len() as u64;

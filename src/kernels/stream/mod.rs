@@ -35,11 +35,6 @@ pub trait Elementwise: Send + Sync + 'static {
     type Arity: Arity;
     /// Floating-point operations per element.
     const FLOPS_PER_ELEMENT: u64;
-    /// The WGSL source; entry point `main`, output at binding 0, inputs at bindings 1.., override
-    /// `WORKGROUP_SIZE`.
-    const SHADER: &'static str;
-    /// Values of the shader's other `override` constants.
-    const SHADER_CONSTANTS: &'static [(&'static str, f64)] = &[];
     /// The formula on one element: the plain loop's body and the SIMD loop's tail.
     fn scalar(inputs: Each<Self, f32>) -> f32;
     /// The formula on whole registers; constants are splat here, once, outside the loop.

@@ -25,8 +25,6 @@ impl Elementwise for Scale {
     };
     type Arity = One;
     const FLOPS_PER_ELEMENT: u64 = 1;
-    const SHADER: &'static str = include_str!("../../../shaders/stream/scale.wgsl");
-    const SHADER_CONSTANTS: &'static [(&'static str, f64)] = &[("SCALAR", SCALAR as f64)];
 
     #[inline(always)]
     fn scalar([a]: [f32; 1]) -> f32 {

@@ -25,8 +25,6 @@ impl Elementwise for Triad {
     };
     type Arity = Two;
     const FLOPS_PER_ELEMENT: u64 = 2;
-    const SHADER: &'static str = include_str!("../../../shaders/stream/triad.wgsl");
-    const SHADER_CONSTANTS: &'static [(&'static str, f64)] = &[("SCALAR", SCALAR as f64)];
 
     #[inline(always)]
     fn scalar([a, b]: [f32; 2]) -> f32 {
