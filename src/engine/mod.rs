@@ -10,11 +10,13 @@ pub use gpu_state::GpuState;
 pub use plan::{Plan, PlanBuilder};
 
 use crate::backend::{Backend, CpuBackend};
+use crate::cpu::info::cache_levels;
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
 use crate::experiments::run::{GpuSetupReport, RunDocument};
 use crate::measure::Record;
 use crate::measure::record::{RecordInput, fill_speedups};
+use crate::measure::residence::resides_in;
 use crate::measure::runner::{take_samples, time_compute};
 use crate::measure::verdict::judge;
 use crate::report::progress::Progress;
@@ -54,8 +56,14 @@ pub fn run(
     let progress = Progress::new(samples_each * implementations.len() as u64, quiet);
     let mut records = Vec::new();
     let mut gpu_setup: Option<GpuSetupReport> = None;
+    let working_set_bytes = plan.kernel.footprint(plan.size).working_set_bytes;
+    let caches = cache_levels();
     for implementation in implementations {
         let Implementation { backend, variant } = implementation;
+        let threads = match backend {
+            Backend::Rayon | Backend::Library => plan.threads,
+            _ => 1,
+        };
         progress.set_message(format!("{} on {}", info.name, implementation.label()));
         problem.clear_output();
         let samples = match (backend.cpu(), gpu) {
@@ -92,15 +100,13 @@ pub fn run(
                 variant: variant.map(|v| v.name.to_string()),
                 backend,
                 size: plan.size,
+                working_set_bytes,
+                resides_in: resides_in(working_set_bytes, backend, threads, &caches),
                 cost: problem
                     .cost_of(variant)
                     .unwrap_or_else(|| plan.kernel.cost(plan.size)),
                 verification: problem.verify(),
-                threads: match backend {
-                    Backend::Rayon | Backend::Library => Some(plan.threads),
-                    Backend::Scalar | Backend::Simd => Some(1),
-                    Backend::Gpu => None,
-                },
+                threads: (backend != Backend::Gpu).then_some(threads),
             },
             &samples,
         ));

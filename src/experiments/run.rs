@@ -5,6 +5,7 @@ use crate::backend::Backend;
 use crate::environment::Provenance;
 use crate::error::Result;
 use crate::kernels::GpuSetup;
+use crate::measure::residence::{GPU_MAY_FIT_L2_BYTES, is_cache};
 use crate::measure::{ComputeTimer, Record};
 use crate::report::csv::{self, Number};
 use crate::report::format::{grouped, percent, rate, ratio, seconds};
@@ -92,6 +93,17 @@ fn compute_cell(record: &Record) -> String {
         (Backend::Gpu, ComputeTimer::Timestamp) => format!("{time} (ts)"),
         (Backend::Gpu, ComputeTimer::Wall) => format!("{time} (wall)"),
         _ => time,
+    }
+}
+
+/// The bandwidth, marked with the cache its working set fits in: that cache's bandwidth, not
+/// the memory's.
+pub fn bandwidth_cell(record: &Record) -> String {
+    let level = &record.resides_in;
+    match level.as_str() {
+        "device (may fit L2)" => format!("{} (L2?)", rate(record.bandwidth_gbs)),
+        _ if is_cache(level) => format!("{} ({level})", rate(record.bandwidth_gbs)),
+        _ => rate(record.bandwidth_gbs),
     }
 }
 
@@ -193,11 +205,7 @@ fn run_rows(document: &RunDocument) -> Rows {
             )
         }),
     ));
-    columns.push((
-        "GB/s".into(),
-        true,
-        Box::new(|r: &Record| rate(r.bandwidth_gbs)),
-    ));
+    columns.push(("GB/s".into(), true, Box::new(bandwidth_cell)));
     if any_flops {
         columns.push((
             "GFLOP/s".into(),
@@ -286,9 +294,10 @@ fn run_heading(document: &RunDocument) -> Vec<String> {
     )];
     if let Some(cost) = cost {
         let mut line = format!(
-            "per run: {} moved in memory, {} flops",
+            "per run: {} moved, {} flops; working set {}",
             format_bytes(cost.device_bytes),
-            grouped(cost.flops)
+            grouped(cost.flops),
+            format_bytes(document.records[0].working_set_bytes)
         );
         if let Some(items) = cost.items {
             line.push_str(&format!(", {} {}", grouped(items.count), items.unit));
@@ -370,6 +379,7 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
         lines.push(format!("GPU not run: {reason}"));
     }
     lines.push("medians; GB/s and GFLOP/s from the cost model (hpclab list) over the compute median; 1 GB = 10^9 B".to_string());
+    lines.extend(residence_note(&document.records));
     for record in document.records.iter().filter(|r| !r.verified) {
         let detail = record
             .verification
@@ -382,6 +392,35 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// What a marked GB/s means, when some row is marked: where each backend's working set lives.
+pub fn residence_note(records: &[Record]) -> Option<String> {
+    let cached: Vec<String> = records
+        .iter()
+        .filter(|r| is_cache(&r.resides_in))
+        .map(|r| {
+            let name = match &r.variant {
+                Some(variant) => format!("{} {variant}", r.backend),
+                None => r.backend.to_string(),
+            };
+            format!("{name} in {}", r.resides_in)
+        })
+        .collect();
+    if cached.is_empty() {
+        return None;
+    }
+    let gpu_note = match records.iter().any(|r| r.resides_in.contains("may fit")) {
+        true => format!(
+            "; (L2?) = a GPU working set under {}, which may fit the device's L2 (wgpu does not report it)",
+            format_bytes(GPU_MAY_FIT_L2_BYTES)
+        ),
+        false => String::new(),
+    };
+    Some(format!(
+        "GB/s marked (L1d), (L2), (L3) is that cache's bandwidth, not memory's ({}){gpu_note}; a larger --size leaves the caches",
+        cached.join(", "),
+    ))
 }
 
 /// The CSV row of one record.
@@ -414,6 +453,8 @@ struct RecordRow<'a> {
     items_per_second: Option<Number>,
     relative_error: Option<Number>,
     error_bound_ratio: Number,
+    working_set_bytes: u64,
+    resides_in: &'a str,
 }
 
 impl<'a> From<&'a Record> for RecordRow<'a> {
@@ -446,6 +487,8 @@ impl<'a> From<&'a Record> for RecordRow<'a> {
             items_per_second: number(r.items_per_second),
             relative_error: number(r.verification.relative_error),
             error_bound_ratio: Number(r.verification.worst_error_ratio),
+            working_set_bytes: r.working_set_bytes,
+            resides_in: &r.resides_in,
         }
     }
 }

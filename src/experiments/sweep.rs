@@ -431,6 +431,8 @@ mod tests {
                 cost,
                 verification,
                 threads: None,
+                working_set_bytes: 0,
+                resides_in: "device".into(),
             },
             &[sample],
         )

@@ -185,6 +185,9 @@ pub struct Footprint {
     pub largest_gpu_buffer_bytes: u64,
     /// All GPU buffers together, staging and readback included.
     pub gpu_bytes: u64,
+    /// The bytes one compute phase touches (inputs, outputs, scratch; not the reference): what
+    /// decides which cache level a run's data lives in.
+    pub working_set_bytes: u64,
 }
 
 /// A kernel: the description and the factory of problems of a given size.

@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod fit;
 pub mod record;
+pub mod residence;
 pub mod runner;
 pub mod stats;
 pub mod verdict;

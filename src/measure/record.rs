@@ -49,6 +49,12 @@ pub struct Record {
     pub backend: Backend,
     /// Problem size n as the kernel defines it (`hpclab list`).
     pub size: u64,
+    /// The bytes one compute phase touches.
+    pub working_set_bytes: u64,
+    /// Where that working set lives: `L1d`, `L2`, `L3` or `memory` on the CPU, `device` or
+    /// `device (may fit L2)` on a GPU (see `measure::residence`). `bandwidth_gbs` is this
+    /// level's bandwidth.
+    pub resides_in: String,
     /// True when the result matched the reference within the kernel's tolerance.
     pub verified: bool,
     /// The check itself: error found, tolerance, rule.
@@ -102,6 +108,8 @@ pub struct RecordInput<'a> {
     pub variant: Option<String>,
     pub backend: Backend,
     pub size: u64,
+    pub working_set_bytes: u64,
+    pub resides_in: String,
     pub cost: Cost,
     pub verification: Verification,
     pub threads: Option<usize>,
@@ -146,6 +154,8 @@ impl Record {
             variant: input.variant,
             backend: input.backend,
             size: input.size,
+            working_set_bytes: input.working_set_bytes,
+            resides_in: input.resides_in,
             verified: input.verification.passed,
             verification: input.verification,
             bandwidth_gbs: per_second(input.cost.device_bytes, compute.median_s),

@@ -164,6 +164,8 @@ mod tests {
                 },
                 verification,
                 threads: None,
+                working_set_bytes: 0,
+                resides_in: "device".into(),
             },
             &[PhaseSample {
                 upload_s: Some(upload_s),

@@ -278,6 +278,7 @@ impl Kernel for Fractal {
             largest_gpu_buffer_bytes: bytes,
             // The counts, their readback buffer, and the per-chunk uniforms (small).
             gpu_bytes: bytes.saturating_mul(2).saturating_add(64 * 1024),
+            working_set_bytes: bytes,
         }
     }
 

@@ -85,6 +85,7 @@ impl Kernel for Histogram {
             largest_gpu_buffer_bytes: padded,
             // Data and its staging buffer; bins and their readback; chunk sizes (small).
             gpu_bytes: 2 * padded + 2 * 4 * BINS as u64 + 4096,
+            working_set_bytes: padded + 8 * BINS as u64,
         }
     }
 

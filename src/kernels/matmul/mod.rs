@@ -95,6 +95,7 @@ impl Kernel for Matmul {
             // A, B, C on the device, A's and B's staging buffers, C's readback buffer, and the
             // per-dispatch parameters (256 bytes per pair of row bands: negligible).
             gpu_bytes: matrix.saturating_mul(6),
+            working_set_bytes: matrix.saturating_mul(3),
         }
     }
 

@@ -110,6 +110,8 @@ impl Kernel for NBody {
             largest_gpu_buffer_bytes: n.saturating_mul(16),
             // Four arrays of 16n with a staging or readback buffer each.
             gpu_bytes: n.saturating_mul(128),
+            // The SoA inputs and the output.
+            working_set_bytes: n.saturating_mul(28 + 32),
         }
     }
 

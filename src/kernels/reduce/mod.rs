@@ -192,6 +192,7 @@ impl Kernel for Reduce {
             largest_gpu_buffer_bytes: 4 * n,
             // The array and its staging buffer; partials (4 KiB per chunk) and readback.
             gpu_bytes: 8 * n + 8 * 4096 * n.div_ceil(1 << 25).max(1),
+            working_set_bytes: 4 * n,
         }
     }
 

@@ -117,6 +117,7 @@ impl Kernel for Stencil {
             largest_gpu_buffer_bytes: field,
             // initial + its staging buffer, output + its readback buffer, scratch.
             gpu_bytes: field.saturating_mul(5),
+            working_set_bytes: field.saturating_mul(3),
         }
     }
 

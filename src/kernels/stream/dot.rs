@@ -112,6 +112,7 @@ impl Kernel for Dot {
             host_bytes: 8 * n,
             largest_gpu_buffer_bytes: 4 * n,
             gpu_bytes: 16 * n,
+            working_set_bytes: 8 * n,
         }
     }
 

@@ -72,6 +72,7 @@ impl<Op: Elementwise> Kernel for ElementwiseKernel<Op> {
             largest_gpu_buffer_bytes: array,
             // Device arrays plus one staging buffer per input and one readback buffer.
             gpu_bytes: array * arrays * 2,
+            working_set_bytes: array * arrays,
         }
     }
 
