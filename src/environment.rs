@@ -24,7 +24,7 @@ pub struct Environment {
     pub hostname: Option<String>,
     /// Physical memory of the machine, in bytes.
     pub total_memory_bytes: Option<u64>,
-    /// The 1-minute load average when the document was made (Unix), the busy-machine sign.
+    /// The 1-minute load average when the command started (Unix), the busy-machine sign.
     pub load_average_1m: Option<f64>,
     /// `release` or `debug`: a debug build's timings say little about the hardware.
     pub build_profile: &'static str,
@@ -32,6 +32,13 @@ pub struct Environment {
     pub timestamp_utc: String,
     /// Every `HPCLAB_*` variable in force (they change what is measured).
     pub hpclab_env: std::collections::BTreeMap<String, String>,
+}
+
+/// The 1-minute load average when this process first asked (Unix): `main` asks first thing,
+/// before the measurement adds its own load.
+pub fn load_at_start() -> Option<f64> {
+    static LOAD: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+    *LOAD.get_or_init(|| Some(sysinfo::System::load_average().one).filter(|_| cfg!(unix)))
 }
 
 /// `release` or `debug`, from the build that is running (debug assertions on = a debug build).
@@ -58,7 +65,7 @@ impl Environment {
                 system.refresh_memory();
                 Some(system.total_memory()).filter(|&bytes| bytes > 0)
             },
-            load_average_1m: Some(sysinfo::System::load_average().one).filter(|_| cfg!(unix)),
+            load_average_1m: load_at_start(),
             build_profile: BUILD_PROFILE,
             timestamp_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                 .to_string(),
@@ -79,6 +86,9 @@ pub struct Provenance {
     pub command: String,
     /// The machine it ran on.
     pub environment: Environment,
+    /// What a reader must know before trusting the figures (a debug build, a busy machine, a
+    /// large spread, too few samples), printed under the table.
+    pub warnings: Vec<String>,
 }
 
 impl Provenance {
@@ -87,7 +97,32 @@ impl Provenance {
         Provenance {
             hpclab_version: env!("CARGO_PKG_VERSION"),
             command,
+            warnings: environment_warnings(&environment),
             environment,
         }
     }
+}
+
+/// The warnings the machine itself gives: a debug build; a load average at the start above the
+/// cores the measurement leaves idle (by more than half a core, the noise of an idle system).
+pub fn environment_warnings(environment: &Environment) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if environment.build_profile == "debug" {
+        warnings.push(
+            "this is a debug build: its timings say little about the hardware (the SIMD and scalar loops are slowed unequally); measure with `cargo run --release -- …`"
+                .to_string(),
+        );
+    }
+    let cores = environment.cpu.logical_cores;
+    let idle = cores.saturating_sub(environment.threads) as f64;
+    if let Some(load) = environment
+        .load_average_1m
+        .filter(|&load| load > idle + 0.5)
+    {
+        warnings.push(format!(
+            "the machine was busy: load average {load:.2} at the start, with {} of its {cores} cores left idle by this measurement; other work competed for the cores and the memory",
+            idle as usize
+        ));
+    }
+    warnings
 }

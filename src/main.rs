@@ -7,6 +7,8 @@ use hpclab::commands::{self, Outcome};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Read before any work adds its own load.
+    hpclab::environment::load_at_start();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),

@@ -15,6 +15,7 @@ use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
 use crate::experiments::run::{GpuSetupReport, RunDocument};
 use crate::measure::Record;
+use crate::measure::noise::record_warnings;
 use crate::measure::record::{RecordInput, fill_speedups};
 use crate::measure::residence::resides_in;
 use crate::measure::runner::{take_samples, time_compute};
@@ -126,11 +127,13 @@ pub fn run(
         problem.write_image(path)?;
     }
     fill_speedups(&mut records);
+    let mut provenance = Provenance::new(
+        command_line,
+        Environment::capture(plan.threads, gpu.map(|g| g.adapter.clone())),
+    );
+    provenance.warnings.extend(record_warnings(&records));
     Ok(RunDocument {
-        provenance: Provenance::new(
-            command_line,
-            Environment::capture(plan.threads, gpu.map(|g| g.adapter.clone())),
-        ),
+        provenance,
         kernel: info.name.to_string(),
         size: plan.size,
         seed: plan.seed,

@@ -127,6 +127,10 @@ pub fn empty_submission(context: &GpuContext, doing: &str) -> Result<f64> {
 }
 
 impl Document for LatencyDocument {
+    fn warnings(&self) -> &[String] {
+        &self.provenance.warnings
+    }
+
     fn verified(&self) -> bool {
         // Empty dispatches compute nothing to check.
         true

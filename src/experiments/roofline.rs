@@ -308,6 +308,10 @@ pub fn ceilings(points: &[ProbePoint]) -> Vec<Ceilings> {
 }
 
 impl Document for RooflineDocument {
+    fn warnings(&self) -> &[String] {
+        &self.provenance.warnings
+    }
+
     fn verified(&self) -> bool {
         self.points.iter().all(|p| p.verified)
     }

@@ -494,6 +494,10 @@ impl<'a> From<&'a Record> for RecordRow<'a> {
 }
 
 impl Document for RunDocument {
+    fn warnings(&self) -> &[String] {
+        &self.provenance.warnings
+    }
+
     fn verified(&self) -> bool {
         self.all_verified()
     }

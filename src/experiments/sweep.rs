@@ -8,6 +8,7 @@ use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::kernels::Kernel;
 use crate::measure::Record;
+use crate::measure::noise::record_warnings;
 use crate::report::csv::{self, Number};
 use crate::report::format::{NONE, check, seconds};
 use crate::report::heading::{Machine, machine_lines};
@@ -177,8 +178,10 @@ impl SweepDocument {
         command: String,
         gpu_unavailable: Option<String>,
     ) -> Self {
+        let mut provenance = Provenance::new(command, environment);
+        provenance.warnings.extend(record_warnings(&records));
         SweepDocument {
-            provenance: Provenance::new(command, environment),
+            provenance,
             kernel: kernel.info().name.to_string(),
             break_even: break_even(&sizes, &records),
             caches: cache_marks(kernel),
@@ -203,6 +206,10 @@ impl SweepDocument {
 }
 
 impl Document for SweepDocument {
+    fn warnings(&self) -> &[String] {
+        &self.provenance.warnings
+    }
+
     fn verified(&self) -> bool {
         self.records.iter().all(|r| r.verified)
     }

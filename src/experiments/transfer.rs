@@ -163,6 +163,10 @@ pub fn measure(
 }
 
 impl Document for TransferDocument {
+    fn warnings(&self) -> &[String] {
+        &self.provenance.warnings
+    }
+
     fn verified(&self) -> bool {
         self.verified
     }

@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod fit;
+pub mod noise;
 pub mod record;
 pub mod residence;
 pub mod runner;

@@ -61,6 +61,12 @@ pub fn section(title: &str, command: &str, document: &dyn Document, svg: Option<
     for line in document.footer() {
         html.push_str(&format!("<p class=\"note\">{}</p>\n", escape(&line)));
     }
+    for warning in document.warnings() {
+        html.push_str(&format!(
+            "<p class=\"warning\">warning: {}</p>\n",
+            escape(warning)
+        ));
+    }
     if let Some(svg) = svg {
         // Drop the XML prolog, if any: an inline <svg> element needs none.
         let start = svg.find("<svg").unwrap_or(0);

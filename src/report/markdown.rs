@@ -22,6 +22,9 @@ impl Exporter for MarkdownExporter {
         for line in document.footer() {
             text.push_str(&format!("{line}  \n"));
         }
+        for warning in document.warnings() {
+            text.push_str(&format!("**warning:** {warning}  \n"));
+        }
         Ok(text)
     }
 }

@@ -31,6 +31,11 @@ pub trait Document {
     fn json(&self) -> Result<serde_json::Value>;
     /// True when every result in it was verified.
     fn verified(&self) -> bool;
+    /// What a reader must know before trusting the figures; printed under the table, and in
+    /// the JSON as `"warnings"`.
+    fn warnings(&self) -> &[String] {
+        &[]
+    }
     /// The figure a student would put in a lab report, for experiments that have one.
     fn chart(&self) -> Option<plot::Chart> {
         None

@@ -90,6 +90,9 @@ impl Exporter for TableExporter {
             text.push_str(&line);
             text.push('\n');
         }
+        for warning in document.warnings() {
+            text.push_str(&format!("warning: {warning}\n"));
+        }
         Ok(text)
     }
 }

@@ -298,6 +298,10 @@ struct CollectiveRow {
 }
 
 impl Document for CollectivesDocument {
+    fn warnings(&self) -> &[String] {
+        &self.provenance.warnings
+    }
+
     fn verified(&self) -> bool {
         self.verified
     }

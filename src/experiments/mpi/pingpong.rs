@@ -230,6 +230,10 @@ impl PingpongDocument {
 }
 
 impl Document for PingpongDocument {
+    fn warnings(&self) -> &[String] {
+        &self.provenance.warnings
+    }
+
     fn verified(&self) -> bool {
         self.verified
     }

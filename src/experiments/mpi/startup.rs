@@ -168,6 +168,10 @@ struct StartupRow<'a> {
 }
 
 impl Document for StartupDocument {
+    fn warnings(&self) -> &[String] {
+        &self.provenance.warnings
+    }
+
     fn verified(&self) -> bool {
         self.verified
     }

@@ -179,6 +179,10 @@ struct RankRow<'a> {
 }
 
 impl Document for StencilDocument {
+    fn warnings(&self) -> &[String] {
+        &self.provenance.warnings
+    }
+
     fn verified(&self) -> bool {
         self.verified
     }
