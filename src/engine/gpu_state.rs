@@ -7,6 +7,21 @@ use crate::experiments::probe::probe;
 use crate::gpu::{AdapterChoice, GpuContext, GpuRequest};
 use crate::measure::verdict::MachineModel;
 use crate::size::format_bytes;
+use std::sync::Mutex;
+
+/// The model of `context`'s adapter: probed on first use in this process, then remembered.
+fn model_of(context: &GpuContext) -> Option<MachineModel> {
+    static MODELS: Mutex<Vec<(String, Option<MachineModel>)>> = Mutex::new(Vec::new());
+    let adapter = &context.adapter;
+    let key = format!("{} {} {:?} {}", adapter.index, adapter.name, adapter.api, adapter.driver);
+    let mut models = MODELS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, model)) = models.iter().find(|(known, _)| *known == key) {
+        return *model;
+    }
+    let model = probe(context).ok();
+    models.push((key, model));
+    model
+}
 
 /// The GPU as a run sees it: a device, or the reason there is none.
 pub struct GpuState {
@@ -63,15 +78,12 @@ impl GpuState {
         GpuState::open(&plan.gpu, !plan.backends_explicit)
     }
 
-    /// The machine model, probed once per process; `None` when there is no GPU or the probe
-    /// could not fit a model (a very noisy machine).
+    /// The machine model, probed once per adapter per process (every plan, and every section of
+    /// a report, judges against the same one); `None` when there is no GPU or the probe could
+    /// not fit a model (a very noisy machine).
     pub fn model(&self) -> Option<&MachineModel> {
         self.model
-            .get_or_init(|| {
-                self.context
-                    .as_ref()
-                    .and_then(|context| probe(context).ok())
-            })
+            .get_or_init(|| self.context.as_ref().and_then(model_of))
             .as_ref()
     }
 

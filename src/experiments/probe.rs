@@ -1,35 +1,86 @@
-//! A quick measurement of the GPU path: link latency and bandwidth each way, an
-//! empty dispatch's round trip and device memory bandwidth — the machine model behind every
-//! verdict of `run` and `sweep`. The `transfer` and `latency` experiments measure the same
-//! things in full.
+//! A quick measurement of the GPU path: link latency and bandwidth each way, an empty
+//! dispatch's round trip, device memory bandwidth and the device's compute ceiling — the
+//! machine model behind every verdict of `run` and `sweep`. The `transfer`, `latency` and
+//! `roofline` experiments measure the same things in full.
 
 use super::latency::empty_submission;
+use super::roofline::gpu_probe;
 use super::sample_stats;
 use crate::cpu::AlignedVec;
 use crate::error::{Error, Result};
 use crate::gpu::transfer::Role;
 use crate::gpu::{DeviceArray, Download, GpuContext, download_timed, upload_timed};
 use crate::kernels;
+use crate::kernels::inputs::uniform_f32;
 use crate::measure::fit::fit_latency_bandwidth;
 use crate::measure::runner::{MeasureOptions, take_samples};
 use crate::measure::verdict::MachineModel;
 use crate::measure::{PhaseSample, Stats};
 
-/// Sizes of the link probe: one latency-dominated, one bandwidth-dominated.
-const LINK_BYTES: [u64; 2] = [4 << 10, 16 << 20];
-/// Elements of the STREAM copy that measures device bandwidth.
-const COPY_ELEMENTS: usize = 4 << 20;
+/// Sizes of the link fit: four, spanning more than three decades, so that both the latency and
+/// the bandwidth are read from the data and the fit's R² means something.
+pub const LINK_BYTES: [u64; 4] = [4 << 10, 64 << 10, 1 << 20, 16 << 20];
+/// Working set of the device-bandwidth probe (STREAM copy, source and destination): past the
+/// L2 of any current GPU, so the figure is device memory's.
+pub const DEVICE_PROBE_BYTES: u64 = 256 << 20;
+/// Elements and FMAs per element of the compute-ceiling probe (512 flops per 8 bytes).
+const COMPUTE_ELEMENTS: usize = 1 << 20;
+const COMPUTE_FMAS: u32 = 256;
 
 /// Measures the machine model on `context`.
 pub fn probe(context: &GpuContext) -> Result<MachineModel> {
-    let options = MeasureOptions { warmup: 1, runs: 3 };
+    let options = MeasureOptions { warmup: 1, runs: 5 };
+    let (upload, download) = link(context, options)?;
 
-    let largest = LINK_BYTES[1].min(context.adapter.max_buffer_bytes / 4 * 4);
+    // Copy reads one array and writes another; the adapter may cap one buffer below half.
+    let copy = kernels::find("copy")
+        .ok_or_else(|| Error::gpu("probing device bandwidth", "no copy kernel"))?;
+    let elements = (DEVICE_PROBE_BYTES / 8).min(context.adapter.max_buffer_bytes / 4) as usize;
+    let mut problem = copy.prepare(elements, 1, &Default::default());
+    let samples = {
+        let mut run = problem.gpu(context, None)?;
+        take_samples(MeasureOptions { warmup: 1, runs: 3 }, || run.sample(), |_, _| {})?
+    };
+    let compute = Stats::from_samples(
+        samples
+            .iter()
+            .map(|s: &PhaseSample| s.compute_timestamp_s.unwrap_or(s.compute_wall_s))
+            .collect(),
+    )
+    .map_or(f64::NAN, |s| s.median_s);
+    drop(problem);
+
+    let input = uniform_f32(COMPUTE_ELEMENTS, 3, 0);
+    let ceiling = gpu_probe(context, &input, &[COMPUTE_FMAS], options, || {})?;
+    Ok(MachineModel {
+        upload,
+        download,
+        device_bandwidth_gbs: copy.cost(elements as u64).device_bytes as f64 / compute / 1e9,
+        device_probe_bytes: 8 * elements as u64,
+        device_gflops: ceiling.first().map_or(f64::NAN, |point| point.gflops),
+        dispatch_round_trip_s: sample_stats(
+            MeasureOptions { warmup: 2, runs: 9 },
+            || empty_submission(context, "probing the round trip"),
+            |_, _| {},
+        )?
+        .median_s,
+    })
+}
+
+/// The link each way, fitted over [`LINK_BYTES`] (capped by the adapter's largest buffer).
+fn link(
+    context: &GpuContext,
+    options: MeasureOptions,
+) -> Result<(
+    crate::measure::fit::LatencyBandwidth,
+    crate::measure::fit::LatencyBandwidth,
+)> {
+    let largest = LINK_BYTES[3].min(context.adapter.max_buffer_bytes / 4 * 4);
     let host = AlignedVec::<u8>::filled(largest as usize, 7);
     let mut back = AlignedVec::<u8>::filled(largest as usize, 0);
     let array = DeviceArray::new(context, "probe", largest, Role::InputOutput)?;
     let (mut up, mut down) = (Vec::new(), Vec::new());
-    for bytes in [LINK_BYTES[0].min(largest), largest] {
+    for bytes in LINK_BYTES.map(|bytes| bytes.min(largest)) {
         let (source, back) = (&host[..bytes as usize], &mut back[..bytes as usize]);
         let upload = sample_stats(
             options,
@@ -60,40 +111,5 @@ pub fn probe(context: &GpuContext) -> Result<MachineModel> {
             )
         })
     };
-    let upload = fit(&up, "upload")?;
-    let download = fit(&down, "download")?;
-
-    let copy = kernels::find("copy")
-        .ok_or_else(|| Error::gpu("probing device bandwidth", "no copy kernel"))?;
-    let mut problem = copy.prepare(COPY_ELEMENTS, 1, &Default::default());
-    let samples = {
-        let mut run = problem.gpu(context, None)?;
-        take_samples(options, || run.sample(), |_, _| {})?
-    };
-    let median_of = |pick: fn(&PhaseSample) -> f64| {
-        Stats::from_samples(samples.iter().map(pick).collect()).map_or(f64::NAN, |s| s.median_s)
-    };
-    let compute = median_of(|s| s.compute_timestamp_s.unwrap_or(s.compute_wall_s));
-    let round_trip = median_of(|s| s.compute_wall_s) - compute;
-    Ok(MachineModel {
-        upload,
-        download,
-        device_bandwidth_gbs: copy.cost(COPY_ELEMENTS as u64).device_bytes as f64 / compute / 1e9,
-        // Launch and wait overhead seen around the copy (host clock minus GPU timestamps), or
-        // an empty submission's round trip when the adapter has no timestamps.
-        dispatch_round_trip_s: if round_trip > 0.0 {
-            round_trip
-        } else {
-            empty_round_trip(context)?
-        },
-    })
-}
-
-fn empty_round_trip(context: &GpuContext) -> Result<f64> {
-    sample_stats(
-        MeasureOptions { warmup: 1, runs: 5 },
-        || empty_submission(context, "probing the round trip"),
-        |_, _| {},
-    )
-    .map(|s| s.median_s)
+    Ok((fit(&up, "upload")?, fit(&down, "download")?))
 }

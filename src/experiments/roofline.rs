@@ -208,9 +208,24 @@ pub fn measure_probe(
         points.push(point("cpu", fmas, n, time, verify(&input, &output, fmas)));
         on_point();
     }
-    let Some(context) = gpu else {
-        return Ok(points);
-    };
+    if let Some(context) = gpu {
+        points.extend(gpu_probe(context, &input, chains, options, on_point)?);
+    }
+    Ok(points)
+}
+
+/// The probe on the GPU at each of `chains`, over `input` (one storage binding at most), timed
+/// by the GPU's own clock where it has one.
+pub fn gpu_probe(
+    context: &GpuContext,
+    input: &[f32],
+    chains: &[u32],
+    options: MeasureOptions,
+    mut on_point: impl FnMut(),
+) -> Result<Vec<ProbePoint>> {
+    let n = input.len();
+    let mut output = AlignedVec::filled(n, f32::NAN);
+    let mut points = Vec::new();
     let bytes = 4 * n as u64;
     if bytes > context.max_binding_bytes {
         return Err(Error::usage(format!(
@@ -220,7 +235,7 @@ pub fn measure_probe(
     }
     let device_in = DeviceArray::new(context, "roofline input", bytes, Role::Input)?;
     let device_out = DeviceArray::new(context, "roofline output", bytes, Role::Output)?;
-    upload_timed(context, &[(&device_in, input.as_bytes())])?;
+    upload_timed(context, &[(&device_in, bytemuck::cast_slice(input))])?;
     let timer = PassTimer::new(context)?;
     let workgroup_size = context.workgroup_size(256);
     for &fmas in chains {

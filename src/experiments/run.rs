@@ -339,7 +339,7 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
                 .as_ref()
                 .map_or("gpu".to_string(), |v| format!("gpu {v}"));
             lines.push(format!(
-                "{name}: {} — {}; the machine model predicts {} (up {} + memory-bound compute {} + down {}) vs {} measured",
+                "{name}: {} — {}; the machine model predicts {} (up {} + compute {} + down {}) vs {} measured",
                 verdict.bound.name(),
                 verdict.reason,
                 seconds(verdict.predicted_total_s),
@@ -352,12 +352,17 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
     }
     if let Some(model) = &document.machine_model {
         lines.push(format!(
-            "machine model (probed once): upload {} + bytes / {} GB/s · download {} + bytes / {} GB/s · device {} GB/s · launch {}",
+            "machine model (probed once per adapter): upload {} + bytes / {} GB/s (R² {:.3}) · download {} + bytes / {} GB/s (R² {:.3}), fitted over 4 KiB–16 MiB · \
+             device {} GB/s (copy over {}) and {} GFLOP/s · launch {} (empty dispatch round trip); predicted compute = launch + the larger of bytes / bandwidth and flops / GFLOP/s",
             seconds(model.upload.latency_s),
             rate(model.upload.bandwidth_gbs),
+            model.upload.r_squared,
             seconds(model.download.latency_s),
             rate(model.download.bandwidth_gbs),
+            model.download.r_squared,
             rate(model.device_bandwidth_gbs),
+            format_bytes(model.device_probe_bytes),
+            rate(model.device_gflops),
             seconds(model.dispatch_round_trip_s)
         ));
     }

@@ -96,7 +96,8 @@ pub struct Record {
     /// Threads the backend used (1 for scalar and simd, the pool size for rayon).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
-    /// GPU only: transfer-, launch- or compute-bound, with the numbers that decide it and the
+    /// GPU only: transfer-, launch-, device memory- or device compute-bound, with the numbers
+    /// that decide it and the
     /// time the machine model predicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<super::verdict::Verdict>,

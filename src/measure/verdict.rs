@@ -1,6 +1,6 @@
 //! The performance model of a GPU offload and the verdict on each GPU record: is it
-//! transfer-bound, launch-bound or compute-bound, by how much, and how does the measured time
-//! compare with the time the measured link and device bandwidths predict?
+//! transfer-bound, launch-bound, device memory-bound or device compute-bound, by how much, and
+//! how does the measured time compare with the time the machine model predicts?
 
 use super::fit::LatencyBandwidth;
 use super::record::Record;
@@ -16,7 +16,12 @@ pub struct MachineModel {
     pub download: LatencyBandwidth,
     /// Device memory bandwidth from the STREAM copy kernel, GB/s.
     pub device_bandwidth_gbs: f64,
-    /// Submit-and-wait of one empty dispatch, seconds.
+    /// The copy's working set (source and destination), bytes: large enough to leave the L2.
+    pub device_probe_bytes: u64,
+    /// The device's compute ceiling from the roofline probe at 64 flop/byte, GFLOP/s.
+    pub device_gflops: f64,
+    /// Submit-and-wait of one empty dispatch (as `hpclab latency` measures it), seconds: the
+    /// launch term.
     pub dispatch_round_trip_s: f64,
 }
 
@@ -28,8 +33,10 @@ pub enum Bound {
     TransferBound,
     /// The fixed cost of submitting and waiting dominates the compute phase.
     LaunchBound,
-    /// The compute phase dominates.
-    ComputeBound,
+    /// The compute phase dominates, and the device's memory bandwidth limits it.
+    DeviceMemoryBound,
+    /// The compute phase dominates, and the device's arithmetic limits it.
+    DeviceComputeBound,
 }
 
 impl Bound {
@@ -38,7 +45,8 @@ impl Bound {
         match self {
             Bound::TransferBound => "transfer-bound",
             Bound::LaunchBound => "launch-bound",
-            Bound::ComputeBound => "compute-bound",
+            Bound::DeviceMemoryBound => "device memory-bound",
+            Bound::DeviceComputeBound => "device compute-bound",
         }
     }
 }
@@ -51,8 +59,8 @@ pub struct Verdict {
     pub reason: String,
     /// Upload time the link model predicts for the record's upload bytes.
     pub predicted_upload_s: f64,
-    /// Compute time the device bandwidth predicts for the record's device bytes (a memory-bound
-    /// estimate: compute-heavy kernels take longer), plus one dispatch round trip.
+    /// Compute time the roofline predicts (the larger of device bytes / bandwidth and flops /
+    /// compute ceiling), plus one dispatch round trip.
     pub predicted_compute_s: f64,
     /// Download time the link model predicts.
     pub predicted_download_s: f64,
@@ -66,7 +74,8 @@ pub struct Verdict {
 ///
 /// Transfer-bound when upload + download take at least as long as the compute phase on the
 /// host clock; otherwise launch-bound when the compute phase is within 3× of an empty
-/// dispatch's round trip (the work itself is too small to hide the launch); else compute-bound.
+/// dispatch's round trip (the work itself is too small to hide the launch); else device
+/// memory- or compute-bound, whichever roofline term of its cost model is larger.
 pub fn judge(record: &Record, model: &MachineModel) -> Verdict {
     let phases = &record.phases;
     let upload = phases.upload.as_ref().map_or(0.0, |s| s.median_s);
@@ -86,8 +95,9 @@ pub fn judge(record: &Record, model: &MachineModel) -> Verdict {
     };
     let predicted_upload_s = link(record.cost.upload_bytes, &model.upload);
     let predicted_download_s = link(record.cost.download_bytes, &model.download);
-    let predicted_compute_s = record.cost.device_bytes as f64 / (model.device_bandwidth_gbs * 1e9)
-        + model.dispatch_round_trip_s;
+    let memory_s = record.cost.device_bytes as f64 / (model.device_bandwidth_gbs * 1e9);
+    let arithmetic_s = record.cost.flops as f64 / (model.device_gflops * 1e9);
+    let predicted_compute_s = memory_s.max(arithmetic_s) + model.dispatch_round_trip_s;
     let ms = |s: f64| s * 1e3;
     let (bound, reason) = if transfers >= compute_wall {
         (
@@ -110,10 +120,17 @@ pub fn judge(record: &Record, model: &MachineModel) -> Verdict {
             ),
         )
     } else {
+        let intensity = record.cost.flops as f64 / record.cost.device_bytes.max(1) as f64;
+        let ridge = model.device_gflops / model.device_bandwidth_gbs;
+        let (bound, side) = if arithmetic_s > memory_s {
+            (Bound::DeviceComputeBound, "above")
+        } else {
+            (Bound::DeviceMemoryBound, "below")
+        };
         (
-            Bound::ComputeBound,
+            bound,
             format!(
-                "compute takes {:.0}% of the total ({:.3} ms on the host clock vs {:.3} ms of transfers)",
+                "compute takes {:.0}% of the total ({:.3} ms on the host clock vs {:.3} ms of transfers), at {intensity:.2} flop/byte, {side} the device's ridge of {ridge:.1}",
                 100.0 * compute_wall / total,
                 ms(compute_wall),
                 ms(transfers)
@@ -139,7 +156,7 @@ mod tests {
     use crate::measure::PhaseSample;
     use crate::measure::record::RecordInput;
 
-    fn gpu_record(upload_s: f64, compute_s: f64, download_s: f64) -> Record {
+    fn gpu_record(upload_s: f64, compute_s: f64, download_s: f64, flops: u64) -> Record {
         let verification = Verification {
             passed: true,
             rule: "exact".into(),
@@ -157,7 +174,7 @@ mod tests {
                 size: 1,
                 cost: Cost {
                     device_bytes: 1_000_000_000,
-                    flops: 0,
+                    flops,
                     upload_bytes: 2_000_000_000,
                     download_bytes: 1_000_000_000,
                     items: None,
@@ -188,12 +205,14 @@ mod tests {
             r_squared: 1.0,
         },
         device_bandwidth_gbs: 1000.0,
+        device_probe_bytes: 256 << 20,
+        device_gflops: 10_000.0,
         dispatch_round_trip_s: 1e-4,
     };
 
     #[test]
     fn each_bound_and_the_prediction() {
-        let verdict = judge(&gpu_record(0.2, 0.001, 0.05), &MODEL);
+        let verdict = judge(&gpu_record(0.2, 0.001, 0.05, 0), &MODEL);
         assert_eq!(verdict.bound, Bound::TransferBound);
         assert!(verdict.reason.contains('%'));
         // 2 GB at 10 GB/s + 1 GB at 1000 GB/s + 1 GB at 20 GB/s, plus latencies.
@@ -203,12 +222,15 @@ mod tests {
         assert!((verdict.measured_total_s - 0.251).abs() < 1e-12);
 
         assert_eq!(
-            judge(&gpu_record(0.0001, 0.0002, 0.0), &MODEL).bound,
+            judge(&gpu_record(0.0001, 0.0002, 0.0, 0), &MODEL).bound,
             Bound::LaunchBound
         );
-        assert_eq!(
-            judge(&gpu_record(0.01, 0.5, 0.01), &MODEL).bound,
-            Bound::ComputeBound
-        );
+        let memory = judge(&gpu_record(0.01, 0.5, 0.01, 2_000_000_000), &MODEL);
+        assert_eq!(memory.bound, Bound::DeviceMemoryBound);
+        assert!(memory.reason.contains("below the device's ridge of 10.0"));
+        // 10^14 flops at 10^13 flop/s outlast 1 GB at 1000 GB/s: the roofline's other term.
+        let compute = judge(&gpu_record(0.01, 11.0, 0.01, 100_000_000_000_000), &MODEL);
+        assert_eq!(compute.bound, Bound::DeviceComputeBound);
+        assert!((compute.predicted_compute_s - 10.0001).abs() < 1e-9);
     }
 }
