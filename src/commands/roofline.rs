@@ -3,11 +3,12 @@
 use crate::Outcome;
 use crate::backend::Backend;
 use crate::cli::RooflineArgs;
+use crate::cpu::info::cache_levels;
 use crate::engine::plan::check_memory;
 use crate::engine::{self, GpuState, PlanBuilder};
 use crate::error::Result;
 use crate::experiments::roofline::{
-    FMA_CHAINS, KernelPoint, RooflineDocument, ceilings, measure_probe,
+    FMA_CHAINS, KernelPoint, RooflineDocument, bandwidth_probe_size, ceilings, measure_probe,
 };
 use crate::gpu::GpuRequest;
 use crate::kernels::{self, Kernel};
@@ -58,6 +59,20 @@ impl RooflineConfig {
             size,
             !args.cpu_only,
         )?;
+        // The bandwidth ceilings' triad, before any work.
+        let caches = cache_levels();
+        for backend in [Backend::Rayon, Backend::Gpu] {
+            let n = cap_size(bandwidth_probe_size(backend, &caches));
+            let with_gpu = backend == Backend::Gpu;
+            if with_gpu && args.cpu_only {
+                continue;
+            }
+            check_memory(
+                kernels::find("triad").expect("triad is registered"),
+                n,
+                with_gpu,
+            )?;
+        }
         Ok(RooflineConfig {
             size,
             sampling: args.sampling.options(),
@@ -91,7 +106,10 @@ pub fn document(config: &RooflineConfig, command_line: String) -> Result<Rooflin
             .collect()
     };
     let devices = if gpu.context.is_some() { 2 } else { 1 };
-    let progress = Progress::new((FMA_CHAINS.len() * devices + catalogue.len()) as u64, false);
+    let progress = Progress::new(
+        ((FMA_CHAINS.len() + 1) * devices + catalogue.len()) as u64,
+        false,
+    );
     progress.set_message("probe".into());
     let points = measure_probe(
         config.size as usize,
@@ -104,6 +122,23 @@ pub fn document(config: &RooflineConfig, command_line: String) -> Result<Rooflin
     } else {
         &[Backend::Rayon]
     };
+    // The bandwidth ceilings: the STREAM triad itself, at sizes that leave the caches.
+    let caches = cache_levels();
+    let mut stream = Vec::new();
+    for &backend in backends {
+        progress.set_message(format!("triad on {backend} (bandwidth ceiling)"));
+        let n = cap_size(bandwidth_probe_size(backend, &caches));
+        let triad = kernels::find("triad").expect("triad is registered");
+        let plan = PlanBuilder::new(triad)
+            .backends(&[backend])
+            .size(Some(n))
+            .sampling(config.sampling)
+            .gpu(config.gpu.clone())
+            .build()?;
+        gpu.check_buffer(&plan)?;
+        stream.extend(engine::run(&plan, &gpu, command_line.clone(), true)?.records);
+        progress.step();
+    }
     let mut placed = Vec::new();
     for kernel in catalogue {
         progress.set_message(kernel.info().name.to_string());
@@ -128,6 +163,7 @@ pub fn document(config: &RooflineConfig, command_line: String) -> Result<Rooflin
                     size: n,
                     intensity: record.cost.flops as f64 / record.cost.device_bytes as f64,
                     gflops,
+                    resides_in: record.resides_in.clone(),
                 });
             }
         }
@@ -137,7 +173,7 @@ pub fn document(config: &RooflineConfig, command_line: String) -> Result<Rooflin
     let document = RooflineDocument {
         provenance: crate::experiments::provenance(command_line, gpu.context.as_ref()),
         size: config.size,
-        ceilings: ceilings(&points),
+        ceilings: ceilings(&points, &stream),
         points,
         kernels: placed,
     };

@@ -13,8 +13,13 @@ use std::sync::Mutex;
 fn model_of(context: &GpuContext) -> Option<MachineModel> {
     static MODELS: Mutex<Vec<(String, Option<MachineModel>)>> = Mutex::new(Vec::new());
     let adapter = &context.adapter;
-    let key = format!("{} {} {:?} {}", adapter.index, adapter.name, adapter.api, adapter.driver);
-    let mut models = MODELS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let key = format!(
+        "{} {} {:?} {}",
+        adapter.index, adapter.name, adapter.api, adapter.driver
+    );
+    let mut models = MODELS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((_, model)) = models.iter().find(|(known, _)| *known == key) {
         return *model;
     }

@@ -39,7 +39,11 @@ pub fn probe(context: &GpuContext) -> Result<MachineModel> {
     let mut problem = copy.prepare(elements, 1, &Default::default());
     let samples = {
         let mut run = problem.gpu(context, None)?;
-        take_samples(MeasureOptions { warmup: 1, runs: 3 }, || run.sample(), |_, _| {})?
+        take_samples(
+            MeasureOptions { warmup: 1, runs: 3 },
+            || run.sample(),
+            |_, _| {},
+        )?
     };
     let compute = Stats::from_samples(
         samples

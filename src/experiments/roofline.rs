@@ -4,17 +4,21 @@
 //! end), the ridge point, and the catalogue kernels placed from their cost models and times.
 
 use super::sample_stats;
+use crate::backend::Backend;
 use crate::cpu::AlignedVec;
+use crate::cpu::info::CacheLevel;
 use crate::cpu::parallel::for_chunks1;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
 use crate::environment::Provenance;
 use crate::error::{Error, Result};
+use crate::experiments::probe::DEVICE_PROBE_BYTES;
 use crate::gpu::transfer::Role;
 use crate::gpu::{
     DeviceArray, Download, GpuContext, PassTimer, ShaderSpec, download_timed, timed_compute_pass,
     upload_timed,
 };
 use crate::kernels::inputs::uniform_f32;
+use crate::measure::Record;
 use crate::measure::Stats;
 use crate::measure::runner::{MeasureOptions, time_compute};
 use crate::report::csv::{self, Number};
@@ -23,7 +27,7 @@ use crate::report::heading::{Machine, machine_lines};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
-use crate::size::format_count;
+use crate::size::{format_bytes, format_count};
 use serde::Serialize;
 
 /// FMAs per element of each probe point: 0 (one multiply) up to 1024, i.e. 1/8 to 256 flop/byte.
@@ -68,8 +72,13 @@ struct ProbeRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct Ceilings {
     pub device: &'static str,
-    /// Best GB/s among the memory-bound points (intensity ≤ 1 flop/byte).
+    /// The STREAM triad's GB/s at the size of [`bandwidth_probe_size`] (written the way the
+    /// STREAM kernels write), or without that record the best memory-bound probe point.
     pub bandwidth_gbs: f64,
+    /// What measured the bandwidth: kernel, size, working set and where it lived.
+    pub bandwidth_source: String,
+    /// Where the bandwidth probe's working set lived (`memory`, `L3`, `device`, …).
+    pub bandwidth_resides_in: String,
     /// Best GFLOP/s among all points.
     pub compute_gflops: f64,
     /// compute / bandwidth: the intensity from which the device can be compute-bound.
@@ -85,6 +94,8 @@ pub struct KernelPoint {
     /// Flops / device bytes of its cost model.
     pub intensity: f64,
     pub gflops: f64,
+    /// Where its working set lived: a cache-resident point sits above the memory roof.
+    pub resides_in: String,
 }
 
 /// The output of `hpclab roofline`.
@@ -300,20 +311,57 @@ pub fn gpu_probe(
     Ok(points)
 }
 
-/// The ceilings of each device from its probe points.
-pub fn ceilings(points: &[ProbePoint]) -> Vec<Ceilings> {
+/// Elements of the STREAM triad that measures a bandwidth ceiling: a working set (three f32
+/// arrays) of at least 4× the last-level cache on the CPU and 256 MiB on a GPU, so the figure
+/// is memory's, not a cache's.
+pub fn bandwidth_probe_size(backend: Backend, caches: &[CacheLevel]) -> u64 {
+    let bytes = match backend {
+        Backend::Gpu => DEVICE_PROBE_BYTES,
+        _ => caches
+            .iter()
+            .map(|level| 4 * level.bytes)
+            .max()
+            .unwrap_or(DEVICE_PROBE_BYTES),
+    };
+    bytes.div_ceil(12)
+}
+
+/// The ceilings of each device: compute from its probe points, bandwidth from its STREAM triad
+/// record in `stream` (rayon for the CPU), else from its memory-bound probe points.
+pub fn ceilings(points: &[ProbePoint], stream: &[Record]) -> Vec<Ceilings> {
     ["cpu", "gpu"]
         .into_iter()
         .filter_map(|device| {
             let mine: Vec<&ProbePoint> = points.iter().filter(|p| p.device == device).collect();
-            let bandwidth = mine
+            let triad = stream
                 .iter()
-                .filter(|p| p.intensity <= 1.0)
-                .map(|p| p.bandwidth_gbs)
-                .reduce(f64::max)?;
+                .find(|r| (r.backend == Backend::Gpu) == (device == "gpu") && r.verified);
+            let (bandwidth, source, resides_in) = match triad {
+                Some(r) => (
+                    r.bandwidth_gbs,
+                    format!(
+                        "STREAM triad ({}), n = {}, working set {} in {}",
+                        r.backend,
+                        format_count(r.size),
+                        format_bytes(r.working_set_bytes),
+                        r.resides_in
+                    ),
+                    r.resides_in.clone(),
+                ),
+                None => (
+                    mine.iter()
+                        .filter(|p| p.intensity <= 1.0)
+                        .map(|p| p.bandwidth_gbs)
+                        .reduce(f64::max)?,
+                    "the probe's memory-bound points (no STREAM triad record)".to_string(),
+                    "unknown".to_string(),
+                ),
+            };
             let compute = mine.iter().map(|p| p.gflops).reduce(f64::max)?;
             Some(Ceilings {
                 device,
+                bandwidth_source: source,
+                bandwidth_resides_in: resides_in,
                 bandwidth_gbs: bandwidth,
                 compute_gflops: compute,
                 ridge_flop_per_byte: compute / bandwidth,
@@ -386,7 +434,15 @@ impl Document for RooflineDocument {
         }];
         if !self.kernels.is_empty() {
             tables.push(Rows::new(
-                &["kernel", "backend", "n", "flop/byte", "GFLOP/s", "bound by"],
+                &[
+                    "kernel",
+                    "backend",
+                    "n",
+                    "data in",
+                    "flop/byte",
+                    "GFLOP/s",
+                    "bound by",
+                ],
                 self.kernels
                     .iter()
                     .map(|k| {
@@ -399,6 +455,7 @@ impl Document for RooflineDocument {
                             k.kernel.clone(),
                             k.backend.clone(),
                             format_count(k.size),
+                            k.resides_in.clone(),
                             format!("{:.3}", k.intensity),
                             rate(k.gflops),
                             ridge.map_or(NONE.into(), |r| {
@@ -411,7 +468,7 @@ impl Document for RooflineDocument {
                         ]
                     })
                     .collect(),
-                vec![3, 4],
+                vec![4, 5],
             ));
         }
         tables
@@ -422,15 +479,18 @@ impl Document for RooflineDocument {
             .iter()
             .map(|c| {
                 format!(
-                    "{}: bandwidth ceiling {} GB/s, compute ceiling {} GFLOP/s, ridge point {:.2} flop/byte",
+                    "{}: bandwidth ceiling {} GB/s ({}), compute ceiling {} GFLOP/s, ridge point {:.2} flop/byte",
                     c.device,
                     rate(c.bandwidth_gbs),
+                    c.bandwidth_source,
                     rate(c.compute_gflops),
                     c.ridge_flop_per_byte
                 )
             })
             .chain(std::iter::once(
-                "a kernel left of its device's ridge point is memory-bound there; right of it, compute-bound".to_string(),
+                "a kernel left of its device's ridge point is memory-bound there; right of it, compute-bound; \
+                 one whose data sat in a cache (data in L1d/L2/L3, or device (may fit L2)) can sit above the memory roof"
+                    .to_string(),
             ))
             .collect()
     }
