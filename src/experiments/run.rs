@@ -113,9 +113,15 @@ fn speedup_cell(record: &Record) -> String {
         record.speedup_total_vs_scalar,
         record.backend,
     ) {
-        (Some(compute), Some(total), Backend::Gpu) => {
-            format!("{} (e2e {})", ratio(compute), ratio(total))
-        }
+        (Some(compute), Some(total), Backend::Gpu) => match record.speedup_timestamp_vs_scalar {
+            Some(kernel) => format!(
+                "{} (ts {}, e2e {})",
+                ratio(compute),
+                ratio(kernel),
+                ratio(total)
+            ),
+            None => format!("{} (e2e {})", ratio(compute), ratio(total)),
+        },
         (Some(compute), _, _) => ratio(compute),
         _ => "–".to_string(),
     }
@@ -376,7 +382,8 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
         ));
         lines.push(
             "compute (ts) = GPU timestamp queries, (wall) = host clock; total = upload + compute on the host clock + download; \
-             transfers = share of total spent uploading and downloading"
+             transfers = share of total spent uploading and downloading; the GPU speed-up is on the host clock (submit and wait included), \
+             ts = on the GPU's timestamps (the kernel alone), e2e = with transfers"
                 .to_string(),
         );
     }

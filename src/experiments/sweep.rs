@@ -95,7 +95,7 @@ pub fn break_even(sizes: &[u64], records: &[Record]) -> BreakEven {
             .filter(|r| r.backend == Backend::Gpu)
             .map(|r| {
                 if compute_only {
-                    r.phases.compute.median_s
+                    r.compute_host_clock().median_s
                 } else {
                     r.phases.total.median_s
                 }
@@ -135,7 +135,10 @@ pub fn break_even(sizes: &[u64], records: &[Record]) -> BreakEven {
             format!(
                 "{}; {}",
                 describe(end_to_end, "the GPU end to end (with transfers)"),
-                describe(compute_only, "GPU compute alone")
+                describe(
+                    compute_only,
+                    "GPU compute alone (host clock: launch and wait included)"
+                )
             )
         } else {
             "no GPU records: no break-even".to_string()
@@ -366,7 +369,7 @@ impl Document for SweepDocument {
             let of = || self.records.iter().filter(|r| label(r) == name);
             let total = of().map(|r| (r.size as f64, r.phases.total.median_s));
             if of().any(|r| r.backend == Backend::Gpu) {
-                let compute = of().map(|r| (r.size as f64, r.phases.compute.median_s));
+                let compute = of().map(|r| (r.size as f64, r.compute_host_clock().median_s));
                 series.push(
                     Series::solid(format!("{name} (with transfers)"), total.collect()).color(index),
                 );
