@@ -3,13 +3,9 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{hpclab, stdout_of};
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn hpclab() -> Command {
-    Command::cargo_bin("hpclab").unwrap()
-}
 
 fn gpu_present() -> bool {
     common::gpu(Default::default()).is_some()
@@ -124,18 +120,13 @@ fn run_prints_one_row_per_backend() {
 
 #[test]
 fn run_json_follows_the_documented_record() {
-    let output = hpclab()
-        .args([
+    let stdout = stdout_of(
+        &[
             "run", "dot", "--size", "5000", "--runs", "3", "--warmup", "1", "--format", "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
+        &[],
     );
-    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json: Value = serde_json::from_slice(&stdout).unwrap();
     assert_eq!(json["hpclab_version"], env!("CARGO_PKG_VERSION"));
     assert!(
         json["command"]
@@ -198,8 +189,9 @@ fn run_json_follows_the_documented_record() {
 
 #[test]
 fn run_csv_and_markdown() {
-    let output = hpclab()
-        .args([
+    let copy = |backend, format| {
+        let mut command = hpclab();
+        command.args([
             "run",
             "copy",
             "--size",
@@ -207,12 +199,13 @@ fn run_csv_and_markdown() {
             "--runs",
             "2",
             "--backend",
-            "scalar,simd",
+            backend,
             "--format",
-            "csv",
-        ])
-        .output()
-        .unwrap();
+            format,
+        ]);
+        command
+    };
+    let output = copy("scalar,simd", "csv").output().unwrap();
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -223,19 +216,7 @@ fn run_csv_and_markdown() {
     assert_eq!(&rows[0][2], "scalar");
     assert_eq!(&rows[1][2], "simd");
 
-    hpclab()
-        .args([
-            "run",
-            "copy",
-            "--size",
-            "3000",
-            "--runs",
-            "2",
-            "--backend",
-            "rayon",
-            "--format",
-            "md",
-        ])
+    copy("rayon", "md")
         .assert()
         .success()
         .stdout(predicate::str::contains("| backend |").and(predicate::str::contains("---:")));
@@ -380,13 +361,16 @@ fn a_failed_run_leaves_no_output_file() {
 #[test]
 fn without_any_adapter_the_cpu_backends_still_run() {
     // Point the Vulkan loader and EGL at nothing: no adapter at all.
-    let output = hpclab()
-        .args(["run", "triad", "--size", "1000", "--runs", "1"])
-        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
-        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
-        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
-        .output()
-        .unwrap();
+    let without_adapter = |args: &[&str]| {
+        hpclab()
+            .args(args)
+            .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
+            .output()
+            .unwrap()
+    };
+    let output = without_adapter(&["run", "triad", "--size", "1000", "--runs", "1"]);
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("rayon") && text.contains("not run"), "{text}");
@@ -395,13 +379,7 @@ fn without_any_adapter_the_cpu_backends_still_run() {
         "the GPU row says how to get an adapter:\n{text}"
     );
     // Asking for the GPU explicitly is then a usage error.
-    let output = hpclab()
-        .args(["run", "triad", "--size", "1000", "--backend", "gpu"])
-        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
-        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
-        .env("__EGL_VENDOR_LIBRARY_FILENAMES", "/nonexistent/egl.json")
-        .output()
-        .unwrap();
+    let output = without_adapter(&["run", "triad", "--size", "1000", "--backend", "gpu"]);
     assert_eq!(output.status.code(), Some(2));
 }
 

@@ -4,28 +4,9 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::{hpclab, stdout_of};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn hpclab() -> Command {
-    Command::cargo_bin("hpclab").unwrap()
-}
-
-/// Runs hpclab with `args` and `envs`; its stdout, after checking that it succeeded.
-fn stdout_of(args: &[&str], envs: &[(&str, &str)]) -> Vec<u8> {
-    let output = hpclab()
-        .args(args)
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
 
 fn json_of(args: &[&str]) -> Value {
     let args = [args, &["--format", "json"]].concat();
@@ -48,6 +29,12 @@ fn json_and_plot(args: &[&str], envs: &[(&str, &str)]) -> (Value, tempfile::Temp
 
 fn gpu_present() -> bool {
     common::gpu(Default::default()).is_some()
+}
+
+/// A figure's legend: its CPU series, then its GPU ones where there is a GPU.
+fn legend<'a>(cpu: &[&'a str], gpu: &[&'a str], has_gpu: bool) -> Vec<&'a str> {
+    let gpu = if has_gpu { gpu } else { &[] };
+    [cpu, gpu].concat()
 }
 
 fn assert_svg(path: &Path, legend: &[&str]) {
@@ -148,11 +135,11 @@ fn sweep_names_the_break_even_and_plots_every_backend() {
     let break_even = &json["break_even"];
     assert!(break_even.get("end_to_end").is_some() && break_even.get("compute_only").is_some());
     assert!(break_even["summary"].as_str().unwrap().len() > 10);
-    let mut legend = vec!["scalar", "simd", "rayon"];
-    if has_gpu {
-        legend.extend(["gpu (with transfers)", "gpu (compute only)"]);
-    }
-    assert_svg(&plot, &legend);
+    let gpu_series = ["gpu (with transfers)", "gpu (compute only)"];
+    assert_svg(
+        &plot,
+        &legend(&["scalar", "simd", "rayon"], &gpu_series, has_gpu),
+    );
 }
 
 #[test]
@@ -226,11 +213,11 @@ fn roofline_measures_ceilings_and_places_the_catalogue() {
         !kernels.iter().any(|k| k["kernel"] == "copy"),
         "copy has no flops, so no place on a roofline"
     );
-    let mut legend = vec!["cpu probe", "cpu roof", "triad (rayon)"];
-    if has_gpu {
-        legend.extend(["gpu probe", "gpu roof"]);
-    }
-    assert_svg(&plot, &legend);
+    let cpu_series = ["cpu probe", "cpu roof", "triad (rayon)"];
+    assert_svg(
+        &plot,
+        &legend(&cpu_series, &["gpu probe", "gpu roof"], has_gpu),
+    );
 }
 
 #[test]

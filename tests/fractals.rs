@@ -203,8 +203,7 @@ fn the_picture_decodes_with_n_by_n_pixels() {
     let mut problem = fractal::JULIA.prepare(37, 0, &KernelOptions::default());
     problem.run_cpu(Backend::Simd, None);
     problem.write_image(&path).unwrap();
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
-    let reader = decoder.read_info().unwrap();
+    let reader = common::png_reader(&path);
     assert_eq!((reader.info().width, reader.info().height), (37, 37));
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use hpclab::Backend;
-use hpclab::gpu::{GpuContext, GpuRequest};
+use hpclab::gpu::GpuRequest;
 use hpclab::kernels::Problem;
 use hpclab::kernels::histogram::HistogramProblem;
 use hpclab::kernels::histogram::cpu::{self, BINS};
@@ -15,29 +15,13 @@ const SIZES: [usize; 8] = [1, 2, 3, 5, 1000, 1001, 1002, 65_535 * 256 + 17];
 
 const GPU_VARIANTS: [&str; 2] = ["global-atomics", "private"];
 
-fn gpu_counts(problem: &mut HistogramProblem, context: &GpuContext, variant: &str) -> [u64; BINS] {
-    problem.clear_output();
-    {
-        let mut run = problem.gpu(context, Some(variant)).expect("GPU set-up");
-        run.sample().expect("GPU sample");
-    }
-    *problem.counts()
-}
-
 #[test]
 fn every_cpu_backend_counts_exactly() {
     for n in SIZES {
         let mut problem = HistogramProblem::new(n, 7);
         assert_eq!(problem.reference().iter().sum::<u64>(), n as u64);
         for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
-            problem.clear_output();
-            assert!(
-                !problem.verify().passed,
-                "n={n}: a cleared histogram must fail verification"
-            );
-            problem.run_cpu(backend, None);
-            let verification = problem.verify();
-            assert!(verification.passed, "{backend} at n={n}: {verification:?}");
+            common::assert_cpu_run_verifies(&mut problem, backend, None, &format!("n={n}"));
         }
     }
 }
@@ -52,9 +36,8 @@ fn both_gpu_variants_count_exactly_what_the_cpu_counts() {
         problem.run_cpu(Backend::Scalar, None);
         let scalar = *problem.counts();
         for variant in GPU_VARIANTS {
-            let counts = gpu_counts(&mut problem, &context, variant);
-            let verification = problem.verify();
-            assert!(verification.passed, "gpu {variant} n={n}: {verification:?}");
+            common::assert_gpu_run_verifies(&mut problem, &context, variant, &format!("n={n}"));
+            let counts = *problem.counts();
             assert_eq!(counts, scalar, "gpu {variant} n={n}");
             assert_eq!(counts, *problem.reference(), "gpu {variant} n={n}");
         }
@@ -71,9 +54,7 @@ fn gpu_chunking_over_many_small_bindings_counts_exactly() {
     for n in [4095, 4096, 4097, 100_003] {
         let mut problem = HistogramProblem::new(n, 5);
         for variant in GPU_VARIANTS {
-            gpu_counts(&mut problem, &context, variant);
-            let verification = problem.verify();
-            assert!(verification.passed, "gpu {variant} n={n}: {verification:?}");
+            common::assert_gpu_run_verifies(&mut problem, &context, variant, &format!("n={n}"));
         }
     }
 }
@@ -85,13 +66,7 @@ fn repeated_gpu_samples_start_from_empty_bins() {
     };
     let mut problem = HistogramProblem::new(12_345, 9);
     for variant in GPU_VARIANTS {
-        problem.clear_output();
-        {
-            let mut run = problem.gpu(&context, Some(variant)).unwrap();
-            for _ in 0..3 {
-                run.sample().unwrap();
-            }
-        }
+        common::gpu_samples(&mut problem, &context, Some(variant), 3);
         assert!(
             problem.verify().passed,
             "{variant}: bins must not accumulate"

@@ -27,14 +27,8 @@ fn every_cpu_backend_matches_the_reference_at_odd_sizes() {
     for n in SIZES {
         let mut problem = Matmul.prepare(n, 5, &Default::default());
         for backend in CPU_BACKENDS {
-            problem.clear_output();
-            assert!(
-                !problem.verify().passed,
-                "n={n}: a cleared output must fail verification"
-            );
-            problem.run_cpu(backend, None);
-            let verification = problem.verify();
-            assert!(verification.passed, "{backend} at n={n}: {verification:?}");
+            let verification =
+                common::assert_cpu_run_verifies(&mut *problem, backend, None, &format!("n={n}"));
             assert_eq!(verification.checked, (n * n) as u64);
         }
     }
@@ -108,11 +102,7 @@ fn both_gpu_variants_match_the_reference_at_odd_sizes() {
         let mut problem = MatmulProblem::new(n, 5);
         for variant in ["naive", "tiled"] {
             assert_eq!(run_gpu(&mut problem, &context, variant), 1);
-            let verification = problem.verify();
-            assert!(
-                verification.passed,
-                "gpu {variant} at n={n}: {verification:?}"
-            );
+            common::assert_verifies(&problem, &format!("gpu {variant} at n={n}"));
         }
     }
 }
@@ -128,11 +118,7 @@ fn gpu_bands_over_small_bindings_match_the_reference() {
     let mut problem = MatmulProblem::new(129, 2);
     for variant in ["naive", "tiled"] {
         assert_eq!(run_gpu(&mut problem, &context, variant), 9);
-        let verification = problem.verify();
-        assert!(
-            verification.passed,
-            "gpu {variant} in bands: {verification:?}"
-        );
+        common::assert_verifies(&problem, &format!("gpu {variant} in bands"));
     }
 }
 

@@ -7,7 +7,6 @@
 mod common;
 
 use serde_json::Value;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -54,16 +53,18 @@ fn run_with_deadline(mut command: Command, what: &str) -> Output {
     }
 }
 
-/// Runs an experiment that must succeed, writing JSON, and returns the document.
-fn document(ranks: usize, args: &[&str], folder: &Path) -> Value {
-    let path = folder.join("out.json");
-    let mut all: Vec<&str> = args.to_vec();
+/// Runs an experiment that must succeed, writing JSON, and returns the document. `line` is its
+/// arguments, split at spaces.
+fn document(ranks: usize, line: &str) -> Value {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("out.json");
+    let mut all: Vec<&str> = line.split_whitespace().collect();
     let path_text = path.to_str().unwrap();
     all.extend(["--format", "json", "--output", path_text]);
     let output = mpirun(ranks, &all);
     assert!(
         output.status.success(),
-        "{args:?} failed: {}\n{}",
+        "{line} failed: {}\n{}",
         String::from_utf8_lossy(&output.stderr),
         String::from_utf8_lossy(&output.stdout)
     );
@@ -79,6 +80,12 @@ fn hpclab_lines(output: &Output) -> Vec<String> {
         .collect()
 }
 
+/// The points of a document that says it verified.
+fn verified_points(json: &Value) -> &Vec<Value> {
+    assert_eq!(json["verified"], true);
+    json["points"].as_array().unwrap()
+}
+
 /// A mistake: exit code 2, said once (not once per rank).
 fn assert_one_usage_error(output: &Output, mentions: &str) {
     let lines = hpclab_lines(output);
@@ -92,17 +99,9 @@ fn assert_one_usage_error(output: &Output, mentions: &str) {
 
 #[test]
 fn pingpong_delivers_every_byte_and_fits_a_link_model() {
-    let folder = tempfile::tempdir().unwrap();
-    let json = document(
-        2,
-        &[
-            "mpi", "pingpong", "--sizes", "1..1Mi", "--runs", "2", "--warmup", "1",
-        ],
-        folder.path(),
-    );
-    assert_eq!(json["verified"], true);
+    let json = document(2, "mpi pingpong --sizes 1..1Mi --runs 2 --warmup 1");
+    let points = verified_points(&json);
     assert_eq!(json["mpi"]["ranks"], 2);
-    let points = json["points"].as_array().unwrap();
     assert_eq!(points.len(), 21, "1 B .. 1 MiB doubling");
     for point in points {
         let latency = point["latency_s"].as_f64().unwrap();
@@ -116,23 +115,8 @@ fn pingpong_delivers_every_byte_and_fits_a_link_model() {
 
 #[test]
 fn collectives_give_the_values_they_define_on_three_ranks() {
-    let folder = tempfile::tempdir().unwrap();
-    let json = document(
-        3,
-        &[
-            "mpi",
-            "collectives",
-            "--size",
-            "8,24Ki",
-            "--runs",
-            "2",
-            "--warmup",
-            "1",
-        ],
-        folder.path(),
-    );
-    assert_eq!(json["verified"], true);
-    let points = json["points"].as_array().unwrap();
+    let json = document(3, "mpi collectives --size 8,24Ki --runs 2 --warmup 1");
+    let points = verified_points(&json);
     let operations: Vec<&str> = points
         .iter()
         .map(|p| p["operation"].as_str().unwrap())
@@ -153,8 +137,7 @@ fn collectives_give_the_values_they_define_on_three_ranks() {
 /// Checks every rank count of a stencil document: bit for bit against one process, within the
 /// f64 reference's bound, and the rows of the slabs adding up to the grid.
 fn assert_stencil_exact(json: &Value, counts: &[usize], grid_rows: impl Fn(usize) -> usize) {
-    assert_eq!(json["verified"], true);
-    let points = json["points"].as_array().unwrap();
+    let points = verified_points(json);
     let measured: Vec<usize> = points
         .iter()
         .map(|p| p["ranks"].as_u64().unwrap() as usize)
@@ -189,48 +172,15 @@ fn assert_stencil_exact(json: &Value, counts: &[usize], grid_rows: impl Fn(usize
 
 #[test]
 fn the_decomposed_stencil_equals_one_process_bit_for_bit_strong_and_weak() {
-    let folder = tempfile::tempdir().unwrap();
     // 67 rows on 3 ranks: slabs of 23, 22, 22 rows; steps not a multiple of the residual period.
     let strong = document(
         3,
-        &[
-            "mpi",
-            "stencil",
-            "--size",
-            "67",
-            "--steps",
-            "7",
-            "--residual-every",
-            "3",
-            "--scaling",
-            "strong",
-            "--runs",
-            "1",
-            "--warmup",
-            "1",
-            "--threads",
-            "1",
-        ],
-        folder.path(),
+        "mpi stencil --size 67 --steps 7 --residual-every 3 --scaling strong --runs 1 --warmup 1 --threads 1",
     );
     assert_stencil_exact(&strong, &[1, 2, 3], |_| 67);
     let weak = document(
         2,
-        &[
-            "mpi",
-            "stencil",
-            "--size",
-            "16",
-            "--steps",
-            "5",
-            "--scaling",
-            "weak",
-            "--runs",
-            "1",
-            "--warmup",
-            "0",
-        ],
-        folder.path(),
+        "mpi stencil --size 16 --steps 5 --scaling weak --runs 1 --warmup 0",
     );
     assert_stencil_exact(&weak, &[1, 2], |ranks| 16 * ranks);
 }
@@ -240,26 +190,9 @@ fn the_gpu_stencil_on_two_ranks_equals_one_process_bit_for_bit() {
     if common::gpu(Default::default()).is_none() {
         return;
     }
-    let folder = tempfile::tempdir().unwrap();
     let json = document(
         2,
-        &[
-            "mpi",
-            "stencil",
-            "--backend",
-            "gpu",
-            "--size",
-            "40",
-            "--steps",
-            "6",
-            "--scaling",
-            "strong",
-            "--runs",
-            "1",
-            "--warmup",
-            "1",
-        ],
-        folder.path(),
+        "mpi stencil --backend gpu --size 40 --steps 6 --scaling strong --runs 1 --warmup 1",
     );
     assert_stencil_exact(&json, &[1, 2], |_| 40);
     let two = &json["points"][1]["per_rank"][0]["median"];
@@ -269,8 +202,7 @@ fn the_gpu_stencil_on_two_ranks_equals_one_process_bit_for_bit() {
 
 #[test]
 fn startup_times_the_first_operations_against_warm_ones() {
-    let folder = tempfile::tempdir().unwrap();
-    let json = document(2, &["mpi", "startup", "--runs", "5"], folder.path());
+    let json = document(2, "mpi startup --runs 5");
     assert_eq!(json["verified"], true);
     let ranks = json["ranks"].as_array().unwrap();
     assert_eq!(ranks.len(), 2);

@@ -4,26 +4,17 @@
 
 mod common;
 
-use hpclab::error::Error;
-use hpclab::gpu::GpuRequest;
 use hpclab::kernels::Kernel;
 use hpclab::kernels::nbody::{self, NBody, NBodyProblem};
 
 #[test]
 fn bodies_beyond_one_binding_are_a_usage_error() {
     // 4 KiB bindings hold 256 bodies of 16 bytes.
-    let Some(context) = common::gpu(GpuRequest {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    }) else {
+    let Some(context) = common::gpu_with_bindings(4096) else {
         return;
     };
     let mut problem = NBody.prepare(257, 5, &Default::default());
-    match problem.gpu(&context, None) {
-        Err(Error::Usage(message)) => assert!(message.contains("at most 256 bodies"), "{message}"),
-        Err(other) => panic!("want a usage error, got {other}"),
-        Ok(_) => panic!("want a usage error, got a GPU run"),
-    }
+    common::assert_gpu_usage_error(&mut *problem, &context, None, "at most 256 bodies");
     let mut problem = NBody.prepare(255, 5, &Default::default());
     problem.clear_output();
     problem.gpu(&context, None).unwrap().sample().unwrap();

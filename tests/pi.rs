@@ -16,11 +16,7 @@ use hpclab::kernels::pi::cpu::{
 const SIZES: [u64; 3] = [1, 1000, 65_535 * 256 + 17];
 
 fn gpu_count(problem: &mut PiProblem, context: &GpuContext) -> u64 {
-    problem.clear_output();
-    {
-        let mut run = problem.gpu(context, None).expect("GPU set-up");
-        run.sample().expect("GPU sample");
-    }
+    common::gpu_samples(problem, context, None, 1);
     problem.count()
 }
 
@@ -29,14 +25,7 @@ fn every_cpu_backend_counts_exactly_the_reference_hits() {
     for n in SIZES {
         let mut problem = PiProblem::new(n, 7);
         for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
-            problem.clear_output();
-            assert!(
-                !problem.verify().passed,
-                "n={n}: a cleared count must fail verification"
-            );
-            problem.run_cpu(backend, None);
-            let verification = problem.verify();
-            assert!(verification.passed, "{backend} at n={n}: {verification:?}");
+            common::assert_cpu_run_verifies(&mut problem, backend, None, &format!("n={n}"));
             assert_eq!(problem.count(), problem.reference(), "{backend} at n={n}");
         }
     }
@@ -55,8 +44,7 @@ fn the_gpu_counts_exactly_what_every_cpu_backend_counts() {
             counts.push(problem.count());
         }
         counts.push(gpu_count(&mut problem, &context));
-        let verification = problem.verify();
-        assert!(verification.passed, "gpu at n={n}: {verification:?}");
+        let verification = common::assert_verifies(&problem, &format!("gpu at n={n}"));
         assert!(
             counts.iter().all(|&c| c == problem.reference()),
             "n={n}: scalar, simd, rayon, gpu counted {counts:?}, reference {}",
@@ -90,14 +78,9 @@ fn gpu_samples_repeat_with_the_same_count() {
         return;
     };
     let mut problem = PiProblem::new(77_777, 5);
-    problem.clear_output();
-    {
-        let mut run = problem.gpu(&context, None).unwrap();
-        for _ in 0..3 {
-            let sample = run.sample().unwrap();
-            assert!(sample.upload_s.is_none(), "pi uploads nothing");
-            assert!(sample.download_s.unwrap() > 0.0);
-        }
+    for sample in common::gpu_samples(&mut problem, &context, None, 3) {
+        assert!(sample.upload_s.is_none(), "pi uploads nothing");
+        assert!(sample.download_s.unwrap() > 0.0);
     }
     assert_eq!(problem.count(), problem.reference());
 }

@@ -28,12 +28,6 @@ fn gpu_variants(context: &GpuContext) -> Vec<&'static str> {
     }
 }
 
-fn run_gpu(problem: &mut ReduceProblem, context: &GpuContext, variant: &str) {
-    problem.clear_output();
-    let mut run = problem.gpu(context, Some(variant)).expect("GPU set-up");
-    run.sample().expect("GPU sample");
-}
-
 /// A result with 1/256 of the elements left out must fail the strategy's bound; at n ≤ 1000,
 /// where every bound is below one element, so must a result missing only its largest element.
 /// (At large n a correct sum's rounding error may exceed a few elements: no honest bound can
@@ -65,17 +59,9 @@ fn every_cpu_strategy_is_within_its_bound_and_a_wrong_sum_is_not() {
     for n in SIZES {
         let mut problem = ReduceProblem::new(n, 7);
         for (backend, variant) in CPU {
-            problem.clear_output();
-            assert!(
-                !problem.verify().passed,
-                "n={n}: a cleared result must fail verification"
-            );
-            problem.run_cpu(backend, Some(variant));
-            let verification = problem.verify();
-            assert!(
-                verification.passed,
-                "{backend} {variant} at n={n}: {verification:?}"
-            );
+            let case = format!("n={n}");
+            let verification =
+                common::assert_cpu_run_verifies(&mut problem, backend, Some(variant), &case);
             assert!(verification.relative_error.is_some());
             let strategy = Strategy::of(backend, Some(variant)).unwrap();
             assert_missing_elements_fail(&problem, strategy);
@@ -91,9 +77,7 @@ fn every_gpu_strategy_is_within_its_bound_and_a_wrong_sum_is_not() {
     for n in SIZES {
         let mut problem = ReduceProblem::new(n, 11);
         for variant in gpu_variants(&context) {
-            run_gpu(&mut problem, &context, variant);
-            let verification = problem.verify();
-            assert!(verification.passed, "gpu {variant} n={n}: {verification:?}");
+            common::assert_gpu_run_verifies(&mut problem, &context, variant, &format!("n={n}"));
             let strategy = Strategy::of(Backend::Gpu, Some(variant)).unwrap();
             assert_missing_elements_fail(&problem, strategy);
         }
@@ -108,9 +92,7 @@ fn gpu_chunking_over_many_small_bindings_stays_within_the_bound() {
     };
     let mut problem = ReduceProblem::new(100_003, 5);
     for variant in gpu_variants(&context) {
-        run_gpu(&mut problem, &context, variant);
-        let verification = problem.verify();
-        assert!(verification.passed, "gpu {variant}: {verification:?}");
+        common::assert_gpu_run_verifies(&mut problem, &context, variant, "over small bindings");
         let strategy = Strategy::of(Backend::Gpu, Some(variant)).unwrap();
         assert_missing_elements_fail(&problem, strategy);
     }
@@ -122,13 +104,7 @@ fn repeated_gpu_atomics_samples_start_from_zero() {
         return;
     };
     let mut problem = ReduceProblem::new(50_001, 3);
-    problem.clear_output();
-    {
-        let mut run = problem.gpu(&context, Some("atomics")).unwrap();
-        for _ in 0..3 {
-            run.sample().unwrap();
-        }
-    }
+    common::gpu_samples(&mut problem, &context, Some("atomics"), 3);
     assert!(
         problem.verify().passed,
         "the accumulator must not carry over"

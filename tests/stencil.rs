@@ -27,17 +27,8 @@ fn every_cpu_backend_matches_the_reference_and_a_cleared_output_fails() {
         for steps in STEPS {
             let mut problem = Stencil.prepare(n, 7, &options(steps));
             for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
-                problem.clear_output();
-                assert!(
-                    !problem.verify().passed,
-                    "n={n} steps={steps}: a cleared output must fail verification"
-                );
-                problem.run_cpu(backend, None);
-                let verification = problem.verify();
-                assert!(
-                    verification.passed,
-                    "{backend} n={n} steps={steps}: {verification:?}"
-                );
+                let case = format!("n={n} steps={steps}");
+                common::assert_cpu_run_verifies(&mut *problem, backend, None, &case);
             }
         }
     }
@@ -86,11 +77,7 @@ fn check_gpu(context: &GpuContext, n: usize, steps: u32, variant: &str) {
                 .unwrap_or_else(|e| panic!("GPU sample, {variant} n={n}: {e}"));
         }
     }
-    let verification = problem.verify();
-    assert!(
-        verification.passed,
-        "gpu {variant} n={n} steps={steps}: {verification:?}"
-    );
+    common::assert_verifies(&*problem, &format!("gpu {variant} n={n} steps={steps}"));
 }
 
 #[test]
@@ -117,10 +104,7 @@ fn both_gpu_variants_match_the_reference() {
 fn gpu_row_bands_over_small_bindings_match_the_reference() {
     // 4 KiB bindings hold 1024 f32: n = 67 takes 6 bands of 13 rows, n = 131 takes 27 of 5,
     // each input window with its two halo rows and an aligned start.
-    let Some(context) = common::gpu(GpuRequest {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    }) else {
+    let Some(context) = common::gpu_with_bindings(4096) else {
         return;
     };
     for n in [5, 67, 131] {
@@ -134,19 +118,12 @@ fn gpu_row_bands_over_small_bindings_match_the_reference() {
 
 #[test]
 fn a_row_wider_than_a_binding_is_a_usage_error() {
-    let Some(context) = common::gpu(GpuRequest {
-        max_binding_bytes: Some(4096),
-        ..Default::default()
-    }) else {
+    let Some(context) = common::gpu_with_bindings(4096) else {
         return;
     };
     // Three rows of 600 f32 (7.2 kB) cannot share one 4 KiB binding.
     let mut problem = Stencil.prepare(600, 7, &options(1));
-    match problem.gpu(&context, None) {
-        Err(Error::Usage(message)) => assert!(message.contains("--size"), "{message}"),
-        Err(other) => panic!("want a usage error, got {other}"),
-        Ok(_) => panic!("want a usage error, got a GPU run"),
-    }
+    common::assert_gpu_usage_error(&mut *problem, &context, None, "--size");
     let mut problem = Stencil.prepare(5, 7, &options(1));
     assert!(matches!(
         problem.gpu(&context, Some("sideways")),
@@ -162,9 +139,7 @@ fn the_image_is_an_n_by_n_png() {
         problem.run_cpu(Backend::Rayon, None);
         let path = folder.path().join(format!("field{n}.png"));
         problem.write_image(&path).unwrap();
-        let decoder =
-            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
-        let mut reader = decoder.read_info().unwrap();
+        let mut reader = common::png_reader(&path);
         assert_eq!(
             (reader.info().width, reader.info().height),
             (n as u32, n as u32)

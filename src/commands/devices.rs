@@ -7,7 +7,6 @@ use crate::experiments::devices::Devices;
 
 /// Publishes the devices where `--format` and `--output` say.
 pub fn execute(args: &DevicesArgs) -> Result<Outcome> {
-    let destination = args.out.destination();
-    destination.check()?;
+    let destination = super::checked(args.out.destination())?;
     super::publish(&Devices::detect(args.gpu_api), &destination)
 }

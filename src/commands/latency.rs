@@ -1,12 +1,12 @@
 //! `hpclab latency`: the round trip of an empty dispatch and the cost per dispatch in batches.
 
-use crate::Outcome;
+use super::Measure;
 use crate::cli::LatencyArgs;
 use crate::error::Result;
-use crate::experiments::latency::{LatencyDocument, measure};
+use crate::experiments::latency::measure;
 use crate::gpu::{GpuContext, GpuRequest};
 use crate::measure::MeasureOptions;
-use crate::report::Destination;
+use crate::report::{Destination, Document};
 
 /// A checked latency experiment.
 pub struct LatencyConfig {
@@ -17,11 +17,10 @@ pub struct LatencyConfig {
     pub destination: Destination,
 }
 
-impl LatencyConfig {
+impl Measure<LatencyArgs> for LatencyConfig {
     /// Checks the output paths; orders the batch sizes.
-    pub fn from_args(args: &LatencyArgs) -> Result<LatencyConfig> {
-        let destination = args.out.destination();
-        destination.check()?;
+    fn from_args(args: &LatencyArgs) -> Result<LatencyConfig> {
+        let destination = super::checked(args.out.destination())?;
         let mut batches = args.batches.clone();
         batches.sort_unstable();
         batches.dedup();
@@ -32,23 +31,14 @@ impl LatencyConfig {
             destination,
         })
     }
-}
 
-/// Runs the latency experiment.
-pub fn document(config: &LatencyConfig, command_line: String) -> Result<LatencyDocument> {
-    let context = GpuContext::new(&config.gpu)?;
-    measure(
-        &context,
-        &config.batches,
-        config.sampling,
-        command_line,
-        false,
-    )
-}
+    /// Runs the latency experiment.
+    fn document(&self, command_line: String) -> Result<impl Document + 'static> {
+        let context = GpuContext::new(&self.gpu)?;
+        measure(&context, &self.batches, self.sampling, command_line, false)
+    }
 
-/// Runs the experiment and publishes its document and figure.
-pub fn execute(args: &LatencyArgs, command_line: String) -> Result<Outcome> {
-    let config = LatencyConfig::from_args(args)?;
-    let document = document(&config, command_line)?;
-    super::publish(&document, &config.destination)
+    fn destination(&self) -> &Destination {
+        &self.destination
+    }
 }

@@ -7,7 +7,6 @@ use crate::experiments::catalogue::CatalogueDocument;
 
 /// Publishes the catalogue where `--format` and `--output` say.
 pub fn execute(args: &ListArgs) -> Result<Outcome> {
-    let destination = args.out.destination();
-    destination.check()?;
+    let destination = super::checked(args.out.destination())?;
     super::publish(&CatalogueDocument::new(), &destination)
 }

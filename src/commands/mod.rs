@@ -14,6 +14,8 @@ pub mod transfer;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
+use crate::measure::Record;
+use crate::measure::compare::{Baseline, Comparison};
 use crate::report::{Destination, Document};
 
 pub use crate::outcome::Outcome;
@@ -25,11 +27,11 @@ pub fn execute(cli: Cli, command_line: String) -> Result<Outcome> {
         Command::List(args) => list::execute(&args),
         Command::Run(args) => run::execute(&args, command_line),
         Command::Report(args) => report::execute(&args),
-        Command::Roofline(args) => roofline::execute(&args, command_line),
-        Command::Scaling(args) => scaling::execute(&args, command_line),
-        Command::Sweep(args) => sweep::execute(&args, command_line),
-        Command::Transfer(args) => transfer::execute(&args, command_line),
-        Command::Latency(args) => latency::execute(&args, command_line),
+        Command::Roofline(args) => measure::<_, roofline::RooflineConfig>(&args, command_line),
+        Command::Scaling(args) => measure::<_, scaling::ScalingConfig>(&args, command_line),
+        Command::Sweep(args) => measure::<_, sweep::SweepConfig>(&args, command_line),
+        Command::Transfer(args) => measure::<_, transfer::TransferConfig>(&args, command_line),
+        Command::Latency(args) => measure::<_, latency::LatencyConfig>(&args, command_line),
         Command::Mpi(args) => mpi::execute(&args, command_line),
     }
 }
@@ -38,4 +40,41 @@ pub fn execute(cli: Cli, command_line: String) -> Result<Outcome> {
 pub fn publish(document: &dyn Document, destination: &Destination) -> Result<Outcome> {
     crate::report::publish(document, destination)?;
     Ok(Outcome::from_verified(document.verified()))
+}
+
+/// A measuring subcommand's checked configuration: it measures one document, published where
+/// the configuration says.
+pub trait Measure<Args>: Sized {
+    /// Checks the arguments, before any work.
+    fn from_args(args: &Args) -> Result<Self>;
+    /// Measures; `command_line` is recorded in the document.
+    fn document(&self, command_line: String) -> Result<impl Document + 'static>;
+    fn destination(&self) -> &Destination;
+}
+
+/// Checks the arguments, measures and publishes: the whole of a measuring subcommand.
+pub fn measure<A, C: Measure<A>>(args: &A, command_line: String) -> Result<Outcome> {
+    let config = C::from_args(args)?;
+    let document = config.document(command_line)?;
+    publish(&document, config.destination())
+}
+
+/// The comparison of `records` with the baseline, and the baseline's command line: a document's
+/// `comparison` and `baseline_command` (both `None` without a baseline).
+fn compare(
+    baseline: Option<&Baseline>,
+    records: &[Record],
+) -> (Option<Vec<Comparison>>, Option<String>) {
+    baseline.map_or((None, None), |baseline| {
+        (
+            Some(baseline.compare(records)),
+            Some(baseline.command.clone()),
+        )
+    })
+}
+
+/// `destination`, once its output paths are checked (before any work).
+fn checked(destination: Destination) -> Result<Destination> {
+    destination.check()?;
+    Ok(destination)
 }

@@ -2,7 +2,7 @@
 //! Each step is an ordinary hpclab command line, shown in the report so anyone can rerun it;
 //! `HPCLAB_MAX_SIZE` caps every size so the whole suite can run quickly anywhere.
 
-use super::{latency, roofline, run, scaling, sweep, transfer};
+use super::{Measure, latency, roofline, run, scaling, sweep, transfer};
 use crate::Outcome;
 use crate::cli::{Cli, Command, ReportArgs};
 use crate::error::{Error, Result};
@@ -82,42 +82,27 @@ pub const SUITE: [(&str, &str, &str); 15] = [
     ),
 ];
 
+/// The document of a checked configuration, measured.
+fn measured<A, C: Measure<A>>(args: &A, line: String) -> Result<Box<dyn Document>> {
+    Ok(Box::new(C::from_args(args)?.document(line)?))
+}
+
 /// Runs one step's command line and returns its document.
 fn step(line: &str) -> Result<Box<dyn Document>> {
     let cli = Cli::try_parse_from(line.split_whitespace())
         .map_err(|e| Error::usage(format!("suite step '{line}': {e}")))?;
     let line = line.to_string();
-    Ok(match cli.command {
-        Command::Run(args) => Box::new(super::run::document(
-            &run::RunConfig::from_args(&args)?,
-            line,
-        )?),
-        Command::Sweep(args) => Box::new(super::sweep::document(
-            &sweep::SweepConfig::from_args(&args)?,
-            line,
-        )?),
-        Command::Scaling(args) => Box::new(super::scaling::document(
-            &scaling::ScalingConfig::from_args(&args)?,
-            line,
-        )?),
-        Command::Transfer(args) => Box::new(super::transfer::document(
-            &transfer::TransferConfig::from_args(&args)?,
-            line,
-        )?),
-        Command::Latency(args) => Box::new(super::latency::document(
-            &latency::LatencyConfig::from_args(&args)?,
-            line,
-        )?),
-        Command::Roofline(args) => Box::new(super::roofline::document(
-            &roofline::RooflineConfig::from_args(&args)?,
-            line,
-        )?),
-        _ => {
-            return Err(Error::usage(format!(
-                "suite step '{line}' is not a measuring command"
-            )));
-        }
-    })
+    match cli.command {
+        Command::Run(args) => measured::<_, run::RunConfig>(&args, line),
+        Command::Sweep(args) => measured::<_, sweep::SweepConfig>(&args, line),
+        Command::Scaling(args) => measured::<_, scaling::ScalingConfig>(&args, line),
+        Command::Transfer(args) => measured::<_, transfer::TransferConfig>(&args, line),
+        Command::Latency(args) => measured::<_, latency::LatencyConfig>(&args, line),
+        Command::Roofline(args) => measured::<_, roofline::RooflineConfig>(&args, line),
+        _ => Err(Error::usage(format!(
+            "suite step '{line}' is not a measuring command"
+        ))),
+    }
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {

@@ -1,6 +1,6 @@
 //! `hpclab roofline`: the probe on CPU and GPU, the ceilings, and the catalogue placed on them.
 
-use crate::Outcome;
+use super::Measure;
 use crate::backend::Backend;
 use crate::cli::RooflineArgs;
 use crate::cpu::info::cache_levels;
@@ -13,8 +13,8 @@ use crate::experiments::roofline::{
 use crate::gpu::GpuRequest;
 use crate::kernels::{self, Kernel};
 use crate::measure::MeasureOptions;
-use crate::report::Destination;
 use crate::report::progress::Progress;
+use crate::report::{Destination, Document};
 use crate::size::cap_size;
 
 /// Bytes of memory a catalogue kernel may use when it is placed on the roofline.
@@ -48,11 +48,10 @@ pub struct RooflineConfig {
     pub destination: Destination,
 }
 
-impl RooflineConfig {
+impl Measure<RooflineArgs> for RooflineConfig {
     /// Checks the output paths and the probe's size against memory.
-    pub fn from_args(args: &RooflineArgs) -> Result<RooflineConfig> {
-        let destination = args.out.destination();
-        destination.check()?;
+    fn from_args(args: &RooflineArgs) -> Result<RooflineConfig> {
+        let destination = super::checked(args.out.destination())?;
         let size = cap_size(args.size);
         check_memory(
             kernels::find("copy").expect("copy is registered"),
@@ -83,106 +82,103 @@ impl RooflineConfig {
             destination,
         })
     }
-}
 
-/// Runs the roofline experiment.
-pub fn document(config: &RooflineConfig, command_line: String) -> Result<RooflineDocument> {
-    // Without any adapter the CPU roof is still worth drawing, unless the user chose a GPU.
-    let gpu = if config.cpu_only {
-        GpuState::none()
-    } else {
-        let gpu = GpuState::open(&config.gpu, !config.gpu_given)?;
-        if let Some(message) = &gpu.unavailable {
-            eprintln!("hpclab: the CPU roof only: {message}");
-        }
-        gpu
-    };
-    let catalogue: Vec<&'static dyn Kernel> = if config.no_kernels {
-        Vec::new()
-    } else {
-        kernels::all()
-            .into_iter()
-            .filter(|k| k.cost(1 << 10).flops > 0)
-            .collect()
-    };
-    let devices = if gpu.context.is_some() { 2 } else { 1 };
-    let progress = Progress::new(
-        ((FMA_CHAINS.len() + 1) * devices + catalogue.len()) as u64,
-        false,
-    );
-    progress.set_message("probe".into());
-    let points = measure_probe(
-        config.size as usize,
-        gpu.context.as_ref(),
-        config.sampling,
-        || progress.step(),
-    )?;
-    let backends: &[Backend] = if gpu.context.is_some() {
-        &[Backend::Rayon, Backend::Gpu]
-    } else {
-        &[Backend::Rayon]
-    };
-    // The bandwidth ceilings: the STREAM triad itself, at sizes that leave the caches.
-    let caches = cache_levels();
-    let mut stream = Vec::new();
-    for &backend in backends {
-        progress.set_message(format!("triad on {backend} (bandwidth ceiling)"));
-        let n = cap_size(bandwidth_probe_size(backend, &caches));
-        let triad = kernels::find("triad").expect("triad is registered");
-        let plan = PlanBuilder::new(triad)
-            .backends(&[backend])
-            .size(Some(n))
-            .sampling(config.sampling)
-            .gpu(config.gpu.clone())
-            .build()?;
-        gpu.check_buffer(&plan)?;
-        stream.extend(engine::run(&plan, &gpu, command_line.clone(), true)?.records);
-        progress.step();
-    }
-    let mut placed = Vec::new();
-    for kernel in catalogue {
-        progress.set_message(kernel.info().name.to_string());
-        let n = kernel_size(kernel);
-        let plan = PlanBuilder::new(kernel)
-            .backends(backends)
-            .size(Some(n))
-            .sampling(config.sampling)
-            .gpu(config.gpu.clone())
-            .build()?;
-        for record in engine::run(&plan, &gpu, command_line.clone(), true)?.records {
-            if let Some(gflops) = record
-                .gflops
-                .filter(|_| record.verified && record.cost.device_bytes > 0)
-            {
-                placed.push(KernelPoint {
-                    kernel: kernel.info().name.to_string(),
-                    backend: match &record.variant {
-                        Some(variant) => format!("{} {variant}", record.backend),
-                        None => record.backend.to_string(),
-                    },
-                    size: n,
-                    intensity: record.cost.flops as f64 / record.cost.device_bytes as f64,
-                    gflops,
-                    resides_in: record.resides_in.clone(),
-                });
+    /// Runs the roofline experiment.
+    fn document(&self, command_line: String) -> Result<impl Document + 'static> {
+        // Without any adapter the CPU roof is still worth drawing, unless the user chose a GPU.
+        let gpu = if self.cpu_only {
+            GpuState::none()
+        } else {
+            let gpu = GpuState::open(&self.gpu, !self.gpu_given)?;
+            if let Some(message) = &gpu.unavailable {
+                eprintln!("hpclab: the CPU roof only: {message}");
             }
+            gpu
+        };
+        let catalogue: Vec<&'static dyn Kernel> = if self.no_kernels {
+            Vec::new()
+        } else {
+            kernels::all()
+                .into_iter()
+                .filter(|k| k.cost(1 << 10).flops > 0)
+                .collect()
+        };
+        let devices = if gpu.context.is_some() { 2 } else { 1 };
+        let progress = Progress::new(
+            ((FMA_CHAINS.len() + 1) * devices + catalogue.len()) as u64,
+            false,
+        );
+        progress.set_message("probe".into());
+        let points = measure_probe(
+            self.size as usize,
+            gpu.context.as_ref(),
+            self.sampling,
+            || progress.step(),
+        )?;
+        let backends: &[Backend] = if gpu.context.is_some() {
+            &[Backend::Rayon, Backend::Gpu]
+        } else {
+            &[Backend::Rayon]
+        };
+        // The bandwidth ceilings: the STREAM triad itself, at sizes that leave the caches.
+        let caches = cache_levels();
+        let mut stream = Vec::new();
+        for &backend in backends {
+            progress.set_message(format!("triad on {backend} (bandwidth ceiling)"));
+            let n = cap_size(bandwidth_probe_size(backend, &caches));
+            let triad = kernels::find("triad").expect("triad is registered");
+            let plan = PlanBuilder::new(triad)
+                .backends(&[backend])
+                .size(Some(n))
+                .sampling(self.sampling)
+                .gpu(self.gpu.clone())
+                .build()?;
+            gpu.check_buffer(&plan)?;
+            stream.extend(engine::run(&plan, &gpu, command_line.clone(), true)?.records);
+            progress.step();
         }
-        progress.step();
+        let mut placed = Vec::new();
+        for kernel in catalogue {
+            progress.set_message(kernel.info().name.to_string());
+            let n = kernel_size(kernel);
+            let plan = PlanBuilder::new(kernel)
+                .backends(backends)
+                .size(Some(n))
+                .sampling(self.sampling)
+                .gpu(self.gpu.clone())
+                .build()?;
+            for record in engine::run(&plan, &gpu, command_line.clone(), true)?.records {
+                if let Some(gflops) = record
+                    .gflops
+                    .filter(|_| record.verified && record.cost.device_bytes > 0)
+                {
+                    placed.push(KernelPoint {
+                        kernel: kernel.info().name.to_string(),
+                        backend: match &record.variant {
+                            Some(variant) => format!("{} {variant}", record.backend),
+                            None => record.backend.to_string(),
+                        },
+                        size: n,
+                        intensity: record.cost.flops as f64 / record.cost.device_bytes as f64,
+                        gflops,
+                        resides_in: record.resides_in.clone(),
+                    });
+                }
+            }
+            progress.step();
+        }
+        progress.finish();
+        let document = RooflineDocument {
+            provenance: crate::experiments::provenance(command_line, gpu.context.as_ref()),
+            size: self.size,
+            ceilings: ceilings(&points, &stream),
+            points,
+            kernels: placed,
+        };
+        Ok(document)
     }
-    progress.finish();
-    let document = RooflineDocument {
-        provenance: crate::experiments::provenance(command_line, gpu.context.as_ref()),
-        size: config.size,
-        ceilings: ceilings(&points, &stream),
-        points,
-        kernels: placed,
-    };
-    Ok(document)
-}
 
-/// Runs the experiment and publishes its document and figure.
-pub fn execute(args: &RooflineArgs, command_line: String) -> Result<Outcome> {
-    let config = RooflineConfig::from_args(args)?;
-    let document = document(&config, command_line)?;
-    super::publish(&document, &config.destination)
+    fn destination(&self) -> &Destination {
+        &self.destination
+    }
 }

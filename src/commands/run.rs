@@ -1,12 +1,12 @@
 //! `hpclab run KERNEL`: one kernel on the chosen backends, verified, each phase timed.
 
+use super::Measure;
 use crate::Outcome;
 use crate::cli::RunArgs;
 use crate::engine::{self, GpuState, Plan};
 use crate::error::{Error, Result};
-use crate::experiments::run::RunDocument;
 use crate::measure::compare::Baseline;
-use crate::report::{self, Destination};
+use crate::report::{self, Destination, Document};
 
 /// A checked `run` configuration: the plan, where its document goes, and the baseline.
 pub struct RunConfig {
@@ -16,10 +16,10 @@ pub struct RunConfig {
     pub baseline: Option<Baseline>,
 }
 
-impl RunConfig {
+impl Measure<RunArgs> for RunConfig {
     /// Checks the arguments: kernel, backends, variants, options, sizes against host memory,
     /// output paths, the baseline.
-    pub fn from_args(args: &RunArgs) -> Result<RunConfig> {
+    fn from_args(args: &RunArgs) -> Result<RunConfig> {
         let builder = Plan::kernel(&args.kernel)?.backends_named(&args.backend);
         if args.variant.is_some() && args.residency.is_some() {
             return Err(Error::usage("give --variant or --residency, not both"));
@@ -51,23 +51,26 @@ impl RunConfig {
             baseline,
         })
     }
-}
 
-/// Opens the GPU when needed, measures, and compares with the baseline: the document of one run.
-pub fn document(config: &RunConfig, command_line: String) -> Result<RunDocument> {
-    let gpu = GpuState::for_plan(&config.plan)?;
-    let mut document = engine::run(&config.plan, &gpu, command_line, false)?;
-    if let Some(baseline) = &config.baseline {
-        document.comparison = Some(baseline.compare(&document.records));
-        document.baseline_command = Some(baseline.command.clone());
+    /// Opens the GPU when needed, measures, and compares with the baseline: the document of one
+    /// run.
+    fn document(&self, command_line: String) -> Result<impl Document + 'static> {
+        let gpu = GpuState::for_plan(&self.plan)?;
+        let mut document = engine::run(&self.plan, &gpu, command_line, false)?;
+        (document.comparison, document.baseline_command) =
+            super::compare(self.baseline.as_ref(), &document.records);
+        Ok(document)
     }
-    Ok(document)
+
+    fn destination(&self) -> &Destination {
+        &self.destination
+    }
 }
 
 /// `hpclab run`: check, measure, report.
 pub fn execute(args: &RunArgs, command_line: String) -> Result<Outcome> {
     let config = RunConfig::from_args(args)?;
-    let document = document(&config, command_line)?;
+    let document = config.document(command_line)?;
     let outcome = super::publish(&document, &config.destination)?;
     if let Some(path) = &config.plan.kernel_options.image {
         eprintln!("hpclab: wrote {}", path.display());

@@ -1,14 +1,14 @@
 //! `hpclab scaling KERNEL --size n`: the rayon backend on 1..N threads and 2N.
 
-use crate::Outcome;
+use super::Measure;
 use crate::backend::Backend;
 use crate::cli::ScalingArgs;
 use crate::engine::{self, GpuState, Plan};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::experiments::scaling::ScalingDocument;
-use crate::report::Destination;
 use crate::report::progress::Progress;
+use crate::report::{Destination, Document};
 
 /// A checked scaling experiment: the one-thread plan and the thread counts to run it on.
 pub struct ScalingConfig {
@@ -18,9 +18,9 @@ pub struct ScalingConfig {
     pub destination: Destination,
 }
 
-impl ScalingConfig {
+impl Measure<ScalingArgs> for ScalingConfig {
     /// Checks the kernel, its one rayon variant, the size and the output paths.
-    pub fn from_args(args: &ScalingArgs) -> Result<ScalingConfig> {
+    fn from_args(args: &ScalingArgs) -> Result<ScalingConfig> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let max = args.max_threads.map_or(cores, |t| t as usize);
         let plan = Plan::kernel(&args.kernel)?
@@ -38,13 +38,44 @@ impl ScalingConfig {
                 plan.kernel.info().name
             )));
         }
-        let destination = args.out.destination();
-        destination.check()?;
+        let destination = super::checked(args.out.destination())?;
         Ok(ScalingConfig {
             plan,
             max_threads: max,
             destination,
         })
+    }
+
+    /// Runs the scaling experiment.
+    fn document(&self, command_line: String) -> Result<impl Document + 'static> {
+        let no_gpu = GpuState::none();
+        let thread_counts = self.thread_counts();
+        let progress = Progress::new(thread_counts.len() as u64, false);
+        let mut measured = Vec::new();
+        for threads in thread_counts {
+            progress.set_message(format!("{} threads", threads));
+            let plan = self.plan.with_threads(threads);
+            let record = engine::run(&plan, &no_gpu, command_line.clone(), true)?
+                .records
+                .into_iter()
+                .find(|r| r.backend == Backend::Rayon)
+                .ok_or_else(|| Error::usage("the kernel has no rayon backend"))?;
+            measured.push((threads, record.phases.compute, record.verified));
+            progress.step();
+        }
+        progress.finish();
+        let environment = Environment::capture(self.max_threads, None);
+        Ok(ScalingDocument::new(
+            self.plan.kernel.info().name,
+            self.plan.size,
+            measured,
+            environment,
+            command_line,
+        ))
+    }
+
+    fn destination(&self) -> &Destination {
+        &self.destination
     }
 }
 
@@ -55,39 +86,4 @@ impl ScalingConfig {
             .chain([2 * self.max_threads])
             .collect()
     }
-}
-
-/// Runs the scaling experiment.
-pub fn document(config: &ScalingConfig, command_line: String) -> Result<ScalingDocument> {
-    let no_gpu = GpuState::none();
-    let thread_counts = config.thread_counts();
-    let progress = Progress::new(thread_counts.len() as u64, false);
-    let mut measured = Vec::new();
-    for threads in thread_counts {
-        progress.set_message(format!("{} threads", threads));
-        let plan = config.plan.with_threads(threads);
-        let record = engine::run(&plan, &no_gpu, command_line.clone(), true)?
-            .records
-            .into_iter()
-            .find(|r| r.backend == Backend::Rayon)
-            .ok_or_else(|| Error::usage("the kernel has no rayon backend"))?;
-        measured.push((threads, record.phases.compute, record.verified));
-        progress.step();
-    }
-    progress.finish();
-    let environment = Environment::capture(config.max_threads, None);
-    Ok(ScalingDocument::new(
-        config.plan.kernel.info().name,
-        config.plan.size,
-        measured,
-        environment,
-        command_line,
-    ))
-}
-
-/// Runs the experiment and publishes its document and figure.
-pub fn execute(args: &ScalingArgs, command_line: String) -> Result<Outcome> {
-    let config = ScalingConfig::from_args(args)?;
-    let document = document(&config, command_line)?;
-    super::publish(&document, &config.destination)
 }

@@ -1,14 +1,14 @@
 //! `hpclab sweep KERNEL --sizes …`: every backend at every size, and the GPU break-even.
 
-use crate::Outcome;
+use super::Measure;
 use crate::cli::SweepArgs;
 use crate::engine::{self, GpuState, Plan};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
 use crate::experiments::sweep::SweepDocument;
 use crate::measure::compare::Baseline;
-use crate::report::Destination;
 use crate::report::progress::Progress;
+use crate::report::{Destination, Document};
 use crate::size::{cap_size, format_count, parse_sizes};
 
 /// A checked sweep: one plan per size, the baseline, where the document goes.
@@ -19,9 +19,9 @@ pub struct SweepConfig {
     pub destination: Destination,
 }
 
-impl SweepConfig {
+impl Measure<SweepArgs> for SweepConfig {
     /// Checks kernel, backends, variants and options once, then every size against memory.
-    pub fn from_args(args: &SweepArgs) -> Result<SweepConfig> {
+    fn from_args(args: &SweepArgs) -> Result<SweepConfig> {
         let base = Plan::kernel(&args.kernel)?
             .backends_named(&args.backend)
             .variants(args.variant.as_deref())
@@ -52,57 +52,51 @@ impl SweepConfig {
             }
             None => None,
         };
-        let destination = args.out.destination();
-        destination.check()?;
+        let destination = super::checked(args.out.destination())?;
         Ok(SweepConfig {
             plans,
             baseline,
             destination,
         })
     }
-}
 
-/// Runs the sweep.
-pub fn document(config: &SweepConfig, command_line: String) -> Result<SweepDocument> {
-    let first = config
-        .plans
-        .first()
-        .ok_or_else(|| Error::usage("--sizes: give at least one size"))?;
-    let gpu = GpuState::for_plan(first)?;
-    let progress = Progress::new(config.plans.len() as u64, false);
-    let mut records = Vec::new();
-    for plan in &config.plans {
-        progress.set_message(format!(
-            "{} at n = {}",
-            plan.kernel.info().name,
-            format_count(plan.size)
-        ));
-        records.extend(engine::run(plan, &gpu, command_line.clone(), true)?.records);
-        progress.step();
+    /// Runs the sweep.
+    fn document(&self, command_line: String) -> Result<impl Document + 'static> {
+        let first = self
+            .plans
+            .first()
+            .ok_or_else(|| Error::usage("--sizes: give at least one size"))?;
+        let gpu = GpuState::for_plan(first)?;
+        let progress = Progress::new(self.plans.len() as u64, false);
+        let mut records = Vec::new();
+        for plan in &self.plans {
+            progress.set_message(format!(
+                "{} at n = {}",
+                plan.kernel.info().name,
+                format_count(plan.size)
+            ));
+            records.extend(engine::run(plan, &gpu, command_line.clone(), true)?.records);
+            progress.step();
+        }
+        progress.finish();
+        let environment = Environment::capture(
+            first.threads,
+            gpu.context.as_ref().map(|g| g.adapter.clone()),
+        );
+        let mut document = SweepDocument::new(
+            first.kernel,
+            self.plans.iter().map(|p| p.size).collect(),
+            records,
+            environment,
+            command_line,
+            gpu.unavailable.clone(),
+        );
+        (document.comparison, document.baseline_command) =
+            super::compare(self.baseline.as_ref(), &document.records);
+        Ok(document)
     }
-    progress.finish();
-    let environment = Environment::capture(
-        first.threads,
-        gpu.context.as_ref().map(|g| g.adapter.clone()),
-    );
-    let mut document = SweepDocument::new(
-        first.kernel,
-        config.plans.iter().map(|p| p.size).collect(),
-        records,
-        environment,
-        command_line,
-        gpu.unavailable.clone(),
-    );
-    if let Some(baseline) = &config.baseline {
-        document.comparison = Some(baseline.compare(&document.records));
-        document.baseline_command = Some(baseline.command.clone());
-    }
-    Ok(document)
-}
 
-/// Runs the experiment and publishes its document and figure.
-pub fn execute(args: &SweepArgs, command_line: String) -> Result<Outcome> {
-    let config = SweepConfig::from_args(args)?;
-    let document = document(&config, command_line)?;
-    super::publish(&document, &config.destination)
+    fn destination(&self) -> &Destination {
+        &self.destination
+    }
 }

@@ -1,12 +1,12 @@
 //! `hpclab transfer`: host↔device bandwidth and latency for each upload path and for readback.
 
-use crate::Outcome;
+use super::Measure;
 use crate::cli::TransferArgs;
 use crate::error::{Error, Result};
-use crate::experiments::transfer::{TransferDocument, measure, sizes};
+use crate::experiments::transfer::{measure, sizes};
 use crate::gpu::{GpuContext, GpuRequest};
 use crate::measure::MeasureOptions;
-use crate::report::Destination;
+use crate::report::{Destination, Document};
 use crate::size::cap_size;
 
 /// A checked transfer experiment.
@@ -19,17 +19,16 @@ pub struct TransferConfig {
     pub destination: Destination,
 }
 
-impl TransferConfig {
+impl Measure<TransferArgs> for TransferConfig {
     /// Checks the size range and the output paths.
-    pub fn from_args(args: &TransferArgs) -> Result<TransferConfig> {
+    fn from_args(args: &TransferArgs) -> Result<TransferConfig> {
         if args.min > args.max {
             return Err(Error::usage(format!(
                 "--min {} is larger than --max {}",
                 args.min, args.max
             )));
         }
-        let destination = args.out.destination();
-        destination.check()?;
+        let destination = super::checked(args.out.destination())?;
         Ok(TransferConfig {
             min: args.min,
             max: args.max,
@@ -38,24 +37,21 @@ impl TransferConfig {
             destination,
         })
     }
-}
 
-/// Runs the transfer experiment.
-pub fn document(config: &TransferConfig, command_line: String) -> Result<TransferDocument> {
-    let context = GpuContext::new(&config.gpu)?;
-    let max = cap_size(config.max).min(context.adapter.max_buffer_bytes / 4 * 4);
-    measure(
-        &context,
-        &sizes(config.min.min(max), max),
-        config.sampling,
-        command_line,
-        false,
-    )
-}
+    /// Runs the transfer experiment.
+    fn document(&self, command_line: String) -> Result<impl Document + 'static> {
+        let context = GpuContext::new(&self.gpu)?;
+        let max = cap_size(self.max).min(context.adapter.max_buffer_bytes / 4 * 4);
+        measure(
+            &context,
+            &sizes(self.min.min(max), max),
+            self.sampling,
+            command_line,
+            false,
+        )
+    }
 
-/// Runs the experiment and publishes its document and figure.
-pub fn execute(args: &TransferArgs, command_line: String) -> Result<Outcome> {
-    let config = TransferConfig::from_args(args)?;
-    let document = document(&config, command_line)?;
-    super::publish(&document, &config.destination)
+    fn destination(&self) -> &Destination {
+        &self.destination
+    }
 }

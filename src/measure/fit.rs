@@ -19,43 +19,25 @@ pub fn weighted_linear_fit(points: &[(f64, f64)], weights: &[f64]) -> Option<Lin
     if points.len() < 2 || total <= 0.0 {
         return None;
     }
-    let mean_x = points
-        .iter()
-        .zip(weights)
-        .map(|((x, _), w)| w * x)
-        .sum::<f64>()
-        / total;
-    let mean_y = points
-        .iter()
-        .zip(weights)
-        .map(|((_, y), w)| w * y)
-        .sum::<f64>()
-        / total;
-    let sxx: f64 = points
-        .iter()
-        .zip(weights)
-        .map(|((x, _), w)| w * (x - mean_x).powi(2))
-        .sum();
-    let sxy: f64 = points
-        .iter()
-        .zip(weights)
-        .map(|((x, y), w)| w * (x - mean_x) * (y - mean_y))
-        .sum();
-    let syy: f64 = points
-        .iter()
-        .zip(weights)
-        .map(|((_, y), w)| w * (y - mean_y).powi(2))
-        .sum();
+    // Σ term(x, y, w) over the points.
+    let sum = |term: &dyn Fn(f64, f64, f64) -> f64| -> f64 {
+        points
+            .iter()
+            .zip(weights)
+            .map(|(&(x, y), &w)| term(x, y, w))
+            .sum()
+    };
+    let mean_x = sum(&|x, _, w| w * x) / total;
+    let mean_y = sum(&|_, y, w| w * y) / total;
+    let sxx = sum(&|x, _, w| w * (x - mean_x).powi(2));
+    let sxy = sum(&|x, y, w| w * (x - mean_x) * (y - mean_y));
+    let syy = sum(&|_, y, w| w * (y - mean_y).powi(2));
     if sxx <= 0.0 {
         return None;
     }
     let slope = sxy / sxx;
     let intercept = mean_y - slope * mean_x;
-    let residual: f64 = points
-        .iter()
-        .zip(weights)
-        .map(|((x, y), w)| w * (y - intercept - slope * x).powi(2))
-        .sum();
+    let residual = sum(&|x, y, w| w * (y - intercept - slope * x).powi(2));
     let r_squared = if syy > 0.0 { 1.0 - residual / syy } else { 1.0 };
     Some(LinearFit {
         intercept,

@@ -3,7 +3,7 @@
 //! ranks beside it; bandwidth follows NCCL-tests' conventions ([`Collective::traffic`]), so that
 //! `busbw` compares with the point-to-point bandwidth.
 
-use super::{check_outputs, header, mpi_heading, samples, slowest_rank, timed};
+use super::{check_outputs, mpi_heading, samples, slowest_rank, table, timed, verdict};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::Result;
@@ -317,34 +317,26 @@ impl Document for CollectivesDocument {
     }
 
     fn tables(&self) -> Vec<Rows> {
-        let rows = self
-            .points
-            .iter()
-            .map(|p| {
-                vec![
-                    p.operation.name().to_string(),
-                    format_bytes(p.bytes),
-                    seconds(p.time.median_s),
-                    seconds(p.mean_rank_s),
-                    rate(p.algbw_gbs),
-                    rate(p.busbw_gbs),
-                    if p.verified { "ok" } else { "FAILED" }.to_string(),
-                ]
-            })
-            .collect();
-        vec![Rows {
-            header: header(&[
-                "operation",
-                "size per rank",
-                "time (slowest rank)",
-                "mean rank",
-                "algbw GB/s",
-                "busbw GB/s",
-                "check",
-            ]),
-            rows,
-            numeric: vec![2, 3, 4, 5],
-        }]
+        let header = [
+            "operation",
+            "size per rank",
+            "time (slowest rank)",
+            "mean rank",
+            "algbw GB/s",
+            "busbw GB/s",
+            "check",
+        ];
+        vec![table(&header, &self.points, vec![2, 3, 4, 5], |p| {
+            vec![
+                p.operation.name().to_string(),
+                format_bytes(p.bytes),
+                seconds(p.time.median_s),
+                seconds(p.mean_rank_s),
+                rate(p.algbw_gbs),
+                rate(p.busbw_gbs),
+                if p.verified { "ok" } else { "FAILED" }.to_string(),
+            ]
+        })]
     }
 
     fn footer(&self) -> Vec<String> {
@@ -353,11 +345,11 @@ impl Document for CollectivesDocument {
             "algbw = bytes in one rank's buffer / time (gather, all-to-all: ranks × size); busbw = algbw × \
              2(n−1)/n for allreduce, (n−1)/n for gather and all-to-all, 1 otherwise (NCCL-tests' convention)"
                 .into(),
-            if self.verified {
-                "every rank received the values each operation defines".into()
-            } else {
-                "VERIFICATION FAILED: see the check column".into()
-            },
+            verdict(
+                self.verified,
+                "every rank received the values each operation defines",
+                "see the check column",
+            ),
         ]
     }
 

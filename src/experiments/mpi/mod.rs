@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::measure::runner::take_samples;
 use crate::measure::{MeasureOptions, Stats};
 use crate::report;
+use crate::report::table::Rows;
 use mpi::datatype::Equivalence;
 use mpi::topology::Process;
 use mpi::traits::*;
@@ -82,6 +83,25 @@ pub(crate) fn slowest_rank(per_rank: &[Vec<f64>]) -> Stats {
 /// A table's header from its column names.
 pub(crate) fn header(names: &[&str]) -> Vec<String> {
     names.iter().map(|name| name.to_string()).collect()
+}
+
+/// A table of one row per item, under a fixed header; `numeric` lists the right-aligned columns.
+pub(crate) fn table<T>(
+    header: &[&str],
+    items: &[T],
+    numeric: Vec<usize>,
+    row: impl Fn(&T) -> Vec<String>,
+) -> Rows {
+    Rows::new(header, items.iter().map(row).collect(), numeric)
+}
+
+/// A footer's last line: what was checked, or what failed.
+pub(crate) fn verdict(verified: bool, passed: &str, failed: &str) -> String {
+    if verified {
+        passed.to_string()
+    } else {
+        format!("VERIFICATION FAILED: {failed}")
+    }
 }
 
 /// The job's hosts, each once.

@@ -3,7 +3,7 @@
 //! trip; bandwidth is bytes over that half round trip, as the plain C reference computes it.
 //! Ranks beyond 1 wait, asleep.
 
-use super::{check_outputs, header, hosts_text, mpi_heading, round_trip, samples, timed};
+use super::{check_outputs, hosts_text, mpi_heading, round_trip, samples, table, timed, verdict};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
@@ -251,30 +251,22 @@ impl Document for PingpongDocument {
     }
 
     fn tables(&self) -> Vec<Rows> {
-        let rows = self
-            .points
-            .iter()
-            .map(|p| {
-                vec![
-                    format_bytes(p.bytes),
-                    seconds(p.latency_s),
-                    rate(p.bandwidth_gbs),
-                    seconds(p.round_trip.min_s / 2.0),
-                    p.round_trips_per_sample.to_string(),
-                ]
-            })
-            .collect();
-        vec![Rows {
-            header: header(&[
-                "size",
-                "latency (½ round trip)",
-                "GB/s",
-                "best ½ round trip",
-                "round trips/sample",
-            ]),
-            rows,
-            numeric: vec![1, 2, 3, 4],
-        }]
+        let header = [
+            "size",
+            "latency (½ round trip)",
+            "GB/s",
+            "best ½ round trip",
+            "round trips/sample",
+        ];
+        vec![table(&header, &self.points, vec![1, 2, 3, 4], |p| {
+            vec![
+                format_bytes(p.bytes),
+                seconds(p.latency_s),
+                rate(p.bandwidth_gbs),
+                seconds(p.round_trip.min_s / 2.0),
+                p.round_trips_per_sample.to_string(),
+            ]
+        })]
     }
 
     fn footer(&self) -> Vec<String> {
@@ -301,11 +293,11 @@ impl Document for PingpongDocument {
                 self.mpi.ranks - 1
             ));
         }
-        lines.push(if self.verified {
-            "every message arrived intact both ways".into()
-        } else {
-            "VERIFICATION FAILED: a message arrived changed".into()
-        });
+        lines.push(verdict(
+            self.verified,
+            "every message arrived intact both ways",
+            "a message arrived changed",
+        ));
         lines
     }
 

@@ -7,7 +7,7 @@
 //! to rank 1, then every rank times its first barrier and its first 8-byte allreduce, and only
 //! then the warm repetitions.
 
-use super::{check_outputs, header, mpi_heading, round_trip, samples, timed};
+use super::{check_outputs, mpi_heading, round_trip, samples, table, timed, verdict};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::Result;
@@ -224,41 +224,34 @@ impl Document for StartupDocument {
             self.slowest(|r| r.first_allreduce_s),
             self.slowest(|r| r.allreduce.median_s),
         );
-        let events = Rows {
-            header: header(&["what", "first", "once warm", "first / warm"]),
+        let events = Rows::new(
+            &["what", "first", "once warm", "first / warm"],
             rows,
-            numeric: vec![1, 2, 3],
-        };
+            vec![1, 2, 3],
+        );
         let earliest = self
             .ranks
             .iter()
             .map(|r| r.entered_unix_s)
             .fold(f64::MAX, f64::min);
-        let per_rank = Rows {
-            header: header(&[
-                "rank",
-                "host",
-                "started after the earliest rank",
-                "MPI_Init",
-                "first barrier",
-                "first allreduce",
-            ]),
-            rows: self
-                .ranks
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.rank.to_string(),
-                        r.host.clone(),
-                        seconds(r.entered_unix_s - earliest),
-                        seconds(r.mpi_init_s),
-                        seconds(r.first_barrier_s),
-                        seconds(r.first_allreduce_s),
-                    ]
-                })
-                .collect(),
-            numeric: vec![2, 3, 4, 5],
-        };
+        let header = [
+            "rank",
+            "host",
+            "started after the earliest rank",
+            "MPI_Init",
+            "first barrier",
+            "first allreduce",
+        ];
+        let per_rank = table(&header, &self.ranks, vec![2, 3, 4, 5], |r| {
+            vec![
+                r.rank.to_string(),
+                r.host.clone(),
+                seconds(r.entered_unix_s - earliest),
+                seconds(r.mpi_init_s),
+                seconds(r.first_barrier_s),
+                seconds(r.first_allreduce_s),
+            ]
+        });
         vec![events, per_rank]
     }
 
@@ -266,11 +259,11 @@ impl Document for StartupDocument {
         vec![
             "before all this the launcher starts its daemons and the processes: compare `time mpirun …` with these figures".into(),
             "a first barrier includes waiting for the last rank to arrive; the first messages set up connections lazily".into(),
-            if self.verified {
-                "every allreduce summed the ranks correctly".into()
-            } else {
-                "VERIFICATION FAILED: an allreduce gave a wrong sum".into()
-            },
+            verdict(
+                self.verified,
+                "every allreduce summed the ranks correctly",
+                "an allreduce gave a wrong sum",
+            ),
         ]
     }
 

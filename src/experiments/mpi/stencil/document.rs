@@ -6,7 +6,7 @@ use crate::distributed::decomposition::Scaling;
 use crate::distributed::slab::MpiBackend;
 use crate::distributed::timeloop::RankPhases;
 use crate::error::Result;
-use crate::experiments::mpi::{header, mpi_heading};
+use crate::experiments::mpi::{header, mpi_heading, verdict};
 use crate::report::csv::{self, Number};
 use crate::report::format::{percent, rate, ratio, seconds, share};
 use crate::report::plot::{Chart, Series};
@@ -331,11 +331,11 @@ impl Document for StencilDocument {
             }
         }
         lines.push(format!("startup (slowest rank): {}", startup.join(", ")));
-        lines.push(if self.verified {
-            "every result matches one process doing the same steps, and the f64 reference within the stencil's bound".into()
-        } else {
-            "VERIFICATION FAILED: see the check column".into()
-        });
+        lines.push(verdict(
+            self.verified,
+            "every result matches one process doing the same steps, and the f64 reference within the stencil's bound",
+            "see the check column",
+        ));
         lines
     }
 
