@@ -166,8 +166,13 @@ fn run_json_follows_the_documented_record() {
         if is_gpu {
             let verdict = &record["verdict"];
             assert!(
-                ["transfer-bound", "launch-bound", "compute-bound"]
-                    .contains(&verdict["bound"].as_str().unwrap()),
+                [
+                    "transfer-bound",
+                    "launch-bound",
+                    "device-memory-bound",
+                    "device-compute-bound"
+                ]
+                .contains(&verdict["bound"].as_str().unwrap()),
                 "{verdict}"
             );
             assert!(verdict["predicted_total_s"].as_f64().unwrap() > 0.0);

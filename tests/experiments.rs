@@ -166,9 +166,23 @@ fn scaling_reports_speedups_amdahl_and_karp_flatt() {
     assert_eq!(points[0]["speedup"].as_f64().unwrap(), 1.0);
     assert!(points[0].get("karp_flatt").is_none());
     assert!(points[1]["karp_flatt"].is_number());
-    let serial = json["serial_fraction"].as_f64().unwrap();
-    assert!((0.0..=1.0).contains(&serial));
-    assert_svg(&plot, &["measured", "ideal", "Amdahl"]);
+    assert!(points[1]["karp_flatt_reliable"].is_boolean());
+    // The fit is made only when the speed-ups can support it; otherwise the document says why
+    // (a busy test machine often gives speed-ups below 1 or within noise at this size).
+    match json["serial_fraction"].as_f64() {
+        Some(serial) => {
+            assert!((0.0..=1.0).contains(&serial));
+            assert!(json.get("amdahl_refused").is_none());
+            assert_svg(&plot, &["measured", "ideal", "Amdahl"]);
+        }
+        None => {
+            let why = json["amdahl_refused"]
+                .as_str()
+                .expect("a reason for no fit");
+            assert!(why.starts_with("no Amdahl fit: "), "{why}");
+            assert_svg(&plot, &["measured", "ideal"]);
+        }
+    }
 }
 
 #[test]

@@ -80,6 +80,8 @@ impl<'a> GpuSlab<'a> {
                 source: include_str!("../../shaders/stencil_change.wgsl"),
                 entry_point: "max_change",
                 constants: vec![("WORKGROUP_SIZE", change_size as f64)],
+                // Checked: its indices start at an offset the host chose.
+                trusted: None,
             },
         )?;
 

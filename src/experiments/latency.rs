@@ -67,6 +67,7 @@ pub fn measure(
             source: include_str!("../../shaders/empty.wgsl"),
             entry_point: "main",
             constants: vec![],
+            trusted: Some("it reads and writes nothing"),
         },
     )?;
     let progress = Progress::new(

@@ -260,6 +260,7 @@ pub fn gpu_probe(
                     ("WORKGROUP_SIZE", workgroup_size as f64),
                     ("FMAS", fmas as f64),
                 ],
+                trusted: Some("one grid-stride loop, i < arrayLength(&result), and a is as long"),
             },
         )?;
         let layout = compiled.pipeline.get_bind_group_layout(0);

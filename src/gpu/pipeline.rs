@@ -20,6 +20,10 @@ pub struct ShaderSpec {
     pub entry_point: &'static str,
     /// Values for the shader's `override` constants (the workgroup size among them).
     pub constants: Vec<(&'static str, f64)>,
+    /// Why every index of this shader is bounded by its own guards, when it is: the shader then
+    /// runs without wgpu's added bounds checks (a trusted module). `None` keeps the checks, for
+    /// shaders whose indices rely on offsets and counts the host chose.
+    pub trusted: Option<&'static str>,
 }
 
 impl ShaderSpec {
@@ -31,7 +35,14 @@ impl ShaderSpec {
             source,
             entry_point,
             constants: Vec::new(),
+            trusted: None,
         }
+    }
+
+    /// Runs without wgpu's added bounds checks; `why` says which guards bound every index.
+    pub fn trusted(mut self, why: &'static str) -> ShaderSpec {
+        self.trusted = Some(why);
+        self
     }
 
     /// Sets the `override` constant `name` to `value`.
@@ -47,10 +58,11 @@ impl ShaderSpec {
             .map(|(name, value)| format!("{name}={value}"))
             .collect();
         format!(
-            "{}:{}:{}",
+            "{}:{}:{}:{}",
             self.label,
             self.entry_point,
-            constants.join(",")
+            constants.join(","),
+            self.trusted.is_some()
         )
     }
 }
@@ -87,12 +99,25 @@ impl PipelineCache {
         }
         let started = Instant::now();
         let pipeline = context.scoped(&format!("compiling shader {}", spec.label), || {
-            let module = context
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(spec.label),
-                    source: wgpu::ShaderSource::Wgsl(spec.source.into()),
-                });
+            let descriptor = wgpu::ShaderModuleDescriptor {
+                label: Some(spec.label),
+                source: wgpu::ShaderSource::Wgsl(spec.source.into()),
+            };
+            let module = match spec.trusted {
+                // SAFETY: `trusted` is set only on shaders whose every index is bounded by the
+                // shader's own guards (each call site says which), so no access can leave its
+                // binding; loop bounding and the other checks stay on.
+                Some(_) => unsafe {
+                    context.device.create_shader_module_trusted(
+                        descriptor,
+                        wgpu::ShaderRuntimeChecks {
+                            bounds_checks: false,
+                            ..wgpu::ShaderRuntimeChecks::checked()
+                        },
+                    )
+                },
+                None => context.device.create_shader_module(descriptor),
+            };
             context
                 .device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {

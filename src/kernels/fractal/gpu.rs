@@ -46,7 +46,8 @@ pub(super) fn run<'a>(
         .constant("JULIA", julia)
         // f32 → f64 is exact, and the shader converts back to the same f32.
         .constant("C_RE", c_re)
-        .constant("C_IM", c_im),
+        .constant("C_IM", c_im)
+        .trusted("one grid-stride loop, i < arrayLength(&counts)"),
     )?;
 
     let pixels = grid.pixels() as u64;

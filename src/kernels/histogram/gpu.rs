@@ -42,7 +42,9 @@ pub(super) fn run<'a>(
     };
     let mut setup = Setup::new(context, "histogram");
     let pipeline = setup.pipeline(
-        &ShaderSpec::new(label, source, "main").constant("WORKGROUP_SIZE", workgroup_size),
+        &ShaderSpec::new(label, source, "main")
+            .constant("WORKGROUP_SIZE", workgroup_size)
+            .trusted("w < arrayLength(&data); bins indexed by a byte, & 0xff, of 256"),
     )?;
 
     let n = problem.n as u64;

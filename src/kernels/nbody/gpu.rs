@@ -38,7 +38,10 @@ pub(crate) fn run<'a>(
         &ShaderSpec::new("nbody", source, "step")
             .constant("TILE", tile)
             .constant("SOFTENING_SQUARED", SOFTENING_SQUARED)
-            .constant("DT", DT),
+            .constant("DT", DT)
+            .trusted(
+                "bodies read under i < n and j < n (n = arrayLength), the tile under k < TILE",
+            ),
     )?;
 
     let bodies = setup.input("nbody bodies", bytes)?;

@@ -263,7 +263,8 @@ fn gpu_run<'a, Op: Elementwise>(
     let source = include_str!("../../../shaders/stream/elementwise.wgsl");
     let spec = ShaderSpec::new(name, source, name)
         .constant("WORKGROUP_SIZE", workgroup_size)
-        .constant("SCALAR", SCALAR);
+        .constant("SCALAR", SCALAR)
+        .trusted("grid-stride loops with i < arrayLength(&result); the inputs are as long");
     let pipeline = setup.pipeline(&spec)?;
 
     let n = problem.output.len() as u64;
