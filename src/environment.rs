@@ -49,6 +49,44 @@ pub const BUILD_PROFILE: &str = if cfg!(debug_assertions) {
 };
 
 impl Environment {
+    /// Which build, where and when, in lines: what a report states once at its top.
+    pub fn provenance_lines(&self) -> Vec<String> {
+        let gib = |bytes: u64| bytes as f64 / (1u64 << 30) as f64;
+        let mut lines = vec![
+            format!(
+                "{} build · measured {} on {}",
+                self.build_profile,
+                self.timestamp_utc,
+                self.hostname.as_deref().unwrap_or("an unnamed host")
+            ),
+            format!(
+                "{} ({}) · {} logical cores · {}",
+                self.os_version.as_deref().unwrap_or("unknown OS"),
+                self.os,
+                self.cpu.logical_cores,
+                self.total_memory_bytes
+                    .map_or("memory unknown".to_string(), |b| format!(
+                        "{:.1} GiB of memory",
+                        gib(b)
+                    ))
+            ),
+        ];
+        if let Some(load) = self.load_average_1m {
+            lines.push(format!("load average {load:.2} at the start"));
+        }
+        let variables: Vec<String> = self
+            .hpclab_env
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        lines.push(if variables.is_empty() {
+            "no HPCLAB_* variable set".to_string()
+        } else {
+            format!("in force: {}", variables.join(" "))
+        });
+        lines
+    }
+
     /// Describes this machine with the given pool size and adapter.
     pub fn capture(threads: usize, adapter: Option<AdapterSummary>) -> Environment {
         let cpu = CpuInfo::detect();

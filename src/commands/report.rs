@@ -5,6 +5,7 @@
 use super::{Measure, latency, roofline, run, scaling, sweep, transfer};
 use crate::Outcome;
 use crate::cli::{Cli, Command, ReportArgs};
+use crate::environment::{Environment, environment_warnings};
 use crate::error::{Error, Result};
 use crate::experiments::devices::{self, Devices};
 use crate::report::{Document, Exporter, html, markdown::MarkdownExporter, write_atomically};
@@ -15,7 +16,7 @@ use std::path::Path;
 pub const SUITE: [(&str, &str, &str); 15] = [
     (
         "run-triad",
-        "Memory bandwidth: STREAM triad on every backend",
+        "Bandwidth: STREAM triad on every backend (the cache or memory its data lives in marked)",
         "hpclab run triad --runs 5",
     ),
     (
@@ -125,14 +126,34 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
         ))
     })?;
     let machine = devices::render(&Devices::detect(None));
+    // Which build, where and when: said once here, for every section below.
+    let environment = Environment::capture(rayon::current_num_threads(), None);
+    let mut provenance = environment.provenance_lines();
+    provenance.extend(
+        environment_warnings(&environment)
+            .iter()
+            .map(|w| format!("warning: {w}")),
+    );
     let mut markdown = format!(
-        "# hpclab report\n\nhpclab {} · {}\n\n## Machine\n\n```text\n{machine}```\n",
+        "# hpclab report\n\nhpclab {} · {}\n\n{}\n\n## Machine\n\n```text\n{machine}```\n",
         env!("CARGO_PKG_VERSION"),
         std::env::var("HPCLAB_MAX_SIZE").map_or("full sizes".to_string(), |cap| format!(
             "sizes capped at HPCLAB_MAX_SIZE={cap}"
-        ))
+        )),
+        provenance
+            .iter()
+            .map(|line| format!("- {line}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    let mut body = format!("<h2>Machine</h2>\n<pre>{}</pre>\n", html::escape(&machine));
+    let mut body = format!(
+        "<ul>\n{}</ul>\n<h2>Machine</h2>\n<pre>{}</pre>\n",
+        provenance
+            .iter()
+            .map(|line| format!("<li>{}</li>\n", html::escape(line)))
+            .collect::<String>(),
+        html::escape(&machine)
+    );
     let mut all_verified = true;
     for (name, title, line) in SUITE {
         eprintln!("hpclab report: {line}");

@@ -255,7 +255,16 @@ fn run_rows(document: &RunDocument) -> Rows {
                     .find(|c| {
                         c.backend == r.backend.name() && c.variant == r.variant && c.size == r.size
                     })
-                    .map_or_else(dash, |c| ratio(c.compute_speedup))
+                    .map_or_else(dash, |c| {
+                        let [low, high] = c.compute_speedup_range;
+                        let noise = if c.within_noise { ", within noise" } else { "" };
+                        format!(
+                            "{} ({}–{}{noise})",
+                            ratio(c.compute_speedup),
+                            ratio(low),
+                            ratio(high)
+                        )
+                    })
             }),
         ));
     }
@@ -335,7 +344,8 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(command) = &document.baseline_command {
         lines.push(format!(
-            "vs baseline = baseline compute median / this compute median (above 1× is faster); baseline: {command}"
+            "vs baseline = baseline compute median / this compute median (above 1× is faster), with its range from the two runs' fastest and slowest samples; \
+             within noise = the two runs' ranges overlap, so the difference is not shown; baseline: {command}"
         ));
     }
     for record in &document.records {

@@ -331,8 +331,9 @@ impl Document for SweepDocument {
             if !ratios.is_empty() {
                 let geometric_mean =
                     (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+                let noise = comparison.iter().filter(|c| c.within_noise).count();
                 lines.push(format!(
-                    "vs baseline ({} matching records): total time {:.2}× faster on geometric mean (baseline: {command})",
+                    "vs baseline ({} matching records): total time {:.2}× faster on geometric mean; {noise} of them within noise (compute ranges overlap) (baseline: {command})",
                     ratios.len(),
                     geometric_mean
                 ));

@@ -23,6 +23,8 @@ struct BaselineRecord {
     variant: Option<String>,
     size: u64,
     compute_s: f64,
+    /// The compute phase's fastest and slowest samples (the median when the document lacks them).
+    compute_range_s: (f64, f64),
     total_s: f64,
 }
 
@@ -37,6 +39,11 @@ pub struct Comparison {
     pub compute_s: f64,
     /// Baseline compute median / this compute median: above 1 means faster than the baseline.
     pub compute_speedup: f64,
+    /// The ratio's range from the two runs' spreads: baseline fastest / this slowest to
+    /// baseline slowest / this fastest.
+    pub compute_speedup_range: [f64; 2],
+    /// True when the two runs' compute ranges overlap: the ratio is within noise.
+    pub within_noise: bool,
     pub baseline_total_s: f64,
     pub total_s: f64,
     /// Baseline total median / this total median.
@@ -75,6 +82,14 @@ impl Baseline {
                     variant: r["variant"].as_str().map(str::to_string),
                     size: r["size"].as_u64()?,
                     compute_s: r["phases"]["compute"]["median_s"].as_f64()?,
+                    compute_range_s: {
+                        let compute = &r["phases"]["compute"];
+                        let median = compute["median_s"].as_f64()?;
+                        (
+                            compute["min_s"].as_f64().unwrap_or(median),
+                            compute["max_s"].as_f64().unwrap_or(median),
+                        )
+                    },
                     total_s: r["phases"]["total"]["median_s"].as_f64()?,
                 })
             })
@@ -117,6 +132,8 @@ impl Baseline {
                     b.backend == r.backend.name() && b.variant == r.variant && b.size == r.size
                 })?;
                 let (compute_s, total_s) = (r.phases.compute.median_s, r.phases.total.median_s);
+                let (this_min, this_max) = (r.phases.compute.min_s, r.phases.compute.max_s);
+                let (base_min, base_max) = base.compute_range_s;
                 Some(Comparison {
                     backend: r.backend.name().to_string(),
                     variant: r.variant.clone(),
@@ -124,6 +141,8 @@ impl Baseline {
                     baseline_compute_s: base.compute_s,
                     compute_s,
                     compute_speedup: base.compute_s / compute_s,
+                    compute_speedup_range: [base_min / this_max, base_max / this_min],
+                    within_noise: base_min <= this_max && this_min <= base_max,
                     baseline_total_s: base.total_s,
                     total_s,
                     total_speedup: base.total_s / total_s,
@@ -170,5 +189,61 @@ mod tests {
                 .contains("not an hpclab")
         );
         assert!(Baseline::load(&folder.path().join("missing.json")).is_err());
+    }
+
+    #[test]
+    fn a_ratio_carries_its_range_and_says_when_it_is_noise() {
+        use crate::backend::Backend;
+        use crate::kernels::Cost;
+        use crate::kernels::verify::check_value;
+        use crate::measure::PhaseSample;
+        use crate::measure::record::RecordInput;
+        let folder = tempfile::tempdir().unwrap();
+        let path = write(
+            folder.path(),
+            "base.json",
+            r#"{"kernel":"triad","records":[{"backend":"simd","size":8,
+                "phases":{"compute":{"median_s":2.0,"min_s":1.8,"max_s":2.2},"total":{"median_s":2.0}}}]}"#,
+        );
+        let baseline = Baseline::load(&path).unwrap();
+        let record = |seconds: &[f64]| {
+            let samples: Vec<PhaseSample> = seconds
+                .iter()
+                .map(|&s| PhaseSample {
+                    upload_s: None,
+                    compute_wall_s: s,
+                    compute_timestamp_s: None,
+                    download_s: None,
+                })
+                .collect();
+            let cost = Cost {
+                device_bytes: 96,
+                flops: 16,
+                upload_bytes: 0,
+                download_bytes: 0,
+                items: None,
+            };
+            let input = RecordInput {
+                kernel: "triad",
+                variant: None,
+                backend: Backend::Simd,
+                size: 8,
+                working_set_bytes: 96,
+                resides_in: "L1d".into(),
+                cost,
+                verification: check_value(1.0, 1.0, 0.0, "exact"),
+                threads: Some(1),
+            };
+            Record::from_samples(input, &samples)
+        };
+        // 1.9–2.1 s overlaps 1.8–2.2 s: a 1.0× ratio that is noise.
+        let same = &baseline.compare(&[record(&[1.9, 2.0, 2.1])])[0];
+        assert!(same.within_noise);
+        assert!((same.compute_speedup_range[0] - 1.8 / 2.1).abs() < 1e-12);
+        assert!((same.compute_speedup_range[1] - 2.2 / 1.9).abs() < 1e-12);
+        // 0.9–1.1 s does not reach 1.8 s: twice as fast, for real.
+        let faster = &baseline.compare(&[record(&[0.9, 1.0, 1.1])])[0];
+        assert!(!faster.within_noise);
+        assert!((faster.compute_speedup - 2.0).abs() < 1e-12);
     }
 }
