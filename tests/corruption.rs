@@ -9,11 +9,14 @@
 //! fractals): the very function its `Problem::verify` applies to its own output, open to any
 //! candidate. That needs no way to write into a problem's output (no test-only mutator on the
 //! `Problem` trait), and the tests assert `check(output) == verify()` so they test what runs.
+//!
+//! The last test shows the other half: a GPU output poisoned before each sample cannot hand
+//! back an earlier sample's values when a pass writes nothing.
 
 mod common;
 
 use hpclab::Backend;
-use hpclab::gpu::GpuRequest;
+use hpclab::gpu::{GpuRequest, Setup};
 use hpclab::kernels::fractal::{self, FractalProblem, Grid, Set};
 use hpclab::kernels::histogram::HistogramProblem;
 use hpclab::kernels::inputs::uniform_f32;
@@ -384,5 +387,29 @@ fn reduce_on_the_gpu_rejects_a_dropped_partial() {
         );
         let dropped = problem.check(strategy, (result as f64 - partial) as f32);
         assert!(!dropped.passed, "{}: {dropped:?}", strategy.name());
+    }
+}
+
+#[test]
+fn a_device_output_is_poisoned_before_every_sample() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    // A run whose compute pass writes nothing, over a device output that still holds an
+    // earlier sample's (right) values: the download must bring back the poison, not them.
+    let earlier = [7u8; 4 * 1031];
+    for (byte, name) in [(0xFF, "NaN"), (0, "zero")] {
+        let mut setup = Setup::new(&context, "poison test");
+        let output = setup
+            .output("poison test output", earlier.len() as u64)
+            .unwrap();
+        setup.poison_each_sample(&output, byte);
+        let runner = setup.finish().unwrap();
+        context
+            .write_and_wait(&output.buffer, &earlier, "writing an earlier sample")
+            .unwrap();
+        let mut host = vec![1u8; earlier.len()];
+        runner.sample(&[], &mut [&mut host]).unwrap();
+        assert!(host.iter().all(|&b| b == byte), "{name}: {:?}", &host[..8]);
     }
 }

@@ -320,6 +320,9 @@ fn gpu_run<'a>(
     let chunk = context.chunk_elements(4);
     let slots = PARTIALS_PER_CHUNK * n.div_ceil(chunk);
     let partials = setup.output("dot partials", 4 * slots)?;
+    // Zero (the finishing pass adds every slot): a first pass that writes nothing leaves a
+    // total of 0, not the previous sample's.
+    setup.poison_each_sample(&partials, 0);
     let (mut per_invocation, mut groups_total) = (0, 0);
     let (sums, total) = context.scoped("creating bind groups", || {
         let sums = chunks(n, chunk)

@@ -278,6 +278,8 @@ fn gpu_run<'a, Op: Elementwise>(
         .map(|k| setup.input(&format!("{name} input {k}"), 4 * n))
         .collect::<Result<Vec<_>>>()?;
     let output = setup.output(&format!("{name} output"), 4 * n)?;
+    // NaN: a dispatch that writes nothing cannot pass on the previous sample's output.
+    setup.poison_each_sample(&output, 0xFF);
     let dispatches = context.scoped("creating bind groups", || {
         chunks(n, context.chunk_elements(4))
             .map(|chunk| {
