@@ -40,7 +40,7 @@ const INFO: KernelInfo = KernelInfo {
                    or 8·lanes + 1 in the tail; rayon the same + 2 (f64 combination of chunks, rounding); GPU 1 + \
                    per-invocation share + tree levels + partials per lane + tree levels. u = 2^-24 on the CPU, 2^-23 \
                    on the GPU (WGSL may round either way). Exact value in f64 (products of f32 are exact there). A \
-                   result missing one workgroup's partial (1/1024 of the sum) fails at any n ≥ 2^11",
+                   result missing one workgroup's partial (1/1024 of the sum) fails (shown at n = 2^23)",
 };
 
 /// Accumulator registers kept in flight by the SIMD loop: enough to cover the FMA latency of two
