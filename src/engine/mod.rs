@@ -14,6 +14,7 @@ use crate::cpu::info::cache_levels;
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
 use crate::experiments::run::{GpuSetupReport, RunDocument};
+use crate::kernels::Verification;
 use crate::measure::Record;
 use crate::measure::noise::record_warnings;
 use crate::measure::record::{RecordInput, fill_speedups};
@@ -66,10 +67,15 @@ pub fn run(
             _ => 1,
         };
         progress.set_message(format!("{} on {}", info.name, implementation.label()));
-        problem.clear_output();
+        // The output is poisoned before every sample (a host memset, outside the timed work) and
+        // checked after the first sample as well as after the last, so that neither a stale
+        // result of an earlier sample nor a first sample that only later samples put right
+        // passes. The record keeps the worse of the two.
+        let mut first: Option<Verification> = None;
         let samples = match (backend.cpu(), gpu) {
             (None, None) => continue,
             (None, Some(context)) => {
+                problem.clear_output();
                 let mut run = problem.gpu_run(context, variant)?;
                 let setup = GpuSetupReport::new(&context.setup, run.setup());
                 // Several GPU variants: report the compilation of all of them.
@@ -83,17 +89,30 @@ pub fn run(
                 });
                 take_samples(plan.sampling, || run.sample(), |_, _| progress.step())?
             }
-            // Parallel backends run inside the pool so that the plan's threads hold.
-            (Some(cpu @ (CpuBackend::Rayon | CpuBackend::Library)), _) => take_samples(
-                plan.sampling,
-                || Ok(pool.install(|| time_compute(|| problem.run_on(cpu, variant)))),
-                |_, _| progress.step(),
-            )?,
-            (Some(cpu @ (CpuBackend::Scalar | CpuBackend::Simd)), _) => take_samples(
-                plan.sampling,
-                || Ok(time_compute(|| problem.run_on(cpu, variant))),
-                |_, _| progress.step(),
-            )?,
+            (Some(cpu), _) => {
+                // Parallel backends run inside the pool so that the plan's threads hold.
+                let pooled = matches!(cpu, CpuBackend::Rayon | CpuBackend::Library);
+                take_samples(
+                    plan.sampling,
+                    || {
+                        problem.clear_output();
+                        let sample = match pooled {
+                            true => pool.install(|| time_compute(|| problem.run_on(cpu, variant))),
+                            false => time_compute(|| problem.run_on(cpu, variant)),
+                        };
+                        if first.is_none() && samples_each > 1 {
+                            first = Some(problem.verify());
+                        }
+                        Ok(sample)
+                    },
+                    |_, _| progress.step(),
+                )?
+            }
+        };
+        let last = problem.verify();
+        let verification = match first {
+            Some(first) => first.worse_of_first_and(last),
+            None => last,
         };
         records.push(Record::from_samples(
             RecordInput {
@@ -106,7 +125,7 @@ pub fn run(
                 cost: problem
                     .cost_of(variant)
                     .unwrap_or_else(|| plan.kernel.cost(plan.size)),
-                verification: problem.verify(),
+                verification,
                 threads: (backend != Backend::Gpu).then_some(threads),
             },
             &samples,
@@ -151,7 +170,12 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::KernelOptions;
+    use crate::backend::CpuLoop;
+    use crate::gpu::GpuContext;
+    use crate::kernels::verify::check_value;
+    use crate::kernels::{
+        Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
+    };
     use crate::measure::MeasureOptions;
 
     fn quick(name: &str) -> PlanBuilder {
@@ -179,6 +203,130 @@ mod tests {
             assert_eq!(record.phases.compute.samples_s.len(), 2);
         }
         assert_eq!(document.records[1].threads, Some(1));
+    }
+
+    /// A one-value kernel whose scalar run is right on every run but the `bad`-th, and which
+    /// writes nothing after its `writes`-th run: the bugs the first and last checks catch.
+    #[derive(Clone, Copy)]
+    struct Flaky {
+        bad: usize,
+        writes: usize,
+    }
+
+    struct FlakyProblem {
+        kernel: &'static Flaky,
+        runs: usize,
+        value: f32,
+    }
+
+    const FLAKY_INFO: KernelInfo = KernelInfo {
+        name: "flaky",
+        summary: "",
+        reference: "",
+        size_meaning: "",
+        cost_model: CostModel {
+            device_bytes: "",
+            flops: "",
+            upload_bytes: "",
+            download_bytes: "",
+        },
+        scalar_loop: "",
+        verification: "exact: 1",
+    };
+
+    impl Kernel for Flaky {
+        fn info(&self) -> &KernelInfo {
+            &FLAKY_INFO
+        }
+        fn cost(&self, _n: u64) -> Cost {
+            Cost {
+                device_bytes: 4,
+                flops: 1,
+                upload_bytes: 0,
+                download_bytes: 0,
+                items: None,
+            }
+        }
+        fn footprint(&self, _n: u64) -> Footprint {
+            Footprint {
+                host_bytes: 4,
+                largest_gpu_buffer_bytes: 4,
+                gpu_bytes: 4,
+            }
+        }
+        fn prepare(&self, _n: usize, _seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
+            // Leaked once per test: the problem names its kernel as `&'static`.
+            let kernel: &'static Flaky = Box::leak(Box::new(*self));
+            Box::new(FlakyProblem {
+                kernel,
+                runs: 0,
+                value: f32::NAN,
+            })
+        }
+    }
+
+    impl Problem for FlakyProblem {
+        fn kernel(&self) -> &'static dyn Kernel {
+            self.kernel
+        }
+        fn run_loop(&mut self, _form: CpuLoop, _variant: Option<&'static Variant>) {
+            self.runs += 1;
+            if self.runs <= self.kernel.writes {
+                self.value = if self.runs == self.kernel.bad {
+                    2.0
+                } else {
+                    1.0
+                };
+            }
+        }
+        fn gpu_run<'a>(
+            &'a mut self,
+            _context: &'a GpuContext,
+            _variant: Option<&'static Variant>,
+        ) -> Result<Box<dyn GpuRun + 'a>> {
+            Err(Error::usage("flaky has no GPU"))
+        }
+        fn verify(&self) -> Verification {
+            check_value(self.value as f64, 1.0, 0.0, FLAKY_INFO.verification)
+        }
+        fn clear_output(&mut self) {
+            self.value = f32::NAN;
+        }
+    }
+
+    fn flaky_record(flaky: &'static Flaky, warmup: usize, runs: usize) -> Record {
+        let plan = PlanBuilder::new(flaky)
+            .backends(&[Backend::Scalar])
+            .size(Some(1))
+            .sampling(MeasureOptions { warmup, runs })
+            .build()
+            .unwrap();
+        let document = run(&plan, &GpuState::none(), "test".into(), true).unwrap();
+        document.records.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn the_record_fails_when_the_first_sample_is_wrong_or_a_later_one_writes_nothing() {
+        static RIGHT: Flaky = Flaky {
+            bad: 0,
+            writes: usize::MAX,
+        };
+        assert!(flaky_record(&RIGHT, 1, 3).verified);
+        // Wrong on the first sample only (a warm-up sample, discarded from the timing, still
+        // checked); the last sample alone would pass.
+        static FIRST_WRONG: Flaky = Flaky {
+            bad: 1,
+            writes: usize::MAX,
+        };
+        let record = flaky_record(&FIRST_WRONG, 1, 3);
+        assert!(!record.verified);
+        let mismatch = record.verification.first_mismatch.as_deref().unwrap();
+        assert!(mismatch.starts_with("first sample:"), "{mismatch}");
+        // Right once, then writes nothing: the output poisoned between samples shows it.
+        static STALE: Flaky = Flaky { bad: 0, writes: 1 };
+        assert!(!flaky_record(&STALE, 0, 2).verified);
+        // One sample: checked once, as the last.
+        assert!(flaky_record(&STALE, 0, 1).verified);
     }
 
     #[test]

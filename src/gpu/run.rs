@@ -105,6 +105,7 @@ pub struct Setup<'a> {
     arrays: Arrays,
     stages: Vec<Stage>,
     clear: Vec<wgpu::Buffer>,
+    poison: Vec<(wgpu::Buffer, u8)>,
 }
 
 /// The arrays of a run: those uploaded and downloaded every sample, in the order the set-up
@@ -127,6 +128,7 @@ impl<'a> Setup<'a> {
             arrays: Arrays::default(),
             stages: Vec::new(),
             clear: Vec::new(),
+            poison: Vec::new(),
         }
     }
 
@@ -219,6 +221,13 @@ impl<'a> Setup<'a> {
         self.clear.push(array.buffer.clone());
     }
 
+    /// Fills `array` with `byte` before every sample, outside every timed phase: a device
+    /// output that keeps the previous sample's values would let a shader that writes nothing
+    /// pass. 0xFF makes f32 NaN and u32 `u32::MAX`; 0 empties partial sums.
+    pub fn poison_each_sample(&mut self, array: &DeviceArray, byte: u8) {
+        self.poison.push((array.buffer.clone(), byte));
+    }
+
     /// Creates the pass timer and stops the buffer clock.
     pub fn finish(self) -> Result<Runner<'a>> {
         let timer = PassTimer::new(self.context)?;
@@ -231,6 +240,7 @@ impl<'a> Setup<'a> {
             arrays: self.arrays,
             stages: self.stages,
             clear: self.clear,
+            poison: self.poison,
             timer,
             compile_s: self.compile_s,
             buffers_s,
@@ -246,6 +256,7 @@ pub struct Runner<'a> {
     arrays: Arrays,
     stages: Vec<Stage>,
     clear: Vec<wgpu::Buffer>,
+    poison: Vec<(wgpu::Buffer, u8)>,
     timer: Option<PassTimer>,
     /// Seconds spent compiling the pipelines (0 when they came from the cache).
     pub compile_s: f64,
@@ -258,11 +269,41 @@ impl<'a> Runner<'a> {
     /// pass, the outputs into `downloads`; host arrays in the order the set-up made the device
     /// arrays.
     pub fn sample(&self, uploads: &[&[u8]], downloads: &mut [&mut [u8]]) -> Result<PhaseSample> {
+        self.poison()?;
         let mut phases = self.phases();
         phases.upload(uploads)?;
         phases.compute()?;
         phases.download(downloads)?;
         Ok(phases.finish())
+    }
+
+    /// Fills the arrays given to [`Setup::poison_each_sample`] and waits for the device, so
+    /// that none of it lands in a phase; [`Runner::sample`] calls it first.
+    pub fn poison(&self) -> Result<()> {
+        const BLOCK: u64 = 4 << 20;
+        if self.poison.is_empty() {
+            return Ok(());
+        }
+        let doing = "poisoning the outputs";
+        let context = self.context;
+        let mut encoder = context
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(doing) });
+        context.scoped(doing, || {
+            for (buffer, byte) in &self.poison {
+                if *byte == 0 {
+                    encoder.clear_buffer(buffer, 0, None);
+                    continue;
+                }
+                // Buffer sizes are multiples of 4, and so is every piece written.
+                let block = vec![*byte; buffer.size().min(BLOCK) as usize];
+                for offset in (0..buffer.size()).step_by(BLOCK as usize) {
+                    let len = (buffer.size() - offset).min(BLOCK) as usize;
+                    context.queue.write_buffer(buffer, offset, &block[..len]);
+                }
+            }
+        })?;
+        context.submit_and_wait([encoder.finish()], doing)
     }
 
     /// A sample made of several uploads, passes and downloads (each phase the sum of its

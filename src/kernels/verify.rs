@@ -34,6 +34,26 @@ impl Verification {
             format!("FAILED ({} of {})", self.mismatches, self.checked)
         }
     }
+
+    /// Of the checks of a run's first sample (`self`) and its last (`last`), the one a record
+    /// keeps: a failure over a pass, else the larger error ratio, the last on a tie. A kept
+    /// first-sample failure says so in its first mismatch.
+    pub fn worse_of_first_and(self, last: Verification) -> Verification {
+        let first_is_worse = match (self.passed, last.passed) {
+            (false, true) => true,
+            (true, false) => false,
+            _ => self.worst_error_ratio > last.worst_error_ratio,
+        };
+        if !first_is_worse {
+            return last;
+        }
+        Verification {
+            first_mismatch: self
+                .first_mismatch
+                .map(|mismatch| format!("first sample: {mismatch}")),
+            ..self
+        }
+    }
 }
 
 /// Checks `output[i]` against `expected(i) = (exact value, allowed absolute error)` for every i,
@@ -134,6 +154,29 @@ mod tests {
         let v = check_elements(&[1.0, 2.5], "±0.5", |i| ((i + 1) as f64, 0.5));
         assert!(v.passed);
         assert_eq!(v.worst_error_ratio, 1.0);
+    }
+
+    #[test]
+    fn a_record_keeps_the_worse_of_the_first_and_last_checks() {
+        let good = check_value(1.0, 1.0, 0.5, "rule");
+        let close = check_value(1.25, 1.0, 0.5, "rule");
+        let bad = check_value(3.0, 1.0, 0.5, "rule");
+        let kept = bad.clone().worse_of_first_and(good.clone());
+        assert!(!kept.passed);
+        assert!(
+            kept.first_mismatch
+                .unwrap()
+                .starts_with("first sample: got 3")
+        );
+        assert_eq!(good.clone().worse_of_first_and(bad.clone()), bad);
+        assert_eq!(
+            close
+                .clone()
+                .worse_of_first_and(good.clone())
+                .worst_error_ratio,
+            0.5
+        );
+        assert_eq!(good.clone().worse_of_first_and(close.clone()), close);
     }
 
     #[test]

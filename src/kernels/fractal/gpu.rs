@@ -52,6 +52,8 @@ pub(super) fn run<'a>(
 
     let pixels = grid.pixels() as u64;
     let counts = setup.output("fractal counts", 4 * pixels)?;
+    // u32::MAX, the host's poison: a pixel no invocation writes cannot keep an earlier count.
+    setup.poison_each_sample(&counts, 0xFF);
     let n = grid.n as u64;
     let chunks: Vec<Chunk> = chunks(pixels, context.chunk_elements(4)).collect();
     let params: Vec<Params> = chunks

@@ -152,6 +152,33 @@ impl HistogramProblem {
         &self.reference
     }
 
+    /// Checks `counts` as the histogram of a run: what [`Problem::verify`] applies to
+    /// [`HistogramProblem::counts`], open to any candidate so that a test can show which wrong
+    /// histograms it rejects.
+    pub fn check(&self, counts: &Counts) -> Verification {
+        let wrong: Vec<usize> = (0..BINS)
+            .filter(|&bin| counts[bin] != self.reference[bin])
+            .collect();
+        Verification {
+            passed: wrong.is_empty(),
+            rule: INFO.verification.to_string(),
+            checked: BINS as u64,
+            mismatches: wrong.len() as u64,
+            worst_error_ratio: if wrong.is_empty() { 0.0 } else { f64::INFINITY },
+            relative_error: None,
+            first_mismatch: wrong.first().map(|&bin| {
+                if counts[bin] == POISON {
+                    format!("bin {bin}: no count was written")
+                } else {
+                    format!(
+                        "bin {bin}: got {}, expected {}",
+                        counts[bin], self.reference[bin]
+                    )
+                }
+            }),
+        }
+    }
+
     /// The bytes with their zero padding, as uploaded.
     fn padded_bytes(&self) -> &[u8] {
         &self.data
@@ -186,27 +213,7 @@ impl Problem for HistogramProblem {
     }
 
     fn verify(&self) -> Verification {
-        let wrong: Vec<usize> = (0..BINS)
-            .filter(|&bin| self.counts[bin] != self.reference[bin])
-            .collect();
-        Verification {
-            passed: wrong.is_empty(),
-            rule: INFO.verification.to_string(),
-            checked: BINS as u64,
-            mismatches: wrong.len() as u64,
-            worst_error_ratio: if wrong.is_empty() { 0.0 } else { f64::INFINITY },
-            relative_error: None,
-            first_mismatch: wrong.first().map(|&bin| {
-                if self.counts[bin] == POISON {
-                    format!("bin {bin}: no count was written")
-                } else {
-                    format!(
-                        "bin {bin}: got {}, expected {}",
-                        self.counts[bin], self.reference[bin]
-                    )
-                }
-            }),
-        }
+        self.check(&self.counts)
     }
 
     fn clear_output(&mut self) {

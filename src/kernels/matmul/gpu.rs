@@ -145,6 +145,8 @@ impl<'a> MatmulGpu<'a> {
         let a = setup.input("matmul a", matrix_bytes)?;
         let b = setup.input("matmul b", matrix_bytes)?;
         let c = setup.output("matmul c", matrix_bytes)?;
+        // NaN (the first depth band overwrites C): a tile no workgroup writes fails.
+        setup.poison_each_sample(&c, 0xFF);
 
         // One dispatch per (row band, depth band), each with its parameter block.
         let pairs: Vec<((u64, u64), (u64, u64))> = bands

@@ -48,6 +48,9 @@ pub(crate) fn run<'a>(
     let velocities = setup.input("nbody velocities", bytes)?;
     let new_bodies = setup.output("nbody new bodies", bytes)?;
     let new_velocities = setup.output("nbody new velocities", bytes)?;
+    // NaN: a body no invocation steps cannot keep the previous sample's values.
+    setup.poison_each_sample(&new_bodies, 0xFF);
+    setup.poison_each_sample(&new_velocities, 0xFF);
     let arrays = [&bodies, &velocities, &new_bodies, &new_velocities];
     let bindings = arrays.map(|array| array.binding(0, n, BODY_BYTES));
     let workgroups = [context.grid_stride_groups(n, tile), 1, 1];

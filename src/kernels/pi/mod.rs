@@ -128,6 +128,48 @@ impl PiProblem {
     pub fn set_gpu_row_shift(&mut self, shift: u32) {
         self.row_shift = shift.clamp(1, 31);
     }
+
+    /// Checks `count` as the hit count of a run: what [`Problem::verify`] applies to
+    /// [`PiProblem::count`], open to any candidate so that a test can show which wrong counts
+    /// it rejects.
+    pub fn check(&self, count: u64) -> Verification {
+        let exact = count == self.reference;
+        let (relative_error, plausible) = if self.n == 0 {
+            (None, true)
+        } else {
+            let estimate = 4.0 * count as f64 / self.n as f64;
+            let p = PI / 4.0;
+            let sigma = 4.0 * (p * (1.0 - p) / self.n.min(1 << 32) as f64).sqrt();
+            let error = (estimate - PI).abs();
+            (Some(error / PI), error <= 6.0 * sigma)
+        };
+        let passed = exact && plausible;
+        Verification {
+            passed,
+            rule: INFO.verification.to_string(),
+            checked: 1,
+            mismatches: (!passed) as u64,
+            worst_error_ratio: if passed { 0.0 } else { f64::INFINITY },
+            relative_error,
+            first_mismatch: if !exact {
+                Some(if count == POISON {
+                    "no count was written".to_string()
+                } else {
+                    format!(
+                        "got {} hits, the reference counted {}",
+                        count, self.reference
+                    )
+                })
+            } else if !plausible {
+                Some(format!(
+                    "the estimate {} is more than 6σ from π: the generator is broken",
+                    4.0 * count as f64 / self.n as f64
+                ))
+            } else {
+                None
+            },
+        }
+    }
 }
 
 impl Problem for PiProblem {
@@ -153,42 +195,7 @@ impl Problem for PiProblem {
     }
 
     fn verify(&self) -> Verification {
-        let exact = self.count == self.reference;
-        let (relative_error, plausible) = if self.n == 0 {
-            (None, true)
-        } else {
-            let estimate = 4.0 * self.count as f64 / self.n as f64;
-            let p = PI / 4.0;
-            let sigma = 4.0 * (p * (1.0 - p) / self.n.min(1 << 32) as f64).sqrt();
-            let error = (estimate - PI).abs();
-            (Some(error / PI), error <= 6.0 * sigma)
-        };
-        let passed = exact && plausible;
-        Verification {
-            passed,
-            rule: INFO.verification.to_string(),
-            checked: 1,
-            mismatches: (!passed) as u64,
-            worst_error_ratio: if passed { 0.0 } else { f64::INFINITY },
-            relative_error,
-            first_mismatch: if !exact {
-                Some(if self.count == POISON {
-                    "no count was written".to_string()
-                } else {
-                    format!(
-                        "got {} hits, the reference counted {}",
-                        self.count, self.reference
-                    )
-                })
-            } else if !plausible {
-                Some(format!(
-                    "the estimate {} is more than 6σ from π: the generator is broken",
-                    4.0 * self.count as f64 / self.n as f64
-                ))
-            } else {
-                None
-            },
-        }
+        self.check(self.count)
     }
 
     fn clear_output(&mut self) {

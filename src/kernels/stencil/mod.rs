@@ -259,6 +259,14 @@ impl StencilProblem {
     pub fn tolerance(&self) -> f64 {
         error_bound(self.steps, self.scale)
     }
+
+    /// Checks `output` as the field of a run: what [`Problem::verify`] applies to
+    /// [`StencilProblem::output`], open to any candidate so that a test can show which wrong
+    /// fields it rejects.
+    pub fn check(&self, output: &[f32]) -> Verification {
+        let allowed = self.tolerance();
+        check_elements(output, INFO.verification, |i| (self.reference[i], allowed))
+    }
 }
 
 impl Problem for StencilProblem {
@@ -297,10 +305,7 @@ impl Problem for StencilProblem {
     }
 
     fn verify(&self) -> Verification {
-        let allowed = self.tolerance();
-        check_elements(&self.output, INFO.verification, |i| {
-            (self.reference[i], allowed)
-        })
+        self.check(&self.output)
     }
 
     fn clear_output(&mut self) {

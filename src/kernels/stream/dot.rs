@@ -1,14 +1,14 @@
 //! STREAM dot: `sum(a[i] * b[i])`, a reduction: one serial chain in the plain loop, several
 //! vector accumulators with SIMD, a tree per workgroup and then over the partials on the GPU.
 
-use super::F32_ROUNDING;
 use crate::backend::CpuLoop;
-use crate::cpu::AlignedVec;
 use crate::cpu::parallel::sum_chunks2;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
+use crate::cpu::{AlignedVec, Isa};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, PARTIALS_PER_CHUNK, Setup, ShaderSpec, chunks};
 use crate::kernels::inputs::uniform_f32;
+use crate::kernels::reduce::bound::{CPU_UNIT, Depth, GPU_UNIT, allowed_error};
 use crate::kernels::verify::check_value;
 use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
@@ -32,8 +32,15 @@ const INFO: KernelInfo = KernelInfo {
     },
     scalar_loop: "not vectorized: one accumulator in strict order, and the compiler may not reorder float adds \
                   (the plain loop accumulates in f64 so that its result stays accurate at any n)",
-    verification: "|dot - exact| <= 8·sqrt(n)·2^-24·sum|a·b| (probabilistic rounding bound, Higham & Mary 2019, λ = 8; \
-                   exact value in f64)",
+    verification: "|dot − exact| ≤ reduce's bound for the summation depth of the loop that ran, over Σ|a·b|: \
+                   the smaller of γ_h·Σ|a·b| (worst case, Higham 2002 §4.2; γ_h = h·u/(1 − h·u)) and \
+                   (exp(λ√h·u + h·u²/(1 − u)) − 1)·Σ|a·b| (probabilistic, λ = 8, Higham & Mary 2019), h the most \
+                   roundings on any product's path to the result: scalar 1 (product) + n/2^29 (f64 adds, in f32 \
+                   roundings) + 1 (to f32); simd 1 + n/(8·lanes) + 8 + lanes (8 vector accumulators, then combined), \
+                   or 8·lanes + 1 in the tail; rayon the same + 2 (f64 combination of chunks, rounding); GPU 1 + \
+                   per-invocation share + tree levels + partials per lane + tree levels. u = 2^-24 on the CPU, 2^-23 \
+                   on the GPU (WGSL may round either way). Exact value in f64 (products of f32 are exact there). A \
+                   result missing one workgroup's partial (1/1024 of the sum) fails (shown at n = 2^23)",
 };
 
 /// Accumulator registers kept in flight by the SIMD loop: enough to cover the FMA latency of two
@@ -71,6 +78,28 @@ impl SimdKernel for DotSimd<'_> {
         let tail: f32 = a[whole..].iter().zip(&b[whole..]).map(|(x, y)| x * y).sum();
         total.reduce_sum() + tail
     }
+}
+
+/// How the last run summed the products: what its error bound follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Summation {
+    /// The plain loop: products rounded to f32, added in f64.
+    Serial,
+    /// [`ACCUMULATORS`] vector accumulators on one core.
+    Accumulators,
+    /// Accumulators per chunk, chunk sums added in f64.
+    Chunks,
+    /// Grid-stride sums per invocation, a tree per workgroup, then one workgroup over the
+    /// partials (what [`gpu_run`] set up).
+    Gpu {
+        workgroup_size: u64,
+        /// Elements one invocation adds in order, at most.
+        per_invocation: u64,
+        /// Partial slots the finishing workgroup adds.
+        partials: u64,
+        /// Workgroups of all chunks together.
+        groups: u64,
+    },
 }
 
 /// The plain loop: one accumulator (f64, so that the result stays accurate; still serial).
@@ -128,6 +157,8 @@ pub struct DotProblem {
     result: AlignedVec<f32>,
     /// The exact dot (f64; products of f32 are exact in f64) and sum |a·b|.
     exact: (f64, f64),
+    /// How the last run summed (its bound); the plain loop's before any run.
+    summation: Summation,
 }
 
 impl DotProblem {
@@ -148,12 +179,94 @@ impl DotProblem {
             b,
             result: AlignedVec::filled(1, f32::NAN),
             exact,
+            summation: Summation::Serial,
         }
     }
 
     /// The result of the last run.
     pub fn result(&self) -> f32 {
         self.result[0]
+    }
+
+    /// Checks `value` as the result of the last run's summation (its depth, on these inputs)
+    /// against the exact dot: what [`Problem::verify`] applies to [`DotProblem::result`], open
+    /// to any candidate value so that a test can show which wrong results it rejects.
+    pub fn check(&self, value: f32) -> Verification {
+        let (exact, magnitude) = self.exact;
+        let depth = self.depth();
+        let (allowed, rule) = allowed_error(&depth, magnitude);
+        check_value(value as f64, exact, allowed, &format!("dot: {rule}"))
+    }
+
+    /// The rounding structure of the last run's summation on these inputs (see
+    /// [`reduce::bound`](crate::kernels::reduce::bound)).
+    fn depth(&self) -> Depth {
+        let n = self.a.len() as u64;
+        let cpu = |roundings, chains, chain_len, why: String| Depth {
+            roundings,
+            unit: CPU_UNIT,
+            chains,
+            chain_len,
+            why,
+        };
+        // A product in a register: its own rounding (counted even where the multiply-add
+        // fuses), its accumulator's chain, the registers added, the lanes added, the tail added.
+        // A product in the tail: its rounding, the tail in order, then added.
+        let accumulators = || {
+            let lanes = Isa::selected().f32_lanes() as u64;
+            let k = ACCUMULATORS as u64;
+            let chains = k * lanes;
+            let roundings = (1 + n / chains + k + lanes).max(chains + 1);
+            (roundings, chains, n.div_ceil(chains))
+        };
+        match self.summation {
+            // f64 adds are 2^-29 of an f32 rounding each; no f32 accumulator, so each product is
+            // its own chain (no stagnation).
+            Summation::Serial => cpu(
+                2 + n.div_ceil(1 << 29),
+                n.max(1),
+                1,
+                "a·b rounded to f32, added in f64, one rounding to f32".into(),
+            ),
+            Summation::Accumulators => {
+                let (roundings, chains, chain_len) = accumulators();
+                cpu(
+                    roundings,
+                    chains,
+                    chain_len,
+                    format!("a·b, {chains} interleaved chains of ≤ {chain_len}, then combined"),
+                )
+            }
+            Summation::Chunks => {
+                let (roundings, chains, chain_len) = accumulators();
+                cpu(
+                    roundings + 2,
+                    chains,
+                    chain_len,
+                    format!(
+                        "a·b, per chunk ≤ {chains} chains of ≤ {chain_len}, then f64 combination and one rounding"
+                    ),
+                )
+            }
+            Summation::Gpu {
+                workgroup_size,
+                per_invocation,
+                partials,
+                groups,
+            } => {
+                let levels = workgroup_size.ilog2() as u64;
+                let per_lane = partials.div_ceil(workgroup_size);
+                Depth {
+                    roundings: 1 + per_invocation + levels + per_lane + levels,
+                    unit: GPU_UNIT,
+                    chains: groups * workgroup_size,
+                    chain_len: per_invocation,
+                    why: format!(
+                        "a·b, {per_invocation} per invocation + {levels} tree levels + {per_lane} partials per lane + {levels} levels"
+                    ),
+                }
+            }
+        }
     }
 }
 
@@ -163,10 +276,10 @@ impl Problem for DotProblem {
     }
 
     fn run_loop(&mut self, form: CpuLoop, _variant: Option<&'static Variant>) {
-        self.result[0] = match form {
-            CpuLoop::Scalar => scalar(&self.a, &self.b),
-            CpuLoop::Simd => simd(&self.a, &self.b),
-            CpuLoop::Rayon => rayon(&self.a, &self.b),
+        (self.summation, self.result[0]) = match form {
+            CpuLoop::Scalar => (Summation::Serial, scalar(&self.a, &self.b)),
+            CpuLoop::Simd => (Summation::Accumulators, simd(&self.a, &self.b)),
+            CpuLoop::Rayon => (Summation::Chunks, rayon(&self.a, &self.b)),
         };
     }
 
@@ -179,9 +292,7 @@ impl Problem for DotProblem {
     }
 
     fn verify(&self) -> Verification {
-        let (exact, magnitude) = self.exact;
-        let allowed = 8.0 * (self.a.len() as f64).sqrt() * F32_ROUNDING * magnitude;
-        check_value(self.result[0] as f64, exact, allowed, INFO.verification)
+        self.check(self.result[0])
     }
 
     fn clear_output(&mut self) {
@@ -210,6 +321,10 @@ fn gpu_run<'a>(
     let chunk = context.chunk_elements(4);
     let slots = PARTIALS_PER_CHUNK * n.div_ceil(chunk);
     let partials = setup.output("dot partials", 4 * slots)?;
+    // Zero (the finishing pass adds every slot): a first pass that writes nothing leaves a
+    // total of 0, not the previous sample's.
+    setup.poison_each_sample(&partials, 0);
+    let (mut per_invocation, mut groups_total) = (0, 0);
     let (sums, total) = context.scoped("creating bind groups", || {
         let sums = chunks(n, chunk)
             .map(|chunk| {
@@ -221,6 +336,9 @@ fn gpu_run<'a>(
                 let groups = context
                     .grid_stride_groups(chunk.count, workgroup_size)
                     .min(PARTIALS_PER_CHUNK as u32);
+                let invocations = groups as u64 * workgroup_size as u64;
+                per_invocation = chunk.count.div_ceil(invocations).max(per_invocation);
+                groups_total += groups as u64;
                 Dispatch::new(context, &partial, "dot partials", &bindings, [groups, 1, 1])
             })
             .collect();
@@ -236,6 +354,12 @@ fn gpu_run<'a>(
     setup.dispatch(&partial, sums);
     setup.dispatch(&finish, total);
     let gpu = setup.finish()?;
+    problem.summation = Summation::Gpu {
+        workgroup_size: workgroup_size as u64,
+        per_invocation,
+        partials: slots,
+        groups: groups_total,
+    };
     Ok(gpu.sampled_by(move |gpu| {
         let uploads = [problem.a.as_bytes(), problem.b.as_bytes()];
         // Only the first slot, where the finish pass leaves the total.

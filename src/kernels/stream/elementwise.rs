@@ -210,6 +210,15 @@ impl<Op: Elementwise> ElementwiseProblem<Op> {
         &self.output
     }
 
+    /// Checks `output` element by element against `Op`'s formula: what [`Problem::verify`]
+    /// applies to [`ElementwiseProblem::output`], open to any candidate so that a test can show
+    /// which wrong outputs it rejects.
+    pub fn check(&self, output: &[f32]) -> Verification {
+        check_elements(output, Op::INFO.verification, |i| {
+            Op::expected(Op::Arity::each(|k| self.inputs[k][i]))
+        })
+    }
+
     /// The output to write and the inputs to read.
     fn arrays(&mut self) -> (&mut [f32], Each<Op, &[f32]>) {
         let inputs = &self.inputs;
@@ -240,9 +249,7 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
     }
 
     fn verify(&self) -> Verification {
-        check_elements(&self.output, Op::INFO.verification, |i| {
-            Op::expected(Op::Arity::each(|k| self.inputs[k][i]))
-        })
+        self.check(&self.output)
     }
 
     fn clear_output(&mut self) {
@@ -272,6 +279,8 @@ fn gpu_run<'a, Op: Elementwise>(
         .map(|k| setup.input(&format!("{name} input {k}"), 4 * n))
         .collect::<Result<Vec<_>>>()?;
     let output = setup.output(&format!("{name} output"), 4 * n)?;
+    // NaN: a dispatch that writes nothing cannot pass on the previous sample's output.
+    setup.poison_each_sample(&output, 0xFF);
     let dispatches = context.scoped("creating bind groups", || {
         chunks(n, context.chunk_elements(4))
             .map(|chunk| {
