@@ -252,6 +252,7 @@ mod tests {
                 host_bytes: 4,
                 largest_gpu_buffer_bytes: 4,
                 gpu_bytes: 4,
+                working_set_bytes: 4,
             }
         }
         fn prepare(&self, _n: usize, _seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
