@@ -4,6 +4,7 @@
 //! parallel, in any order, with no generator state to share.
 
 use crate::cpu::AlignedVec;
+use crate::cpu::parallel::chunk_len;
 use rayon::prelude::*;
 
 /// SplitMix64's finaliser: a good 64-bit mix of one counter.
@@ -24,14 +25,16 @@ pub fn unit_f32(bits: u64) -> f32 {
     (bits >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
 }
 
-/// `n` values uniform in [0, 1), made in parallel.
+/// `n` values uniform in [0, 1), made in parallel with the static partition the rayon kernels
+/// use, so each thread first touches the pages it will later read.
 pub fn uniform_f32(n: usize, seed: u64, stream: u64) -> AlignedVec<f32> {
     let mut values = AlignedVec::zeroed(n);
+    let chunk = chunk_len(n);
     values
-        .par_chunks_mut(1 << 16)
+        .par_chunks_mut(chunk)
         .enumerate()
-        .for_each(|(chunk, part)| {
-            let first = (chunk << 16) as u64;
+        .for_each(|(index, part)| {
+            let first = (index * chunk) as u64;
             for (offset, value) in part.iter_mut().enumerate() {
                 *value = unit_f32(random_bits(seed, stream, first + offset as u64));
             }
