@@ -64,6 +64,8 @@ struct SweepRow<'a> {
     total_median_s: Number,
     bandwidth_gbs: Number,
     verified: bool,
+    working_set_bytes: u64,
+    resides_in: &'a str,
 }
 
 /// A cache level placed on the size axis.
@@ -232,7 +234,7 @@ impl Document for SweepDocument {
 
     fn tables(&self) -> Vec<Rows> {
         let labels = self.labels();
-        let mut header = vec!["n".to_string()];
+        let mut header = vec!["n".to_string(), "data in".to_string()];
         for name in &labels {
             if self
                 .records
@@ -256,7 +258,14 @@ impl Document for SweepDocument {
             .iter()
             .map(|&size| {
                 let here: Vec<&Record> = self.records.iter().filter(|r| r.size == size).collect();
-                let mut row = vec![format_count(size)];
+                // Where one core's working set lives (the single-thread backends'), or the GPU's.
+                let data_in = here
+                    .iter()
+                    .min_by_key(|r| (r.backend == Backend::Gpu, r.threads != Some(1)))
+                    .map_or(NONE.into(), |r| {
+                        format!("{} {}", format_bytes(r.working_set_bytes), r.resides_in)
+                    });
+                let mut row = vec![format_count(size), data_in];
                 for name in &labels {
                     let record = here.iter().find(|r| label(r) == *name);
                     match record {
@@ -291,7 +300,7 @@ impl Document for SweepDocument {
                 row
             })
             .collect();
-        let numeric = (1..header.len() - if any_verdict { 3 } else { 2 }).collect();
+        let numeric = (2..header.len() - if any_verdict { 3 } else { 2 }).collect();
         vec![Rows {
             header,
             rows,
@@ -355,6 +364,8 @@ impl Document for SweepDocument {
             total_median_s: Number(r.phases.total.median_s),
             bandwidth_gbs: Number(r.bandwidth_gbs),
             verified: r.verified,
+            working_set_bytes: r.working_set_bytes,
+            resides_in: &r.resides_in,
         }))
     }
 

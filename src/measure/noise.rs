@@ -33,16 +33,23 @@ pub fn record_warnings(records: &[Record]) -> Vec<String> {
 /// [`record_warnings`] for any labelled timings.
 pub fn stats_warnings(labelled: &[(String, &Stats)]) -> Vec<String> {
     let mut warnings = Vec::new();
-    let spread: Vec<String> = labelled
+    let mut noisy: Vec<&(String, &Stats)> = labelled
         .iter()
         .filter(|(_, stats)| stats.coefficient_of_variation() > LARGE_CV)
+        .collect();
+    noisy.sort_by(|a, b| {
+        b.1.coefficient_of_variation()
+            .total_cmp(&a.1.coefficient_of_variation())
+    });
+    let spread: Vec<String> = noisy
+        .iter()
         .map(|(name, stats)| format!("{name} ({})", percent(stats.coefficient_of_variation())))
         .collect();
     if !spread.is_empty() {
         warnings.push(format!(
             "large spread (coefficient of variation above {}): {}; differences smaller than the spread are noise, so rerun with more --runs on a quieter machine",
             percent(LARGE_CV),
-            spread.join(", ")
+            worst_first(&spread)
         ));
     }
     let outliers: Vec<String> = labelled
@@ -53,7 +60,7 @@ pub fn stats_warnings(labelled: &[(String, &Stats)]) -> Vec<String> {
     if !outliers.is_empty() {
         warnings.push(format!(
             "outlier samples (modified Z-score above 14, hyperfine's rule; the median ignores them): {}; something else was running",
-            outliers.join(", ")
+            worst_first(&outliers)
         ));
     }
     let fewest = labelled
@@ -67,6 +74,15 @@ pub fn stats_warnings(labelled: &[(String, &Stats)]) -> Vec<String> {
         ));
     }
     warnings
+}
+
+/// At most six names, then how many more: a sweep can have dozens.
+fn worst_first(names: &[String]) -> String {
+    const SHOWN: usize = 6;
+    match names.len() {
+        n if n <= SHOWN => names.join(", "),
+        n => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
+    }
 }
 
 #[cfg(test)]
