@@ -42,7 +42,7 @@ pub const DESCRIPTIONS: [&str; 5] = [
     "queue.write_buffer: CPU copy into a staging buffer wgpu allocates per call, then a device copy",
     "CPU copy into our reused mapped staging buffer, then copy_buffer_to_buffer (what `run` uses)",
     "queue.write_buffer_with: CPU copy into the mapped staging view wgpu hands out, then a device copy",
-    "4 threads copy chunks (a quarter of the size, at most 4 MiB) into 4 reused mapped staging buffers while the device copies earlier chunks",
+    "4 threads copy chunks (a quarter of the size, at most 4 MiB) into 4 reused mapped staging buffers while the device copies earlier ones",
     "device copy into our reused mapped readback buffer, then a CPU copy out into host memory",
 ];
 
@@ -270,8 +270,8 @@ impl Document for TransferDocument {
 
     fn footer(&self) -> Vec<String> {
         let mut lines = vec![
-            "each upload is a CPU copy into staging memory (host memory, or device memory behind a resizable BAR), then a device copy; \
-             the bus bounds it, it is not the bus:"
+            "each upload = a CPU copy into staging memory (host memory, or VRAM through resizable BAR) + a device copy: \
+             bounded by the bus, not the bus itself"
                 .to_string(),
         ];
         lines.extend(
@@ -292,6 +292,13 @@ impl Document for TransferDocument {
                 f.fit.r_squared
             )
         }));
+        // A path left out of the fits says so rather than vanishing from the list.
+        lines.extend(
+            self.paths
+                .iter()
+                .filter(|p| !self.fits.iter().any(|f| f.path == p.name))
+                .map(|p| format!("{:<18} no fit: its times do not grow with size", p.name)),
+        );
         lines.push(if self.verified {
             "every byte arrived intact on every path".into()
         } else {
@@ -358,7 +365,21 @@ impl Document for TransferDocument {
 
 #[cfg(test)]
 mod tests {
-    use super::sizes;
+    use super::{DESCRIPTIONS, PATHS, sizes};
+    use crate::gpu::UploadPipeline;
+
+    #[test]
+    fn the_pipelined_description_states_the_pipelines_shape() {
+        let pipelined = PATHS.iter().position(|&p| p == "pipelined").unwrap();
+        let text = DESCRIPTIONS[pipelined];
+        assert!(text.contains(&format!("{} threads", UploadPipeline::BUFFERS)));
+        assert!(text.contains(&format!("{} reused", UploadPipeline::BUFFERS)));
+        assert_eq!(
+            UploadPipeline::MAX_CHUNK,
+            4 << 20,
+            "the text says at most 4 MiB"
+        );
+    }
 
     #[test]
     fn sizes_double_and_end_at_max() {
