@@ -389,8 +389,9 @@ impl UploadPipeline {
 /// staging buffer copies its chunks (buffer k takes chunks k, k + B, k + 2B, …) and submits a
 /// device copy of each, then waits for the buffer to come back mapped before copying its next
 /// chunk. So the CPU copies of some chunks overlap the device copies of others. Returns the
-/// seconds from the start of the first copy until the device has every chunk (and every
-/// staging buffer is mapped again). `host` must be whole 4-byte words.
+/// seconds from just before the first copy (starting the threads included, as they are part
+/// of the path) until the device has every chunk and every staging buffer is mapped again.
+/// `host` must be whole 4-byte words that fit in `array`; anything else is an error.
 pub fn upload_pipelined_timed(
     context: &GpuContext,
     pipeline: &UploadPipeline,
