@@ -61,24 +61,42 @@ fn transfer_measures_every_path_and_fits_latency_and_bandwidth() {
         &[],
     );
     assert_eq!(json["verified"], true);
+    let paths = [
+        "write_buffer",
+        "staging",
+        "write_buffer_with",
+        "pipelined",
+        "readback",
+    ];
+    // Scripts read the `path` values; each is listed once with what it does.
+    let listed: Vec<&str> = json["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert!(!p["description"].as_str().unwrap().is_empty());
+            p["name"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(listed, paths);
     let points = json["points"].as_array().unwrap();
-    assert_eq!(points.len(), 11 * 4, "11 sizes (4 KiB … 4 MiB) × 4 paths");
+    assert_eq!(points.len(), 11 * 5, "11 sizes (4 KiB … 4 MiB) × 5 paths");
+    for path in paths {
+        assert_eq!(points.iter().filter(|p| p["path"] == path).count(), 11);
+    }
     for point in points {
         assert!(point["bandwidth_gbs"].as_f64().unwrap() > 0.0);
         assert!(point["time"]["median_s"].as_f64().unwrap() > 0.0);
     }
     // A path whose times do not grow with size (noise on a shared machine) gets no fit rather
-    // than a negative bandwidth; on any real adapter all four fit.
+    // than a negative bandwidth; on any real adapter all five fit.
     let fits = json["fits"].as_array().unwrap();
-    assert!(!fits.is_empty() && fits.len() <= 4);
+    assert!(!fits.is_empty() && fits.len() <= 5);
     for fit in fits {
         assert!(fit["latency_s"].as_f64().unwrap() >= 0.0);
         assert!(fit["bandwidth_gbs"].as_f64().unwrap() > 0.0);
     }
-    assert_svg(
-        &plot,
-        &["write_buffer", "staging", "write_buffer_with", "readback"],
-    );
+    assert_svg(&plot, &paths);
 }
 
 #[test]

@@ -16,7 +16,8 @@ pub use run::{
 };
 pub use timer::{PassTimer, timed_compute_pass};
 pub use transfer::{
-    DeviceArray, Download, download_ranges_timed, download_timed, upload_ranges_timed, upload_timed,
+    DeviceArray, Download, UploadPipeline, download_ranges_timed, download_timed,
+    upload_pipelined_timed, upload_ranges_timed, upload_timed,
 };
 
 /// What to tell a user who has no GPU adapter at all.

@@ -11,6 +11,7 @@ use super::context::GpuContext;
 use super::timer::{map_and_wait, map_for_read, map_range_and_wait};
 use crate::error::{Error, Result};
 use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// A storage buffer on the device, with the host-visible buffer its transfers go through. A
@@ -169,7 +170,8 @@ pub fn download_timed(context: &GpuContext, downloads: &mut [Download<'_>]) -> R
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Uploads with `queue.write_buffer` (wgpu copies into a fresh staging buffer each call) and
+/// Uploads with `queue.write_buffer` (wgpu copies into a fresh staging buffer each call, then
+/// copies that on the device at the next submission) and
 /// waits for the copy; returns the elapsed seconds. The transfer experiment compares it with
 /// [`upload_timed`].
 pub fn upload_write_buffer_timed(
@@ -183,8 +185,10 @@ pub fn upload_write_buffer_timed(
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Uploads with `queue.write_buffer_with` (the caller fills wgpu's staging memory directly, one
-/// host copy fewer than `write_buffer`) and waits for the copy; returns the elapsed seconds.
+/// Uploads with `queue.write_buffer_with` (wgpu hands out a mapped view of a fresh staging
+/// buffer and the host bytes are copied into it) and waits for the copy; returns the elapsed
+/// seconds. With the bytes already in memory this is one CPU copy, as `write_buffer` makes; it
+/// saves a copy only for data produced straight into the view.
 pub fn upload_write_buffer_with_timed(
     context: &GpuContext,
     array: &DeviceArray,
@@ -307,4 +311,184 @@ pub fn download_ranges_timed(
     }
     readback.unmap();
     Ok(started.elapsed().as_secs_f64())
+}
+
+/// Reused staging buffers for [`upload_pipelined_timed`]: `buffers` `MAP_WRITE | COPY_SRC`
+/// buffers of one chunk each.
+///
+/// The experiment uses [`UploadPipeline::BUFFERS`] buffers of [`UploadPipeline::chunk_for`]
+/// the upload: four chunks of at most 4 MiB. Four, so that every buffer is either being filled
+/// by a thread or copied by the device with one spare; chunks no larger than a quarter of the
+/// upload, so that even a small upload has chunks to overlap; at most 4 MiB, because past a
+/// few MiB a copy's fixed cost is already small and larger chunks only delay the start of the
+/// overlap.
+pub struct UploadPipeline {
+    buffers: Vec<wgpu::Buffer>,
+    /// Whether each buffer is mapped now. Between uploads every buffer is left mapped so the
+    /// next upload can start copying at once; after a failed upload a buffer may not be, and
+    /// is mapped again when next used.
+    mapped: Vec<AtomicBool>,
+    chunk: u64,
+}
+
+impl UploadPipeline {
+    /// Staging buffers the experiment uses.
+    pub const BUFFERS: usize = 4;
+    /// Largest chunk the experiment uses.
+    pub const MAX_CHUNK: u64 = 4 << 20;
+
+    /// The experiment's chunk for an upload of `bytes`: a quarter of it, in whole 4-byte words,
+    /// at most [`UploadPipeline::MAX_CHUNK`].
+    pub fn chunk_for(bytes: u64) -> u64 {
+        (bytes.div_ceil(Self::BUFFERS as u64).next_multiple_of(4)).clamp(4, Self::MAX_CHUNK)
+    }
+
+    /// Allocates `buffers` staging buffers of `chunk` bytes (rounded up to 4).
+    pub fn new(context: &GpuContext, chunk: u64, buffers: usize) -> Result<UploadPipeline> {
+        let chunk = chunk.max(4).next_multiple_of(4);
+        if buffers == 0 {
+            return Err(Error::gpu(
+                "allocating upload staging",
+                "no staging buffers",
+            ));
+        }
+        let buffers = context.scoped(
+            &format!("allocating {buffers} upload staging buffers of {chunk} bytes"),
+            || {
+                (0..buffers)
+                    .map(|index| {
+                        context.device.create_buffer(&wgpu::BufferDescriptor {
+                            label: Some(&format!("pipelined staging {index}")),
+                            size: chunk,
+                            usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                            mapped_at_creation: true,
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            },
+        )?;
+        Ok(UploadPipeline {
+            mapped: buffers.iter().map(|_| AtomicBool::new(true)).collect(),
+            buffers,
+            chunk,
+        })
+    }
+
+    /// The experiment's pipeline for uploads of `bytes`.
+    pub fn for_upload(context: &GpuContext, bytes: u64) -> Result<UploadPipeline> {
+        UploadPipeline::new(context, Self::chunk_for(bytes), Self::BUFFERS)
+    }
+
+    /// Bytes per chunk.
+    pub fn chunk_bytes(&self) -> u64 {
+        self.chunk
+    }
+}
+
+/// Uploads `host` into the start of `array` in chunks of the pipeline's size: one thread per
+/// staging buffer copies its chunks (buffer k takes chunks k, k + B, k + 2B, …) and submits a
+/// device copy of each, then waits for the buffer to come back mapped before copying its next
+/// chunk. So the CPU copies of some chunks overlap the device copies of others. Returns the
+/// seconds from just before the first copy (starting the threads included, as they are part
+/// of the path) until the device has every chunk and every staging buffer is mapped again.
+/// `host` must be whole 4-byte words that fit in `array`; anything else is an error.
+pub fn upload_pipelined_timed(
+    context: &GpuContext,
+    pipeline: &UploadPipeline,
+    array: &DeviceArray,
+    host: &[u8],
+) -> Result<f64> {
+    let bytes = host.len() as u64;
+    if !bytes.is_multiple_of(4) || bytes > array.bytes {
+        return Err(Error::gpu(
+            "uploading in a pipeline",
+            format!(
+                "{bytes} bytes do not fit whole 4-byte words into the {}-byte array",
+                array.bytes
+            ),
+        ));
+    }
+    let chunks = bytes.div_ceil(pipeline.chunk) as usize;
+    let lanes = pipeline.buffers.len().min(chunks);
+    let (device, queue) = (&context.device, &context.queue);
+    let started = Instant::now();
+    let lane = |slot: usize| -> Result<()> {
+        let staging = &pipeline.buffers[slot];
+        let mapped = &pipeline.mapped[slot];
+        for chunk in (slot..chunks).step_by(lanes) {
+            if !mapped.load(Ordering::Acquire) {
+                remap(device, staging, None)?;
+                mapped.store(true, Ordering::Release);
+            }
+            let offset = chunk as u64 * pipeline.chunk;
+            let len = pipeline.chunk.min(bytes - offset);
+            let part = &host[offset as usize..(offset + len) as usize];
+            {
+                let mut view = staging
+                    .get_mapped_range_mut(..len)
+                    .map_err(|e| Error::gpu("writing a pipelined staging buffer", e))?;
+                view.copy_from_slice(part);
+            }
+            staging.unmap();
+            mapped.store(false, Ordering::Release);
+            let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("pipelined upload"),
+            });
+            encoder.copy_buffer_to_buffer(staging, 0, &array.buffer, offset, len);
+            let submitted = queue.submit([encoder.finish()]);
+            // Mapping again waits for this copy, so the buffer comes back once the device
+            // has the chunk; other lanes keep copying meanwhile.
+            remap(device, staging, Some(submitted))?;
+            mapped.store(true, Ordering::Release);
+        }
+        Ok(())
+    };
+    // Buffer 0's lane runs on this thread; the others on scoped threads. Validation errors
+    // from any thread reach the context's error sink (error scopes are per thread), which
+    // `check` reads below.
+    let lane = &lane;
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..lanes)
+            .map(|slot| scope.spawn(move || lane(slot)))
+            .collect();
+        let mut results = vec![if lanes > 0 { lane(0) } else { Ok(()) }];
+        results.extend(others.into_iter().map(|handle| {
+            handle.join().unwrap_or_else(|_| {
+                Err(Error::gpu(
+                    "uploading in a pipeline",
+                    "a copying thread panicked",
+                ))
+            })
+        }));
+        results
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    context.check("uploading in a pipeline")?;
+    Ok(elapsed)
+}
+
+/// Maps `staging` for writing and waits until it is mapped: after `submitted` (the copy that
+/// reads it) when given. The callback may run on another lane's poll, so the wait is on the
+/// callback's message, after this thread's own poll has pushed the device along.
+fn remap(
+    device: &wgpu::Device,
+    staging: &wgpu::Buffer,
+    submitted: Option<wgpu::SubmissionIndex>,
+) -> Result<()> {
+    const DOING: &str = "mapping a pipelined staging buffer";
+    let (sender, receiver) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Write, .., move |result| {
+        let _ = sender.send(result);
+    });
+    device
+        .poll(wgpu::PollType::Wait {
+            submission_index: submitted,
+            timeout: None,
+        })
+        .map_err(|e| Error::gpu(DOING, e))?;
+    receiver
+        .recv()
+        .map_err(|e| Error::gpu(DOING, e))?
+        .map_err(|e| Error::gpu(DOING, e))
 }
