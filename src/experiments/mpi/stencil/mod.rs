@@ -368,6 +368,7 @@ fn median_phases(samples: &[RankPhases]) -> RankPhases {
         halo_upload_s: median(|p| p.halo_upload_s),
         allreduce_s: median(|p| p.allreduce_s),
         total_s: median(|p| p.total_s),
+        submit_wait_s: median(|p| p.submit_wait_s),
     }
 }
 
