@@ -274,6 +274,13 @@ fn startup_times_the_first_operations_against_warm_ones() {
     }
     assert!(ranks[0]["first_round_trip_s"].as_f64().unwrap() > 0.0);
     assert!(json["launch_spread_s"].as_f64().unwrap() >= 0.0);
+    // Both ends of the first round trip noted when they began it; one host shares its clock,
+    // so the document says how late rank 1 came to it (the order itself is unit-tested in
+    // experiments::mpi::startup).
+    for rank in ranks {
+        assert!(rank["first_round_trip_began_unix_s"].as_f64().unwrap() > 0.0);
+    }
+    assert!(json["first_round_trip_peer_late_s"].as_f64().unwrap() >= 0.0);
 }
 
 #[test]
