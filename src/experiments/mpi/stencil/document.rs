@@ -63,12 +63,14 @@ fn beyond_compute(one: &StencilPoint, point: &StencilPoint) -> String {
         )
     } else {
         format!(
-            "superlinear ({speedup} on {} ranks) though each rank's slab ({}) resides in {} as the \
-             1-rank grid ({}) did: not the cache; compare the samples' spread",
+            "superlinear ({speedup} on {} ranks) though each rank's slab ({} in {}) resides no \
+             nearer the core than the whole grid ({} in {}): no change of cache level explains it; \
+             compare the samples' spread",
             point.ranks,
             format_bytes(point.working_set_bytes),
             point.resides_in,
             format_bytes(one.working_set_bytes),
+            one.resides_in,
         )
     }
 }
@@ -616,7 +618,10 @@ mod tests {
     fn a_superlinear_speedup_in_the_same_level_is_not_put_on_the_cache() {
         for (one, two) in [("L3", "L3"), ("L2", "L3"), ("unknown", "unknown")] {
             let footer = document(0.4, one, two).footer().join("\n");
-            assert!(footer.contains("not the cache"), "{one} → {two}: {footer}");
+            assert!(
+                footer.contains("no change of cache level explains it"),
+                "{one} → {two}: {footer}"
+            );
             assert!(!footer.contains(CACHE) && !footer.contains(GAP), "{footer}");
         }
     }
