@@ -306,7 +306,7 @@ pub fn gpu_probe(
                 host: output.as_bytes_mut(),
             }],
         )?;
-        points.push(point("gpu", fmas, n, time, verify(&input, &output, fmas)));
+        points.push(point("gpu", fmas, n, time, verify(input, &output, fmas)));
         on_point();
     }
     Ok(points)
