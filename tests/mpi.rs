@@ -170,6 +170,57 @@ fn assert_stencil_exact(json: &Value, counts: &[usize], grid_rows: impl Fn(usize
     }
 }
 
+/// Every sample of every rank at every rank count: its phases add up to its total within 2% (or
+/// a microsecond, the clock's rounding). Without `submit_wait_s` the GPU's launch and wait
+/// around each pass would be missing.
+fn assert_phases_add_up(json: &Value) {
+    const PHASES: [&str; 7] = [
+        "load_s",
+        "compute_s",
+        "halo_exchange_s",
+        "halo_download_s",
+        "halo_upload_s",
+        "allreduce_s",
+        "submit_wait_s",
+    ];
+    for point in json["points"].as_array().unwrap() {
+        for rank in point["per_rank"].as_array().unwrap() {
+            let mut samples = rank["samples"].as_array().unwrap().clone();
+            samples.extend(
+                rank["first_sample"]
+                    .as_object()
+                    .map(|s| Value::from(s.clone())),
+            );
+            assert!(!samples.is_empty());
+            for sample in &samples {
+                let sum: f64 = PHASES.iter().map(|k| sample[*k].as_f64().unwrap()).sum();
+                let total = sample["total_s"].as_f64().unwrap();
+                assert!(
+                    (sum - total).abs() <= 0.02 * total + 1e-6,
+                    "phases add up to {sum} s, the total is {total} s: {sample}"
+                );
+            }
+        }
+    }
+}
+
+/// Each point states its per-rank working set and the level it resides in.
+fn assert_working_sets(json: &Value, levels: &[&str]) {
+    for point in json["points"].as_array().unwrap() {
+        let bytes = point["working_set_bytes"].as_u64().unwrap();
+        let largest = point["per_rank"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["working_set_bytes"].as_u64().unwrap())
+            .max()
+            .unwrap();
+        assert_eq!(bytes, largest, "{point}");
+        let level = point["resides_in"].as_str().unwrap();
+        assert!(levels.contains(&level), "{level}");
+    }
+}
+
 #[test]
 fn the_decomposed_stencil_equals_one_process_bit_for_bit_strong_and_weak() {
     // 67 rows on 3 ranks: slabs of 23, 22, 22 rows; steps not a multiple of the residual period.
@@ -178,11 +229,18 @@ fn the_decomposed_stencil_equals_one_process_bit_for_bit_strong_and_weak() {
         "mpi stencil --size 67 --steps 7 --residual-every 3 --scaling strong --runs 1 --warmup 1 --threads 1",
     );
     assert_stencil_exact(&strong, &[1, 2, 3], |_| 67);
+    assert_phases_add_up(&strong);
+    let cpu_levels = ["L1d", "L2", "L3", "memory", "unknown"];
+    assert_working_sets(&strong, &cpu_levels);
+    // 1 rank: 67 rows and its two ghost rows, two fields of f32.
+    assert_eq!(strong["points"][0]["working_set_bytes"], 2 * 69 * 67 * 4);
     let weak = document(
         2,
         "mpi stencil --size 16 --steps 5 --scaling weak --runs 1 --warmup 0",
     );
     assert_stencil_exact(&weak, &[1, 2], |ranks| 16 * ranks);
+    assert_phases_add_up(&weak);
+    assert_working_sets(&weak, &cpu_levels);
 }
 
 #[test]
@@ -198,6 +256,9 @@ fn the_gpu_stencil_on_two_ranks_equals_one_process_bit_for_bit() {
     let two = &json["points"][1]["per_rank"][0]["median"];
     assert!(two["halo_download_s"].as_f64().unwrap() > 0.0);
     assert!(two["halo_upload_s"].as_f64().unwrap() > 0.0);
+    assert_phases_add_up(&json);
+    assert!(two["submit_wait_s"].as_f64().unwrap() > 0.0);
+    assert_working_sets(&json, &["device", "device (may fit L2)"]);
 }
 
 #[test]
@@ -213,6 +274,13 @@ fn startup_times_the_first_operations_against_warm_ones() {
     }
     assert!(ranks[0]["first_round_trip_s"].as_f64().unwrap() > 0.0);
     assert!(json["launch_spread_s"].as_f64().unwrap() >= 0.0);
+    // Both ends of the first round trip noted when they began it; one host shares its clock,
+    // so the document says how late rank 1 came to it (the order itself is unit-tested in
+    // experiments::mpi::startup).
+    for rank in ranks {
+        assert!(rank["first_round_trip_began_unix_s"].as_f64().unwrap() > 0.0);
+    }
+    assert!(json["first_round_trip_peer_late_s"].as_f64().unwrap() >= 0.0);
 }
 
 #[test]

@@ -93,6 +93,12 @@ pub trait Slab {
     fn max_change(&mut self) -> Result<(f32, f64)>;
     /// The slab's rows after the last step, row-major (the GPU downloads them).
     fn rows_now(&mut self) -> Result<Vec<f32>>;
+    /// Bytes of the two f32 fields the steps read and write in turn, ghost rows included: the
+    /// working set whose cache level a rank's step speed depends on (the initial rows, read once
+    /// per sample, are left out).
+    fn working_set_bytes(&self) -> u64 {
+        2 * (self.rows() as u64 + 2) * self.columns() as u64 * 4
+    }
 }
 
 /// A slab in host memory, stepped on a rayon pool of its own.
@@ -270,6 +276,12 @@ mod tests {
         let d = crate::kernels::stencil::DIFFUSION;
         assert!((change - 4.0 * d).abs() < 1e-6, "{change}");
         assert_eq!(change, 1.0 - slab.rows_now().unwrap()[4 * n + 4]);
+    }
+
+    #[test]
+    fn the_working_set_is_both_fields_with_their_ghost_rows() {
+        let slab = CpuSlab::new(&[0.0; 10 * 8], 8, 1).unwrap();
+        assert_eq!(slab.working_set_bytes(), 2 * 12 * 8 * 4);
     }
 
     #[test]

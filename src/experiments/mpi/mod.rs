@@ -192,6 +192,7 @@ mod tests {
                 runs: 1,
                 ranks: Vec::new(),
                 launch_spread_s: 0.0,
+                first_round_trip_peer_late_s: None,
                 verified: true,
             }),
             Box::new(stencil::StencilDocument {

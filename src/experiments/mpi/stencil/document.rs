@@ -1,7 +1,7 @@
 //! How a distributed stencil run is presented: the scaling table, each rank's phases, where
 //! the time went, the start-up costs, and the speed-up (or weak-scaling efficiency) figure.
 
-use super::{RankStartup, StencilDocument, StencilPoint};
+use super::{RankStartup, StencilDocument, StencilPoint, level_distance};
 use crate::distributed::decomposition::Scaling;
 use crate::distributed::slab::MpiBackend;
 use crate::distributed::timeloop::RankPhases;
@@ -12,11 +12,68 @@ use crate::report::format::{percent, rate, ratio, seconds, share};
 use crate::report::plot::{Chart, Series};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
+use crate::size::format_bytes;
 use serde::Serialize;
 
 /// A phase column of the tables: its header, the phase, and whether it is a halo phase (which
 /// one rank, having no neighbours, does not have).
 type PhaseColumn = (&'static str, fn(&RankPhases) -> f64, bool);
+
+/// True when a point's speed-up over 1 rank exceeds its rank count.
+fn superlinear(point: &StencilPoint) -> bool {
+    point.ranks > 1 && point.speedup.is_some_and(|s| s > point.ranks as f64)
+}
+
+/// A level of `resides_in` in words: the GPU's L2 is assumed, not reported.
+fn level_words(level: &str) -> String {
+    match level {
+        "device (may fit L2)" => "GPU's L2 (if it is as large as hpclab assumes)".into(),
+        "device" => "GPU's memory".into(),
+        other => other.into(),
+    }
+}
+
+/// What the speed-up of `point` owes to more than its compute getting shorter: normally
+/// communication and waiting, the gap to the ideal. A superlinear speed-up has no such gap;
+/// when each rank's slab resides nearer the core than the 1-rank grid did, the cache explains
+/// it, otherwise it is said not to.
+fn beyond_compute(one: &StencilPoint, point: &StencilPoint) -> String {
+    if !superlinear(point) {
+        return "the rest of the gap is communication and waiting".into();
+    }
+    let speedup = point.speedup.map_or("–".into(), ratio);
+    let nearer = match (
+        level_distance(&point.resides_in),
+        level_distance(&one.resides_in),
+    ) {
+        (Some(rank), Some(whole)) => rank < whole,
+        _ => false,
+    };
+    if nearer {
+        format!(
+            "superlinear ({speedup} on {} ranks): each rank's slab fits the {} while the whole grid \
+             did not: the speed-up includes the cache's bandwidth (each rank's slab {} in {}, the \
+             whole grid {} in {})",
+            point.ranks,
+            level_words(&point.resides_in),
+            format_bytes(point.working_set_bytes),
+            point.resides_in,
+            format_bytes(one.working_set_bytes),
+            one.resides_in,
+        )
+    } else {
+        format!(
+            "superlinear ({speedup} on {} ranks) though each rank's slab ({} in {}) resides no \
+             nearer the core than the whole grid ({} in {}): no change of cache level explains it; \
+             compare the samples' spread",
+            point.ranks,
+            format_bytes(point.working_set_bytes),
+            point.resides_in,
+            format_bytes(one.working_set_bytes),
+            one.resides_in,
+        )
+    }
+}
 
 /// The mean over ranks of one phase's median.
 fn mean_phase(point: &StencilPoint, phase: fn(&RankPhases) -> f64) -> f64 {
@@ -30,7 +87,8 @@ impl StencilDocument {
     }
 
     /// The phases both tables show, in column order; the edge rows' trips between device and
-    /// host only on the GPU.
+    /// host, the initial upload and the launch-and-wait only on the GPU (on the CPU they are
+    /// zero or nearly), so that the columns add up to the time there too.
     fn phase_columns(&self) -> Vec<PhaseColumn> {
         let mut columns: Vec<PhaseColumn> = vec![
             ("compute", |p| p.compute_s, false),
@@ -40,8 +98,25 @@ impl StencilDocument {
         if self.gpu() {
             columns.push(("halo ↓", |p| p.halo_download_s, true));
             columns.push(("halo ↑", |p| p.halo_upload_s, true));
+            columns.push(("upload", |p| p.load_s, false));
+            columns.push(("submit + wait", |p| p.submit_wait_s, false));
         }
         columns
+    }
+
+    /// The smallest and largest share of a sample's time its phases add up to, over every
+    /// sample of every rank and rank count; `None` without samples.
+    fn phases_cover(&self) -> Option<(f64, f64)> {
+        self.points
+            .iter()
+            .flat_map(|p| &p.per_rank)
+            .flat_map(|r| &r.samples)
+            .filter(|s| s.total_s > 0.0)
+            .map(|s| s.sum_of_phases() / s.total_s)
+            .fold(None, |range, share| {
+                let (lo, hi) = range.unwrap_or((share, share));
+                Some((lo.min(share), hi.max(share)))
+            })
     }
 
     /// Where the time of the largest rank count went, in words.
@@ -60,6 +135,7 @@ impl StencilDocument {
             parts.push(format!("halo download {}", share(|p| p.halo_download_s)));
             parts.push(format!("halo upload {}", share(|p| p.halo_upload_s)));
             parts.push(format!("initial upload {}", share(|p| p.load_s)));
+            parts.push(format!("submit and wait {}", share(|p| p.submit_wait_s)));
         }
         let mut lines = vec![format!(
             "where the time went on {} rank{} (mean over ranks of each phase's median): {}",
@@ -86,13 +162,23 @@ impl StencilDocument {
                 ),
             };
             lines.push(format!(
-                "compute per rank: {} on 1 rank, {} on {} (slowest rank {}): {speed} (ideal {ideal}); \
-                 the rest of the gap is communication and waiting",
+                "compute per rank: {} on 1 rank, {} on {} (slowest rank {}): {speed} (ideal {ideal}); {}",
                 seconds(compute_one),
                 seconds(compute_last),
                 last.ranks,
                 seconds(max_compute),
+                beyond_compute(one, last),
             ));
+            // A superlinear count before the last one gets its reason too.
+            for point in &self.points {
+                if point.ranks > 1 && point.ranks != last.ranks && superlinear(point) {
+                    lines.push(format!(
+                        "on {} ranks: {}",
+                        point.ranks,
+                        beyond_compute(one, point)
+                    ));
+                }
+            }
         }
         lines
     }
@@ -176,6 +262,9 @@ struct RankRow<'a> {
     halo_upload_s: Number,
     allreduce_s: Number,
     load_s: Number,
+    submit_wait_s: Number,
+    working_set_bytes: u64,
+    resides_in: &'a str,
 }
 
 impl Document for StencilDocument {
@@ -227,7 +316,7 @@ impl Document for StencilDocument {
         let phases = self.phase_columns();
         let mut header = header(&["ranks", "grid", "time", "speed-up", "efficiency"]);
         header.extend(phases.iter().map(|(name, ..)| name.to_string()));
-        header.extend(["M updates/s", "check"].map(String::from));
+        header.extend(["M updates/s", "slab per rank", "check"].map(String::from));
         let rows = self
             .points
             .iter()
@@ -247,6 +336,11 @@ impl Document for StencilDocument {
                     }
                 }));
                 row.push(rate(p.updates_per_s / 1e6));
+                row.push(format!(
+                    "{} in {}",
+                    format_bytes(p.working_set_bytes),
+                    p.resides_in
+                ));
                 row.push(match &p.check {
                     None => "skipped".into(),
                     Some(check) if p.passed => match check.differing_points {
@@ -263,7 +357,7 @@ impl Document for StencilDocument {
                 row
             })
             .collect();
-        let numeric = (2..header.len() - 1).collect();
+        let numeric = (2..header.len() - 2).collect();
         let mut tables = vec![Rows {
             header,
             rows,
@@ -285,6 +379,19 @@ impl Document for StencilDocument {
             lines.push(
                 "weak scaling: speed-up = ranks × 1-rank time / time (scaled speed-up)".into(),
             );
+        }
+        if let Some((lo, hi)) = self.phases_cover() {
+            lines.push(format!(
+                "the phases add up to {:.1}–{:.1}% of each sample's time (every rank and sample){}",
+                100.0 * lo,
+                100.0 * hi,
+                if self.gpu() {
+                    "; compute is the device's own time where it has timestamps, and submit + wait \
+                     the launch and synchronisation around it"
+                } else {
+                    ""
+                }
+            ));
         }
         lines.extend(self.where_the_time_went());
         let slowest = |f: fn(&RankStartup) -> Option<f64>| {
@@ -356,6 +463,9 @@ impl Document for StencilDocument {
                     halo_upload_s: Number(m.halo_upload_s),
                     allreduce_s: Number(m.allreduce_s),
                     load_s: Number(m.load_s),
+                    submit_wait_s: Number(m.submit_wait_s),
+                    working_set_bytes: r.working_set_bytes,
+                    resides_in: &p.resides_in,
                 }
             })
         });
@@ -394,5 +504,156 @@ impl StencilDocument {
             rows,
             numeric,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distributed::mpi::MpiInfo;
+    use crate::distributed::slab::SlabSetup;
+    use crate::environment::{Environment, Provenance};
+    use crate::experiments::mpi::stencil::RankFigures;
+    use crate::measure::Stats;
+
+    /// A point of `ranks` ranks, one sample each, with its time, compute, working set and level.
+    fn point(ranks: usize, time_s: f64, bytes: u64, level: &str) -> StencilPoint {
+        let phases = RankPhases {
+            compute_s: 0.9 * time_s,
+            halo_exchange_s: 0.1 * time_s,
+            total_s: time_s,
+            ..RankPhases::default()
+        };
+        StencilPoint {
+            ranks,
+            grid_rows: 1024,
+            columns: 1024,
+            time: Stats::from_samples(vec![time_s]).unwrap(),
+            updates_per_s: 1.0,
+            speedup: None,
+            efficiency: None,
+            working_set_bytes: bytes,
+            resides_in: level.into(),
+            residual: 0.5,
+            per_rank: (0..ranks)
+                .map(|rank| RankFigures {
+                    rank,
+                    host: "a".into(),
+                    rows: 1024 / ranks,
+                    threads: 1,
+                    median: phases,
+                    first_sample: None,
+                    samples: vec![phases],
+                    setup: SlabSetup::default(),
+                    working_set_bytes: bytes,
+                })
+                .collect(),
+            check: None,
+            passed: true,
+        }
+    }
+
+    /// A strong-scaling document of 1 and 2 ranks, the 2-rank point taking `two_s` against 1 s.
+    fn document(two_s: f64, one_level: &str, two_level: &str) -> StencilDocument {
+        let mut points = vec![
+            point(1, 1.0, 16 << 20, one_level),
+            point(2, two_s, 8 << 20, two_level),
+        ];
+        super::super::scale_against_one_rank(&mut points, Some(Scaling::Strong));
+        StencilDocument {
+            provenance: Provenance::new("hpclab mpi stencil".into(), Environment::capture(1, None)),
+            mpi: MpiInfo {
+                ranks: 2,
+                library: "test MPI".into(),
+                standard: "3.1".into(),
+                hosts: vec!["a".into(), "a".into()],
+                ranks_per_host: 2,
+                threading: "funneled".into(),
+                cores_per_host: 2,
+                cores_per_rank: 1,
+            },
+            backend: MpiBackend::Rayon,
+            scaling: Some(Scaling::Strong),
+            size: 1024,
+            steps: 10,
+            residual_every: 10,
+            threads_per_rank: 1,
+            runs: 1,
+            warmup: 0,
+            startup: Vec::new(),
+            points,
+            verified: true,
+        }
+    }
+
+    const CACHE: &str = "each rank's slab fits the L3 while the whole grid did not: the speed-up \
+                         includes the cache's bandwidth";
+    const GAP: &str = "the rest of the gap is communication and waiting";
+
+    #[test]
+    fn a_superlinear_speedup_with_slabs_in_a_nearer_level_is_explained_by_the_cache() {
+        let footer = document(0.4, "memory", "L3").footer().join("\n");
+        assert!(footer.contains(CACHE), "{footer}");
+        assert!(
+            footer.contains("superlinear (2.50× on 2 ranks)"),
+            "{footer}"
+        );
+        assert!(!footer.contains(GAP), "{footer}");
+    }
+
+    #[test]
+    fn a_normal_speedup_keeps_communication_and_waiting() {
+        // Below the ideal: the old words, whatever the levels.
+        for (one, two) in [("memory", "memory"), ("memory", "L3")] {
+            let footer = document(0.6, one, two).footer().join("\n");
+            assert!(footer.contains(GAP), "{footer}");
+            assert!(
+                !footer.contains("superlinear") && !footer.contains("cache"),
+                "{footer}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_superlinear_speedup_in_the_same_level_is_not_put_on_the_cache() {
+        for (one, two) in [("L3", "L3"), ("L2", "L3"), ("unknown", "unknown")] {
+            let footer = document(0.4, one, two).footer().join("\n");
+            assert!(
+                footer.contains("no change of cache level explains it"),
+                "{one} → {two}: {footer}"
+            );
+            assert!(!footer.contains(CACHE) && !footer.contains(GAP), "{footer}");
+        }
+    }
+
+    #[test]
+    fn the_working_set_and_its_level_are_in_the_json_and_the_csv() {
+        let document = document(0.4, "memory", "L3");
+        let json = document.json().unwrap();
+        assert_eq!(json["points"][1]["working_set_bytes"], 8 << 20);
+        assert_eq!(json["points"][1]["resides_in"], "L3");
+        assert_eq!(json["points"][0]["resides_in"], "memory");
+        let csv = document.csv().unwrap();
+        let header = csv.lines().next().unwrap();
+        assert!(
+            header.ends_with("load_s,submit_wait_s,working_set_bytes,resides_in"),
+            "{header}"
+        );
+    }
+
+    #[test]
+    fn the_gpu_tables_show_submit_and_wait_and_the_phases_sum() {
+        let mut document = document(0.6, "device", "device");
+        document.backend = MpiBackend::Gpu;
+        let tables = document.tables();
+        assert!(tables[0].header.iter().any(|h| h == "submit + wait"));
+        assert!(tables[1].header.iter().any(|h| h == "submit + wait"));
+        let footer = document.footer().join("\n");
+        // Compute and halo exchange are 90% and 10% of each synthetic sample.
+        assert!(
+            footer.contains("the phases add up to 100.0–100.0% of each sample's time"),
+            "{footer}"
+        );
+        assert!(footer.contains("submit and wait 0.0%"), "{footer}");
     }
 }

@@ -11,6 +11,8 @@ mod document;
 pub use check::StencilCheck;
 
 use super::{check_outputs, samples, slowest_rank};
+use crate::backend::Backend;
+use crate::cpu::info::{CacheLevel, cache_levels};
 use crate::distributed::decomposition::{Scaling, rank_counts, slab_rows};
 use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usable_cores};
 use crate::distributed::slab::{CpuSlab, MpiBackend, Slab, SlabSetup};
@@ -21,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::gpu::context::list_adapters;
 use crate::gpu::{AdapterChoice, AdapterSummary, GpuContext, GpuRequest};
 use crate::kernels::stencil::initial_rows;
+use crate::measure::residence::resides_in;
 use crate::measure::{MeasureOptions, Stats};
 use crate::report;
 use crate::report::progress::Progress;
@@ -69,6 +72,9 @@ pub struct RankFigures {
     pub samples: Vec<RankPhases>,
     /// Setting the slab up (GPU: shaders, buffers).
     pub setup: SlabSetup,
+    /// Bytes of the slab's two fields, ghost rows included ([`Slab::working_set_bytes`]).
+    #[serde(default)]
+    pub working_set_bytes: u64,
 }
 
 /// One rank count.
@@ -85,6 +91,12 @@ pub struct StencilPoint {
     pub speedup: Option<f64>,
     /// speed-up / ranks.
     pub efficiency: Option<f64>,
+    /// The largest rank's working set: bytes of its slab's two fields, ghost rows included.
+    pub working_set_bytes: u64,
+    /// The level the ranks' slabs reside in (`measure::residence::resides_in` against rank 0's
+    /// caches; the ranks of one host share its L3, so their slabs are added there): a point
+    /// whose slabs fit a cache the 1-rank grid did not can scale superlinearly.
+    pub resides_in: String,
     /// The residual agreed after the last step.
     pub residual: f32,
     pub per_rank: Vec<RankFigures>,
@@ -208,6 +220,12 @@ pub fn measure(
     let info = session.info();
     let one_host = session.all(info.ranks_per_host == session.size);
 
+    // Rank 0's caches stand for every host's: the residence is a guide, not a measurement.
+    let caches = if session.is_root() {
+        cache_levels()
+    } else {
+        Vec::new()
+    };
     let progress = Progress::new(layout.counts.len() as u64, !session.is_root());
     let mut points = Vec::new();
     let mut one_process: Option<OneProcess> = None;
@@ -247,6 +265,10 @@ pub fn measure(
                 residual,
                 check,
                 one_host,
+                &Residence {
+                    backend: config.backend,
+                    caches: &caches,
+                },
             ));
         }
         session.wait_quietly();
@@ -320,6 +342,7 @@ fn measure_count(
         first_sample,
         samples,
         setup: slab.setup(),
+        working_set_bytes: slab.working_set_bytes(),
     };
     let rows_now = session.or_abort(slab.rows_now());
     let per_rank = gather_json(comm, &figures);
@@ -368,9 +391,61 @@ fn median_phases(samples: &[RankPhases]) -> RankPhases {
         halo_upload_s: median(|p| p.halo_upload_s),
         allreduce_s: median(|p| p.allreduce_s),
         total_s: median(|p| p.total_s),
+        submit_wait_s: median(|p| p.submit_wait_s),
     }
 }
 
+/// What the level of the ranks' working sets is judged against.
+struct Residence<'a> {
+    backend: MpiBackend,
+    caches: &'a [CacheLevel],
+}
+
+impl Residence<'_> {
+    /// The farthest level any host's ranks reside in. On the CPU the ranks of one host are
+    /// added, threads and bytes: the L1d and L2 are per core, the L3 is shared by the host's
+    /// ranks. A GPU rank has its own device (ranks take turns over the adapters).
+    fn level(&self, per_rank: &[RankFigures]) -> String {
+        let mut hosts: Vec<(&str, u64, usize)> = Vec::new();
+        for r in per_rank {
+            let threads = match self.backend {
+                MpiBackend::Gpu => 1,
+                MpiBackend::Rayon => r.threads,
+            };
+            match hosts.iter_mut().find(|(host, ..)| *host == r.host) {
+                Some(entry) if self.backend == MpiBackend::Rayon => {
+                    entry.1 += r.working_set_bytes;
+                    entry.2 += threads;
+                }
+                _ => hosts.push((&r.host, r.working_set_bytes, threads)),
+            }
+        }
+        let backend = match self.backend {
+            MpiBackend::Gpu => Backend::Gpu,
+            MpiBackend::Rayon => Backend::Rayon,
+        };
+        hosts
+            .iter()
+            .map(|&(_, bytes, threads)| resides_in(bytes, backend, threads, self.caches))
+            .max_by_key(|level| level_distance(level))
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// How far from the core a level of [`resides_in`] is: L1d 1, L2 2, L3 3, memory last; the
+/// GPU's "device (may fit L2)" as an L2, "device" as memory. `None` when unknown.
+pub(crate) fn level_distance(level: &str) -> Option<u32> {
+    match level {
+        "memory" | "device" => Some(u32::MAX),
+        "device (may fit L2)" => Some(2),
+        _ => level
+            .strip_prefix('L')
+            .and_then(|rest| rest.chars().next())
+            .and_then(|digit| digit.to_digit(10)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one point's parts, each from a different step
 fn point(
     ranks: usize,
     (grid_rows, columns): (usize, usize),
@@ -379,6 +454,7 @@ fn point(
     residual: f32,
     check: Option<StencilCheck>,
     one_host: bool,
+    residence: &Residence<'_>,
 ) -> StencilPoint {
     let totals: Vec<Vec<f64>> = per_rank
         .iter()
@@ -394,6 +470,12 @@ fn point(
         time,
         speedup: None,
         efficiency: None,
+        working_set_bytes: per_rank
+            .iter()
+            .map(|r| r.working_set_bytes)
+            .max()
+            .unwrap_or(0),
+        resides_in: residence.level(&per_rank),
         residual,
         passed: check.as_ref().is_none_or(|c| c.passed(one_host)),
         per_rank,
@@ -418,5 +500,89 @@ fn scale_against_one_rank(points: &mut [StencilPoint], scaling: Option<Scaling>)
         };
         point.speedup = Some(speedup);
         point.efficiency = Some(speedup / point.ranks as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rank(host: &str, bytes: u64, threads: usize) -> RankFigures {
+        RankFigures {
+            rank: 0,
+            host: host.into(),
+            rows: 1,
+            threads,
+            median: RankPhases::default(),
+            first_sample: None,
+            samples: Vec::new(),
+            setup: SlabSetup::default(),
+            working_set_bytes: bytes,
+        }
+    }
+
+    fn caches() -> Vec<CacheLevel> {
+        [("L1d", 48 << 10), ("L2", 2 << 20), ("L3", 32 << 20)]
+            .into_iter()
+            .map(|(name, bytes)| CacheLevel {
+                name: name.into(),
+                bytes,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_ranks_of_a_host_share_its_l3_and_a_gpu_rank_has_its_own_device() {
+        let caches = caches();
+        let cpu = Residence {
+            backend: MpiBackend::Rayon,
+            caches: &caches,
+        };
+        let mib = 1u64 << 20;
+        assert_eq!(cpu.level(&[rank("a", 40 * mib, 1)]), "memory");
+        // Two 12 MiB slabs on one host: 24 MiB in its L3; three are 36 MiB, too many for it.
+        assert_eq!(
+            cpu.level(&[rank("a", 12 * mib, 1), rank("a", 12 * mib, 1)]),
+            "L3"
+        );
+        let three = [
+            rank("a", 12 * mib, 1),
+            rank("a", 12 * mib, 1),
+            rank("a", 12 * mib, 1),
+        ];
+        assert_eq!(cpu.level(&three), "memory");
+        // On two hosts each L3 holds one slab; the farthest host decides.
+        assert_eq!(
+            cpu.level(&[rank("a", 20 * mib, 1), rank("b", 20 * mib, 1)]),
+            "L3"
+        );
+        assert_eq!(
+            cpu.level(&[rank("a", mib, 1), rank("b", 40 * mib, 1)]),
+            "memory"
+        );
+        // Private levels hold a core's share: 2 ranks × 2 threads, 4 MiB each.
+        assert_eq!(
+            cpu.level(&[rank("a", 4 * mib, 2), rank("a", 4 * mib, 2)]),
+            "L2"
+        );
+        let gpu = Residence {
+            backend: MpiBackend::Gpu,
+            caches: &caches,
+        };
+        let big = 100 * mib;
+        assert_eq!(
+            gpu.level(&[rank("a", big, 1), rank("a", big, 1)]),
+            "device (may fit L2)"
+        );
+    }
+
+    #[test]
+    fn levels_order_from_the_core_out() {
+        let order: Vec<Option<u32>> = ["L1d", "L2", "L3", "memory", "unknown"]
+            .into_iter()
+            .map(level_distance)
+            .collect();
+        assert_eq!(order, vec![Some(1), Some(2), Some(3), Some(u32::MAX), None]);
+        assert!(level_distance("device (may fit L2)") < level_distance("device"));
     }
 }
