@@ -368,14 +368,14 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
     }
     if let Some(model) = &document.machine_model {
         lines.push(format!(
-            "machine model (probed once per adapter): upload {} + bytes / {} GB/s (R² {:.3}) · download {} + bytes / {} GB/s (R² {:.3}), fitted over 4 KiB–16 MiB · \
+            "machine model (probed once per adapter): upload {} + bytes / {} GB/s ({}) · download {} + bytes / {} GB/s ({}), fitted over 4 KiB–16 MiB · \
              device {} GB/s (copy over {}) and {} GFLOP/s · launch {} (empty dispatch round trip); predicted compute = launch + the larger of bytes / bandwidth and flops / GFLOP/s",
             seconds(model.upload.latency_s),
             rate(model.upload.bandwidth_gbs),
-            model.upload.r_squared,
+            model.upload.r_squared_text(),
             seconds(model.download.latency_s),
             rate(model.download.bandwidth_gbs),
-            model.download.r_squared,
+            model.download.r_squared_text(),
             rate(model.device_bandwidth_gbs),
             format_bytes(model.device_probe_bytes),
             rate(model.device_gflops),

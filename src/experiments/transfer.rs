@@ -285,11 +285,11 @@ impl Document for TransferDocument {
         );
         lines.extend(self.fits.iter().map(|f| {
             format!(
-                "{:<18} t = {} + bytes / {} GB/s   (R² {:.4})",
+                "{:<18} t = {} + bytes / {} GB/s   ({})",
                 f.path,
                 seconds(f.fit.latency_s),
                 rate(f.fit.bandwidth_gbs),
-                f.fit.r_squared
+                f.fit.r_squared_text()
             )
         }));
         // A path left out of the fits says so rather than vanishing from the list.

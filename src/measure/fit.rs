@@ -53,8 +53,16 @@ pub struct LatencyBandwidth {
     pub latency_s: f64,
     /// Asymptotic rate, GB/s (10^9 B/s).
     pub bandwidth_gbs: f64,
-    /// Quality of the fit.
-    pub r_squared: f64,
+    /// Quality of the fit; `null` from two points, which any line passes through exactly.
+    pub r_squared: Option<f64>,
+}
+
+impl LatencyBandwidth {
+    /// `R² 0.9981`, or why there is none.
+    pub fn r_squared_text(&self) -> String {
+        self.r_squared
+            .map_or("no R²: two points".to_string(), |r| format!("R² {r:.4}"))
+    }
 }
 
 /// Fits t = latency + bytes / bandwidth to (bytes, seconds) points. Each point is weighted by
@@ -69,7 +77,7 @@ pub fn fit_latency_bandwidth(points: &[(f64, f64)]) -> Option<LatencyBandwidth> 
     (fit.slope > 0.0).then(|| LatencyBandwidth {
         latency_s: fit.intercept.max(0.0),
         bandwidth_gbs: 1.0 / fit.slope / 1e9,
-        r_squared: fit.r_squared,
+        r_squared: (points.len() > 2).then_some(fit.r_squared),
     })
 }
 
@@ -114,7 +122,9 @@ mod tests {
         let fit = fit_latency_bandwidth(&points).unwrap();
         assert!((fit.latency_s - 5e-6).abs() < 1e-9, "{fit:?}");
         assert!((fit.bandwidth_gbs - 12.0).abs() < 1e-6, "{fit:?}");
-        assert!(fit.r_squared > 0.999_999);
+        assert!(fit.r_squared.unwrap() > 0.999_999);
+        let two = fit_latency_bandwidth(&points[..2]).unwrap();
+        assert_eq!(two.r_squared, None, "two points always fit a line exactly");
     }
 
     #[test]

@@ -197,12 +197,12 @@ mod tests {
         upload: LatencyBandwidth {
             latency_s: 1e-5,
             bandwidth_gbs: 10.0,
-            r_squared: 1.0,
+            r_squared: Some(1.0),
         },
         download: LatencyBandwidth {
             latency_s: 1e-5,
             bandwidth_gbs: 20.0,
-            r_squared: 1.0,
+            r_squared: Some(1.0),
         },
         device_bandwidth_gbs: 1000.0,
         device_probe_bytes: 256 << 20,

@@ -273,10 +273,10 @@ impl Document for PingpongDocument {
         let mut lines = Vec::new();
         if let Some(fit) = &self.fit {
             lines.push(format!(
-                "fitted t(bytes) = {} + bytes / {} GB/s   (R² {:.4}; least squares on relative error)",
+                "fitted t(bytes) = {} + bytes / {} GB/s   ({}; least squares on relative error)",
                 seconds(fit.latency_s),
                 rate(fit.bandwidth_gbs),
-                fit.r_squared
+                fit.r_squared_text()
             ));
         }
         let at = |bytes: u64| self.points.iter().find(|p| p.bytes == bytes);
