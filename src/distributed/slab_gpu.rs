@@ -75,14 +75,13 @@ impl<'a> GpuSlab<'a> {
         let change_size = 1u32 << context.workgroup_size(256).ilog2();
         let change = context.pipelines().get(
             context,
-            &ShaderSpec {
-                label: "stencil_change",
-                source: include_str!("../../shaders/stencil_change.wgsl"),
-                entry_point: "max_change",
-                constants: vec![("WORKGROUP_SIZE", change_size as f64)],
-                // Checked: its indices start at an offset the host chose.
-                trusted: None,
-            },
+            // Checked, not trusted: its indices start at an offset the host chose.
+            &ShaderSpec::new(
+                "stencil_change",
+                include_str!("../../shaders/stencil_change.wgsl"),
+                "max_change",
+            )
+            .constant("WORKGROUP_SIZE", change_size),
         )?;
 
         let started = Instant::now();

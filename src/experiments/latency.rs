@@ -62,13 +62,8 @@ pub fn measure(
 ) -> Result<LatencyDocument> {
     let compiled = context.pipelines().get(
         context,
-        &ShaderSpec {
-            label: "empty",
-            source: include_str!("../../shaders/empty.wgsl"),
-            entry_point: "main",
-            constants: vec![],
-            trusted: Some("it reads and writes nothing"),
-        },
+        &ShaderSpec::new("empty", include_str!("../../shaders/empty.wgsl"), "main")
+            .trusted("it reads and writes nothing"),
     )?;
     let progress = Progress::new(
         ((batches.len() + 1) * (options.warmup + options.runs)) as u64,

@@ -252,16 +252,14 @@ pub fn gpu_probe(
     for &fmas in chains {
         let compiled = context.pipelines().get(
             context,
-            &ShaderSpec {
-                label: "roofline",
-                source: include_str!("../../shaders/roofline.wgsl"),
-                entry_point: "main",
-                constants: vec![
-                    ("WORKGROUP_SIZE", workgroup_size as f64),
-                    ("FMAS", fmas as f64),
-                ],
-                trusted: Some("one grid-stride loop, i < arrayLength(&result), and a is as long"),
-            },
+            &ShaderSpec::new(
+                "roofline",
+                include_str!("../../shaders/roofline.wgsl"),
+                "main",
+            )
+            .constant("WORKGROUP_SIZE", workgroup_size)
+            .constant("FMAS", fmas)
+            .trusted("one grid-stride loop, i < arrayLength(&result), and a is as long"),
         )?;
         let layout = compiled.pipeline.get_bind_group_layout(0);
         let group = context.scoped("creating the roofline bind group", || {

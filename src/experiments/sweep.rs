@@ -416,9 +416,9 @@ impl Document for SweepDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::{Cost, Verification};
+    use crate::kernels::Cost;
     use crate::measure::PhaseSample;
-    use crate::measure::record::RecordInput;
+    use crate::measure::record::test_record;
 
     fn record(backend: Backend, size: u64, compute_s: f64, transfer_s: f64) -> Record {
         let gpu = backend == Backend::Gpu;
@@ -428,15 +428,6 @@ mod tests {
             compute_timestamp_s: None,
             download_s: gpu.then_some(transfer_s / 2.0),
         };
-        let verification = Verification {
-            passed: true,
-            rule: "exact".into(),
-            checked: 1,
-            mismatches: 0,
-            worst_error_ratio: 0.0,
-            relative_error: None,
-            first_mismatch: None,
-        };
         let cost = Cost {
             device_bytes: size,
             flops: size,
@@ -444,20 +435,7 @@ mod tests {
             download_bytes: size,
             items: None,
         };
-        Record::from_samples(
-            RecordInput {
-                kernel: "k",
-                variant: None,
-                backend,
-                size,
-                cost,
-                verification,
-                threads: None,
-                working_set_bytes: 0,
-                resides_in: "device".into(),
-            },
-            &[sample],
-        )
+        test_record(backend, size, cost, &[sample])
     }
 
     #[test]

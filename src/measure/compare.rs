@@ -194,10 +194,7 @@ mod tests {
     #[test]
     fn a_ratio_carries_its_range_and_says_when_it_is_noise() {
         use crate::backend::Backend;
-        use crate::kernels::Cost;
-        use crate::kernels::verify::check_value;
-        use crate::measure::PhaseSample;
-        use crate::measure::record::RecordInput;
+        use crate::measure::record::test_cpu_record;
         let folder = tempfile::tempdir().unwrap();
         let path = write(
             folder.path(),
@@ -206,37 +203,8 @@ mod tests {
                 "phases":{"compute":{"median_s":2.0,"min_s":1.8,"max_s":2.2},"total":{"median_s":2.0}}}]}"#,
         );
         let baseline = Baseline::load(&path).unwrap();
-        let record = |seconds: &[f64]| {
-            let samples: Vec<PhaseSample> = seconds
-                .iter()
-                .map(|&s| PhaseSample {
-                    upload_s: None,
-                    compute_wall_s: s,
-                    compute_timestamp_s: None,
-                    download_s: None,
-                })
-                .collect();
-            let cost = Cost {
-                device_bytes: 96,
-                flops: 16,
-                upload_bytes: 0,
-                download_bytes: 0,
-                items: None,
-            };
-            let input = RecordInput {
-                kernel: "triad",
-                variant: None,
-                backend: Backend::Simd,
-                size: 8,
-                working_set_bytes: 96,
-                resides_in: "L1d".into(),
-                cost,
-                verification: check_value(1.0, 1.0, 0.0, "exact"),
-                threads: Some(1),
-            };
-            Record::from_samples(input, &samples)
-        };
         // 1.9–2.1 s overlaps 1.8–2.2 s: a 1.0× ratio that is noise.
+        let record = |seconds: &[f64]| test_cpu_record(Backend::Simd, 8, seconds);
         let same = &baseline.compare(&[record(&[1.9, 2.0, 2.1])])[0];
         assert!(same.within_noise);
         assert!((same.compute_speedup_range[0] - 1.8 / 2.1).abs() < 1e-12);

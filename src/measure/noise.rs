@@ -89,41 +89,10 @@ fn worst_first(names: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::backend::Backend;
-    use crate::kernels::Cost;
-    use crate::kernels::verify::check_value;
-    use crate::measure::PhaseSample;
-    use crate::measure::record::RecordInput;
+    use crate::measure::record::test_cpu_record;
 
     fn record(compute_s: &[f64]) -> Record {
-        let samples: Vec<PhaseSample> = compute_s
-            .iter()
-            .map(|&s| PhaseSample {
-                upload_s: None,
-                compute_wall_s: s,
-                compute_timestamp_s: None,
-                download_s: None,
-            })
-            .collect();
-        Record::from_samples(
-            RecordInput {
-                kernel: "triad",
-                variant: None,
-                backend: Backend::Rayon,
-                size: 1,
-                working_set_bytes: 12,
-                resides_in: "L1d".into(),
-                cost: Cost {
-                    device_bytes: 12,
-                    flops: 2,
-                    upload_bytes: 0,
-                    download_bytes: 0,
-                    items: None,
-                },
-                verification: check_value(1.0, 1.0, 0.0, "exact"),
-                threads: Some(2),
-            },
-            &samples,
-        )
+        test_cpu_record(Backend::Rayon, 1, compute_s)
     }
 
     #[test]

@@ -233,3 +233,51 @@ pub fn fill_speedups(records: &mut [Record]) {
         }
     }
 }
+
+/// A verified `triad` record of `samples` with `cost`, for the tests of what is derived from
+/// records (verdicts, warnings, comparisons, break-even).
+#[cfg(test)]
+pub(crate) fn test_record(
+    backend: Backend,
+    size: u64,
+    cost: Cost,
+    samples: &[PhaseSample],
+) -> Record {
+    let verification = crate::kernels::verify::check_value(1.0, 1.0, 0.0, "exact");
+    Record::from_samples(
+        RecordInput {
+            kernel: "triad",
+            variant: None,
+            backend,
+            size,
+            working_set_bytes: 0,
+            resides_in: "memory".into(),
+            cost,
+            verification,
+            threads: (backend != Backend::Gpu).then_some(1),
+        },
+        samples,
+    )
+}
+
+/// [`test_record`] of a CPU backend from its compute times.
+#[cfg(test)]
+pub(crate) fn test_cpu_record(backend: Backend, size: u64, compute_s: &[f64]) -> Record {
+    let samples: Vec<PhaseSample> = compute_s
+        .iter()
+        .map(|&s| PhaseSample {
+            upload_s: None,
+            compute_wall_s: s,
+            compute_timestamp_s: None,
+            download_s: None,
+        })
+        .collect();
+    let cost = Cost {
+        device_bytes: 12 * size,
+        flops: 2 * size,
+        upload_bytes: 0,
+        download_bytes: 0,
+        items: None,
+    };
+    test_record(backend, size, cost, &samples)
+}

@@ -152,45 +152,25 @@ pub fn judge(record: &Record, model: &MachineModel) -> Verdict {
 mod tests {
     use super::*;
     use crate::backend::Backend;
-    use crate::kernels::{Cost, Verification};
+    use crate::kernels::Cost;
     use crate::measure::PhaseSample;
-    use crate::measure::record::RecordInput;
+    use crate::measure::record::test_record;
 
     fn gpu_record(upload_s: f64, compute_s: f64, download_s: f64, flops: u64) -> Record {
-        let verification = Verification {
-            passed: true,
-            rule: "exact".into(),
-            checked: 1,
-            mismatches: 0,
-            worst_error_ratio: 0.0,
-            relative_error: None,
-            first_mismatch: None,
+        let cost = Cost {
+            device_bytes: 1_000_000_000,
+            flops,
+            upload_bytes: 2_000_000_000,
+            download_bytes: 1_000_000_000,
+            items: None,
         };
-        Record::from_samples(
-            RecordInput {
-                kernel: "k",
-                variant: None,
-                backend: Backend::Gpu,
-                size: 1,
-                cost: Cost {
-                    device_bytes: 1_000_000_000,
-                    flops,
-                    upload_bytes: 2_000_000_000,
-                    download_bytes: 1_000_000_000,
-                    items: None,
-                },
-                verification,
-                threads: None,
-                working_set_bytes: 0,
-                resides_in: "device".into(),
-            },
-            &[PhaseSample {
-                upload_s: Some(upload_s),
-                compute_wall_s: compute_s,
-                compute_timestamp_s: None,
-                download_s: Some(download_s),
-            }],
-        )
+        let sample = PhaseSample {
+            upload_s: Some(upload_s),
+            compute_wall_s: compute_s,
+            compute_timestamp_s: None,
+            download_s: Some(download_s),
+        };
+        test_record(Backend::Gpu, 1, cost, &[sample])
     }
 
     const MODEL: MachineModel = MachineModel {
