@@ -26,6 +26,9 @@ pub struct Environment {
     pub total_memory_bytes: Option<u64>,
     /// The 1-minute load average when the command started (Unix), the busy-machine sign.
     pub load_average_1m: Option<f64>,
+    /// Tasks of other processes ready to run when the command started (Linux; the mean of five
+    /// looks): the machine at that moment, where the load average trails the last minute.
+    pub others_runnable_at_start: Option<f64>,
     /// `release` or `debug`: a debug build's timings say little about the hardware.
     pub build_profile: &'static str,
     /// When the document was made, UTC, RFC 3339 (`2026-11-30T18:21:47Z`).
@@ -34,11 +37,36 @@ pub struct Environment {
     pub hpclab_env: std::collections::BTreeMap<String, String>,
 }
 
-/// The 1-minute load average when this process first asked (Unix): `main` asks first thing,
-/// before the measurement adds its own load.
-pub fn load_at_start() -> Option<f64> {
-    static LOAD: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
-    *LOAD.get_or_init(|| Some(sysinfo::System::load_average().one).filter(|_| cfg!(unix)))
+/// How busy the machine was when this process first asked: the 1-minute load average (Unix)
+/// and the tasks of other processes ready to run (Linux). `main` asks first thing, before the
+/// measurement adds its own load.
+pub fn load_at_start() -> StartLoad {
+    static LOAD: std::sync::OnceLock<StartLoad> = std::sync::OnceLock::new();
+    *LOAD.get_or_init(|| StartLoad {
+        load_average_1m: Some(sysinfo::System::load_average().one).filter(|_| cfg!(unix)),
+        others_runnable: others_runnable(),
+    })
+}
+
+/// See [`load_at_start`].
+#[derive(Debug, Clone, Copy)]
+pub struct StartLoad {
+    pub load_average_1m: Option<f64>,
+    pub others_runnable: Option<f64>,
+}
+
+/// Tasks ready to run besides this one, averaged over five looks 2 ms apart at the fourth field
+/// of `/proc/loadavg` (`running/total`). Unlike the load average, which trails the last minute
+/// (the previous command's own load among it), this is the machine now.
+fn others_runnable() -> Option<f64> {
+    let mut looks = Vec::new();
+    for _ in 0..5 {
+        let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+        let running: f64 = text.split_whitespace().nth(3)?.split('/').next()?.parse().ok()?;
+        looks.push((running - 1.0).max(0.0));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    Some(looks.iter().sum::<f64>() / looks.len() as f64)
 }
 
 /// `release` or `debug`, from the build that is running (debug assertions on = a debug build).
@@ -103,7 +131,8 @@ impl Environment {
                 system.refresh_memory();
                 Some(system.total_memory()).filter(|&bytes| bytes > 0)
             },
-            load_average_1m: load_at_start(),
+            load_average_1m: load_at_start().load_average_1m,
+            others_runnable_at_start: load_at_start().others_runnable,
             build_profile: BUILD_PROFILE,
             timestamp_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                 .to_string(),
@@ -141,8 +170,10 @@ impl Provenance {
     }
 }
 
-/// The warnings the machine itself gives: a debug build; a load average at the start above the
-/// cores the measurement leaves idle (by more than half a core, the noise of an idle system).
+/// The warnings the machine itself gives: a debug build; a machine busy at the start, when both
+/// the load average and the tasks of other processes ready to run exceed the cores the
+/// measurement leaves idle (by more than half a core, the noise of an idle system). The load
+/// average alone trails the last minute, the previous command's own work included.
 pub fn environment_warnings(environment: &Environment) -> Vec<String> {
     let mut warnings = Vec::new();
     if environment.build_profile == "debug" {
@@ -153,9 +184,12 @@ pub fn environment_warnings(environment: &Environment) -> Vec<String> {
     }
     let cores = environment.cpu.logical_cores;
     let idle = cores.saturating_sub(environment.threads) as f64;
+    let busy_now = environment
+        .others_runnable_at_start
+        .is_none_or(|others| others > idle + 0.5);
     if let Some(load) = environment
         .load_average_1m
-        .filter(|&load| load > idle + 0.5)
+        .filter(|&load| load > idle + 0.5 && busy_now)
     {
         warnings.push(format!(
             "the machine was busy: load average {load:.2} at the start, with {} of its {cores} cores left idle by this measurement; other work competed for the cores and the memory",
