@@ -62,7 +62,13 @@ fn others_runnable() -> Option<f64> {
     let mut looks = Vec::new();
     for _ in 0..5 {
         let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-        let running: f64 = text.split_whitespace().nth(3)?.split('/').next()?.parse().ok()?;
+        let running: f64 = text
+            .split_whitespace()
+            .nth(3)?
+            .split('/')
+            .next()?
+            .parse()
+            .ok()?;
         looks.push((running - 1.0).max(0.0));
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
