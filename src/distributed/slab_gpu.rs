@@ -326,27 +326,11 @@ impl Slab for GpuSlab<'_> {
 mod tests {
     use super::*;
     use crate::distributed::slab::CpuSlab;
-    use crate::gpu::{AdapterChoice, GpuRequest};
     use crate::kernels::Problem;
     use crate::kernels::stencil::{StencilProblem, initial_field, initial_rows};
 
-    /// A GPU context, or `None` with a loud note; under `HPCLAB_REQUIRE_GPU=1` a missing adapter
-    /// fails the test (as `tests/common` does for the integration tests).
     fn gpu(max_binding_bytes: Option<u64>) -> Option<GpuContext> {
-        match GpuContext::new(&GpuRequest {
-            api: None,
-            adapter: AdapterChoice::Preferred,
-            max_binding_bytes,
-        }) {
-            Ok(context) => Some(context),
-            Err(error) if std::env::var("HPCLAB_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
-                panic!("HPCLAB_REQUIRE_GPU=1 but the GPU is unavailable: {error}")
-            }
-            Err(error) => {
-                eprintln!("\n*** SKIPPED: no GPU adapter ({error}) ***\n");
-                None
-            }
-        }
+        crate::gpu::context::test_gpu(max_binding_bytes)
     }
 
     fn same_bits(a: &[f32], b: &[f32]) -> bool {

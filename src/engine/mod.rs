@@ -76,8 +76,29 @@ pub fn run(
             (None, None) => continue,
             (None, Some(context)) => {
                 problem.clear_output();
-                let mut run = problem.gpu_run(context, variant)?;
-                let setup = GpuSetupReport::new(&context.setup, run.setup());
+                // The run borrows the problem until it is dropped, so the first sample is taken
+                // on a run of its own and checked before a second run (pipelines cached,
+                // buffers made again, device outputs poisoned as before) takes the rest. Its
+                // set-up is the one reported.
+                let (kernel_setup, first_sample) = {
+                    let mut run = problem.gpu_run(context, variant)?;
+                    let first_sample = match samples_each > 1 {
+                        true => Some(run.sample()?),
+                        false => None,
+                    };
+                    (run.setup(), first_sample)
+                };
+                let mut sampling = plan.sampling;
+                if first_sample.is_some() {
+                    progress.step();
+                    first = Some(problem.verify());
+                    problem.clear_output();
+                    match sampling.warmup {
+                        0 => sampling.runs -= 1,
+                        _ => sampling.warmup -= 1,
+                    }
+                }
+                let setup = GpuSetupReport::new(&context.setup, kernel_setup);
                 // Several GPU variants: report the compilation of all of them.
                 gpu_setup = Some(match gpu_setup {
                     Some(earlier) => GpuSetupReport {
@@ -87,7 +108,13 @@ pub fn run(
                     },
                     None => setup,
                 });
-                take_samples(plan.sampling, || run.sample(), |_, _| progress.step())?
+                let mut run = problem.gpu_run(context, variant)?;
+                let mut kept = take_samples(sampling, || run.sample(), |_, _| progress.step())?;
+                // Without warm-up the first sample is a kept one.
+                if let (0, Some(sample)) = (plan.sampling.warmup, first_sample) {
+                    kept.insert(0, sample);
+                }
+                kept
             }
             (Some(cpu), _) => {
                 // Parallel backends run inside the pool so that the plan's threads hold.
@@ -174,9 +201,10 @@ mod tests {
     use crate::gpu::GpuContext;
     use crate::kernels::verify::check_value;
     use crate::kernels::{
-        Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
+        Cost, CostModel, Footprint, GpuRun, GpuSetup, Kernel, KernelInfo, KernelOptions, Problem,
+        Variant,
     };
-    use crate::measure::MeasureOptions;
+    use crate::measure::{MeasureOptions, PhaseSample};
 
     fn quick(name: &str) -> PlanBuilder {
         Plan::kernel(name)
@@ -285,7 +313,7 @@ mod tests {
             _context: &'a GpuContext,
             _variant: Option<&'static Variant>,
         ) -> Result<Box<dyn GpuRun + 'a>> {
-            Err(Error::usage("flaky has no GPU"))
+            Ok(Box::new(FlakyGpu(self)))
         }
         fn verify(&self) -> Verification {
             check_value(self.value as f64, 1.0, 0.0, FLAKY_INFO.verification)
@@ -295,15 +323,72 @@ mod tests {
         }
     }
 
-    fn flaky_record(flaky: &'static Flaky, warmup: usize, runs: usize) -> Record {
+    /// Flaky "on the GPU": the same run, sampled through the engine's GPU path.
+    struct FlakyGpu<'a>(&'a mut FlakyProblem);
+
+    impl GpuRun for FlakyGpu<'_> {
+        fn sample(&mut self) -> Result<PhaseSample> {
+            self.0.run_loop(CpuLoop::Scalar, None);
+            Ok(PhaseSample {
+                upload_s: None,
+                compute_wall_s: 1e-6,
+                compute_timestamp_s: None,
+                download_s: None,
+            })
+        }
+        fn setup(&self) -> GpuSetup {
+            GpuSetup::default()
+        }
+    }
+
+    fn flaky_record_on(
+        backend: Backend,
+        gpu: &GpuState,
+        flaky: &'static Flaky,
+        warmup: usize,
+        runs: usize,
+    ) -> Record {
         let plan = PlanBuilder::new(flaky)
-            .backends(&[Backend::Scalar])
+            .backends(&[backend])
             .size(Some(1))
             .sampling(MeasureOptions { warmup, runs })
             .build()
             .unwrap();
-        let document = run(&plan, &GpuState::none(), "test".into(), true).unwrap();
-        document.records.into_iter().next().unwrap()
+        let document = run(&plan, gpu, "test".into(), true).unwrap();
+        let record = document.records.into_iter().next().unwrap();
+        assert_eq!(
+            record.phases.compute.samples_s.len(),
+            runs,
+            "every kept sample, the first included"
+        );
+        record
+    }
+
+    fn flaky_record(flaky: &'static Flaky, warmup: usize, runs: usize) -> Record {
+        flaky_record_on(Backend::Scalar, &GpuState::none(), flaky, warmup, runs)
+    }
+
+    #[test]
+    fn a_gpu_record_is_checked_after_its_first_sample_too() {
+        let Some(context) = crate::gpu::context::test_gpu(None) else {
+            return;
+        };
+        let gpu = GpuState::with(context);
+        static RIGHT: Flaky = Flaky {
+            bad: 0,
+            writes: usize::MAX,
+        };
+        static FIRST_WRONG: Flaky = Flaky {
+            bad: 1,
+            writes: usize::MAX,
+        };
+        for warmup in [0, 1] {
+            assert!(flaky_record_on(Backend::Gpu, &gpu, &RIGHT, warmup, 3).verified);
+            let record = flaky_record_on(Backend::Gpu, &gpu, &FIRST_WRONG, warmup, 3);
+            assert!(!record.verified, "warm-up {warmup}");
+            let mismatch = record.verification.first_mismatch.as_deref().unwrap();
+            assert!(mismatch.starts_with("first sample:"), "{mismatch}");
+        }
     }
 
     #[test]

@@ -407,3 +407,23 @@ impl GpuContext {
         (bytes / element_bytes).max(1)
     }
 }
+
+/// For unit tests: a GPU context, or `None` with a loud note; under `HPCLAB_REQUIRE_GPU=1` a
+/// missing adapter fails the test (as `tests/common` does for the integration tests).
+#[cfg(test)]
+pub(crate) fn test_gpu(max_binding_bytes: Option<u64>) -> Option<GpuContext> {
+    match GpuContext::new(&GpuRequest {
+        api: None,
+        adapter: AdapterChoice::Preferred,
+        max_binding_bytes,
+    }) {
+        Ok(context) => Some(context),
+        Err(error) if std::env::var("HPCLAB_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("HPCLAB_REQUIRE_GPU=1 but the GPU is unavailable: {error}")
+        }
+        Err(error) => {
+            eprintln!("\n*** SKIPPED: no GPU adapter ({error}) ***\n");
+            None
+        }
+    }
+}
