@@ -214,13 +214,13 @@ impl Kernel for Reduce {
 /// The GPU's reduction shape, recorded when a GPU run is set up: what the error bound needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct GpuShape {
-    workgroup_size: u32,
+    pub(crate) workgroup_size: u32,
     /// Elements one invocation adds in order, at most.
-    per_invocation: u64,
+    pub(crate) per_invocation: u64,
     /// Partial sums the second pass adds (tree, subgroup).
-    partials: u64,
+    pub(crate) partials: u64,
     /// Workgroups of all chunks together (atomics: one accumulator update each).
-    groups: u64,
+    pub(crate) groups: u64,
 }
 
 /// n f32 inputs, their exact sum, and the result of the last run with the strategy it used.
@@ -281,110 +281,114 @@ impl ReduceProblem {
 
     /// The rounding structure of `strategy` on these inputs.
     pub fn depth(&self, strategy: Strategy) -> Depth {
-        let n = self.x.len() as u64;
-        let cpu = |roundings, chains, chain_len, why: String| Depth {
-            roundings,
-            unit: CPU_UNIT,
-            chains,
-            chain_len,
-            why,
-        };
-        let accumulators = || {
-            let lanes = Isa::selected().f32_lanes() as u64;
-            let k = cpu::ACCUMULATORS as u64;
-            let chains = k * lanes;
-            // A register element: its chain, the registers added, the lanes added, the tail
-            // added. A tail element: the tail in order, then added.
-            let roundings = (n / chains + k + lanes).max(chains);
-            (roundings, chains, n.div_ceil(chains))
-        };
-        match strategy {
-            Strategy::Sequential => {
-                cpu(n.saturating_sub(1), 1, n, "n − 1 additions in order".into())
+        summation_depth(self.x.len() as u64, strategy, self.gpu_shape)
+    }
+}
+
+/// The rounding structure of summing `n` values with `strategy` (and, for the GPU strategies,
+/// the shape its set-up chose; without one, the longest chain stands in): reduce's, and dot's
+/// after each product's own rounding.
+pub(crate) fn summation_depth(n: u64, strategy: Strategy, gpu_shape: Option<GpuShape>) -> Depth {
+    let cpu = |roundings, chains, chain_len, why: String| Depth {
+        roundings,
+        unit: CPU_UNIT,
+        chains,
+        chain_len,
+        why,
+    };
+    let accumulators = || {
+        let lanes = Isa::selected().f32_lanes() as u64;
+        let k = cpu::ACCUMULATORS as u64;
+        let chains = k * lanes;
+        // A register element: its chain, the registers added, the lanes added, the tail
+        // added. A tail element: the tail in order, then added.
+        let roundings = (n / chains + k + lanes).max(chains);
+        (roundings, chains, n.div_ceil(chains))
+    };
+    match strategy {
+        Strategy::Sequential => cpu(n.saturating_sub(1), 1, n, "n − 1 additions in order".into()),
+        Strategy::Pairwise => {
+            let block = cpu::PAIRWISE_BLOCK as u64;
+            let mut levels = 0;
+            let mut longest = n;
+            while longest > block {
+                longest = longest.div_ceil(2);
+                levels += 1;
             }
-            Strategy::Pairwise => {
-                let block = cpu::PAIRWISE_BLOCK as u64;
-                let mut levels = 0;
-                let mut longest = n;
-                while longest > block {
-                    longest = longest.div_ceil(2);
-                    levels += 1;
-                }
-                cpu(
-                    n.min(block).saturating_sub(1) + levels,
-                    n.div_ceil(block),
-                    n.min(block),
+            cpu(
+                n.min(block).saturating_sub(1) + levels,
+                n.div_ceil(block),
+                n.min(block),
+                format!(
+                    "{} in a block + {levels} halvings",
+                    n.min(block).saturating_sub(1)
+                ),
+            )
+        }
+        Strategy::Accumulators => {
+            let (roundings, chains, chain_len) = accumulators();
+            cpu(
+                roundings,
+                chains,
+                chain_len,
+                format!("{chains} interleaved chains of ≤ {chain_len}, then combined"),
+            )
+        }
+        Strategy::ChunkAccumulators => {
+            // Any chunking is covered by the whole array's bound; +2 for the f64 combination
+            // and the final rounding to f32.
+            let (roundings, chains, chain_len) = accumulators();
+            cpu(
+                roundings + 2,
+                chains,
+                chain_len,
+                format!(
+                    "per chunk ≤ {chains} chains of ≤ {chain_len}, then f64 combination and one rounding"
+                ),
+            )
+        }
+        Strategy::Tree | Strategy::Subgroup | Strategy::Atomics => {
+            let Some(shape) = gpu_shape else {
+                // No GPU set-up yet: nothing of this strategy has run; the bound of the
+                // longest chain stands in.
+                return summation_depth(n, Strategy::Sequential, None);
+            };
+            let size = shape.workgroup_size as u64;
+            let levels = size.ilog2() as u64;
+            let per_lane = shape.partials.div_ceil(size);
+            let (roundings, why) = match strategy {
+                Strategy::Tree => (
+                    shape.per_invocation + levels + per_lane + levels,
                     format!(
-                        "{} in a block + {levels} halvings",
-                        n.min(block).saturating_sub(1)
+                        "{} per invocation + {levels} tree levels + {per_lane} partials per lane + {levels} levels",
+                        shape.per_invocation
                     ),
-                )
-            }
-            Strategy::Accumulators => {
-                let (roundings, chains, chain_len) = accumulators();
-                cpu(
-                    roundings,
-                    chains,
-                    chain_len,
-                    format!("{chains} interleaved chains of ≤ {chain_len}, then combined"),
-                )
-            }
-            Strategy::ChunkAccumulators => {
-                // Any chunking is covered by the whole array's bound; +2 for the f64 combination
-                // and the final rounding to f32.
-                let (roundings, chains, chain_len) = accumulators();
-                cpu(
-                    roundings + 2,
-                    chains,
-                    chain_len,
+                ),
+                // subgroupAdd's order is unspecified: each workgroup-wide sum is bounded by
+                // two subgroup sums (≤ size − 1 each) and the loop between them.
+                Strategy::Subgroup => (
+                    shape.per_invocation + 2 * size + per_lane + 2 * size,
                     format!(
-                        "per chunk ≤ {chains} chains of ≤ {chain_len}, then f64 combination and one rounding"
+                        "{} per invocation + ≤ {} in subgroup sums + {per_lane} partials per lane + ≤ {}",
+                        shape.per_invocation,
+                        2 * size,
+                        2 * size
                     ),
-                )
-            }
-            Strategy::Tree | Strategy::Subgroup | Strategy::Atomics => {
-                let Some(shape) = self.gpu_shape else {
-                    // No GPU set-up yet: nothing of this strategy has run; the bound of the
-                    // longest chain stands in.
-                    return self.depth(Strategy::Sequential);
-                };
-                let size = shape.workgroup_size as u64;
-                let levels = size.ilog2() as u64;
-                let per_lane = shape.partials.div_ceil(size);
-                let (roundings, why) = match strategy {
-                    Strategy::Tree => (
-                        shape.per_invocation + levels + per_lane + levels,
-                        format!(
-                            "{} per invocation + {levels} tree levels + {per_lane} partials per lane + {levels} levels",
-                            shape.per_invocation
-                        ),
+                ),
+                _ => (
+                    shape.per_invocation + levels + shape.groups,
+                    format!(
+                        "{} per invocation + {levels} tree levels + {} workgroup partials into one accumulator",
+                        shape.per_invocation, shape.groups
                     ),
-                    // subgroupAdd's order is unspecified: each workgroup-wide sum is bounded by
-                    // two subgroup sums (≤ size − 1 each) and the loop between them.
-                    Strategy::Subgroup => (
-                        shape.per_invocation + 2 * size + per_lane + 2 * size,
-                        format!(
-                            "{} per invocation + ≤ {} in subgroup sums + {per_lane} partials per lane + ≤ {}",
-                            shape.per_invocation,
-                            2 * size,
-                            2 * size
-                        ),
-                    ),
-                    _ => (
-                        shape.per_invocation + levels + shape.groups,
-                        format!(
-                            "{} per invocation + {levels} tree levels + {} workgroup partials into one accumulator",
-                            shape.per_invocation, shape.groups
-                        ),
-                    ),
-                };
-                Depth {
-                    roundings,
-                    unit: GPU_UNIT,
-                    chains: shape.groups * size,
-                    chain_len: shape.per_invocation,
-                    why,
-                }
+                ),
+            };
+            Depth {
+                roundings,
+                unit: GPU_UNIT,
+                chains: shape.groups * size,
+                chain_len: shape.per_invocation,
+                why,
             }
         }
     }

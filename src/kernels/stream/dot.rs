@@ -2,13 +2,14 @@
 //! vector accumulators with SIMD, a tree per workgroup and then over the partials on the GPU.
 
 use crate::backend::CpuLoop;
+use crate::cpu::AlignedVec;
 use crate::cpu::parallel::sum_chunks2;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
-use crate::cpu::{AlignedVec, Isa};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, PARTIALS_PER_CHUNK, Setup, ShaderSpec, chunks};
 use crate::kernels::inputs::uniform_f32;
-use crate::kernels::reduce::bound::{CPU_UNIT, Depth, GPU_UNIT, allowed_error};
+use crate::kernels::reduce::bound::{CPU_UNIT, Depth, allowed_error};
+use crate::kernels::reduce::{GpuShape, Strategy, summation_depth};
 use crate::kernels::verify::check_value;
 use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
@@ -90,16 +91,8 @@ enum Summation {
     /// Accumulators per chunk, chunk sums added in f64.
     Chunks,
     /// Grid-stride sums per invocation, a tree per workgroup, then one workgroup over the
-    /// partials (what [`gpu_run`] set up).
-    Gpu {
-        workgroup_size: u64,
-        /// Elements one invocation adds in order, at most.
-        per_invocation: u64,
-        /// Partial slots the finishing workgroup adds.
-        partials: u64,
-        /// Workgroups of all chunks together.
-        groups: u64,
-    },
+    /// partials (what [`gpu_run`] set up): reduce's `tree`, in shape too.
+    Gpu(GpuShape),
 }
 
 /// The plain loop: one accumulator (f64, so that the result stays accurate; still serial).
@@ -202,70 +195,28 @@ impl DotProblem {
     /// [`reduce::bound`](crate::kernels::reduce::bound)).
     fn depth(&self) -> Depth {
         let n = self.a.len() as u64;
-        let cpu = |roundings, chains, chain_len, why: String| Depth {
-            roundings,
-            unit: CPU_UNIT,
-            chains,
-            chain_len,
-            why,
-        };
-        // A product in a register: its own rounding (counted even where the multiply-add
-        // fuses), its accumulator's chain, the registers added, the lanes added, the tail added.
-        // A product in the tail: its rounding, the tail in order, then added.
-        let accumulators = || {
-            let lanes = Isa::selected().f32_lanes() as u64;
-            let k = ACCUMULATORS as u64;
-            let chains = k * lanes;
-            let roundings = (1 + n / chains + k + lanes).max(chains + 1);
-            (roundings, chains, n.div_ceil(chains))
-        };
-        match self.summation {
+        let (strategy, shape) = match self.summation {
             // f64 adds are 2^-29 of an f32 rounding each; no f32 accumulator, so each product is
             // its own chain (no stagnation).
-            Summation::Serial => cpu(
-                2 + n.div_ceil(1 << 29),
-                n.max(1),
-                1,
-                "a·b rounded to f32, added in f64, one rounding to f32".into(),
-            ),
-            Summation::Accumulators => {
-                let (roundings, chains, chain_len) = accumulators();
-                cpu(
-                    roundings,
-                    chains,
-                    chain_len,
-                    format!("a·b, {chains} interleaved chains of ≤ {chain_len}, then combined"),
-                )
+            Summation::Serial => {
+                return Depth {
+                    roundings: 2 + n.div_ceil(1 << 29),
+                    unit: CPU_UNIT,
+                    chains: n.max(1),
+                    chain_len: 1,
+                    why: "a·b rounded to f32, added in f64, one rounding to f32".into(),
+                };
             }
-            Summation::Chunks => {
-                let (roundings, chains, chain_len) = accumulators();
-                cpu(
-                    roundings + 2,
-                    chains,
-                    chain_len,
-                    format!(
-                        "a·b, per chunk ≤ {chains} chains of ≤ {chain_len}, then f64 combination and one rounding"
-                    ),
-                )
-            }
-            Summation::Gpu {
-                workgroup_size,
-                per_invocation,
-                partials,
-                groups,
-            } => {
-                let levels = workgroup_size.ilog2() as u64;
-                let per_lane = partials.div_ceil(workgroup_size);
-                Depth {
-                    roundings: 1 + per_invocation + levels + per_lane + levels,
-                    unit: GPU_UNIT,
-                    chains: groups * workgroup_size,
-                    chain_len: per_invocation,
-                    why: format!(
-                        "a·b, {per_invocation} per invocation + {levels} tree levels + {per_lane} partials per lane + {levels} levels"
-                    ),
-                }
-            }
+            Summation::Accumulators => (Strategy::Accumulators, None),
+            Summation::Chunks => (Strategy::ChunkAccumulators, None),
+            Summation::Gpu(shape) => (Strategy::Tree, Some(shape)),
+        };
+        // The products are summed as reduce sums its values, each after its own rounding.
+        let sum = summation_depth(n, strategy, shape);
+        Depth {
+            roundings: sum.roundings + 1,
+            why: format!("a·b, {}", sum.why),
+            ..sum
         }
     }
 }
@@ -354,12 +305,12 @@ fn gpu_run<'a>(
     setup.dispatch(&partial, sums);
     setup.dispatch(&finish, total);
     let gpu = setup.finish()?;
-    problem.summation = Summation::Gpu {
-        workgroup_size: workgroup_size as u64,
+    problem.summation = Summation::Gpu(GpuShape {
+        workgroup_size,
         per_invocation,
         partials: slots,
         groups: groups_total,
-    };
+    });
     Ok(gpu.sampled_by(move |gpu| {
         let uploads = [problem.a.as_bytes(), problem.b.as_bytes()];
         // Only the first slot, where the finish pass leaves the total.
