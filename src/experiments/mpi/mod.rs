@@ -144,6 +144,21 @@ pub(crate) fn mpi_heading(info: &MpiInfo) -> String {
     )
 }
 
+/// For unit tests: two ranks on one host of two cores, with `threading`.
+#[cfg(test)]
+pub(crate) fn test_mpi_info(threading: &str) -> MpiInfo {
+    MpiInfo {
+        ranks: 2,
+        library: "test MPI".into(),
+        standard: "3.1".into(),
+        hosts: vec!["a".into(), "a".into()],
+        ranks_per_host: 2,
+        threading: threading.into(),
+        cores_per_host: 2,
+        cores_per_rank: 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,16 +166,7 @@ mod tests {
     use crate::report::Document;
 
     fn info() -> MpiInfo {
-        MpiInfo {
-            ranks: 2,
-            library: "test MPI".into(),
-            standard: "3.1".into(),
-            hosts: vec!["a".into(), "a".into()],
-            ranks_per_host: 2,
-            threading: "single".into(),
-            cores_per_host: 2,
-            cores_per_rank: 1,
-        }
+        test_mpi_info("single")
     }
 
     /// The provenance is flattened: its keys stand at the top of every MPI document's JSON, as

@@ -474,16 +474,7 @@ mod tests {
     fn the_document_says_what_the_first_round_trip_includes() {
         let mut document = StartupDocument {
             provenance: Provenance::new("hpclab mpi startup".into(), Environment::capture(1, None)),
-            mpi: MpiInfo {
-                ranks: 2,
-                library: "test MPI".into(),
-                standard: "3.1".into(),
-                hosts: vec!["a".into(), "a".into()],
-                ranks_per_host: 2,
-                threading: "single".into(),
-                cores_per_host: 2,
-                cores_per_rank: 1,
-            },
+            mpi: crate::experiments::mpi::test_mpi_info("single"),
             runs: 1,
             ranks: Vec::new(),
             launch_spread_s: 0.0,

@@ -510,7 +510,6 @@ impl StencilDocument {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::distributed::mpi::MpiInfo;
     use crate::distributed::slab::SlabSetup;
     use crate::environment::{Environment, Provenance};
     use crate::experiments::mpi::stencil::RankFigures;
@@ -562,16 +561,7 @@ mod tests {
         super::super::scale_against_one_rank(&mut points, Some(Scaling::Strong));
         StencilDocument {
             provenance: Provenance::new("hpclab mpi stencil".into(), Environment::capture(1, None)),
-            mpi: MpiInfo {
-                ranks: 2,
-                library: "test MPI".into(),
-                standard: "3.1".into(),
-                hosts: vec!["a".into(), "a".into()],
-                ranks_per_host: 2,
-                threading: "funneled".into(),
-                cores_per_host: 2,
-                cores_per_rank: 1,
-            },
+            mpi: crate::experiments::mpi::test_mpi_info("funneled"),
             backend: MpiBackend::Rayon,
             scaling: Some(Scaling::Strong),
             size: 1024,
