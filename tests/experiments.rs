@@ -43,10 +43,20 @@ fn assert_svg(path: &Path, legend: &[&str]) {
         svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
         "not an SVG document"
     );
+    // The text of every <text> element, trimmed: a legend entry is one of them, not a match
+    // anywhere in the markup.
+    let texts: Vec<&str> = svg
+        .split("<text")
+        .skip(1)
+        .filter_map(|element| {
+            let (_, rest) = element.split_once('>')?;
+            Some(rest.split("</text>").next()?.trim())
+        })
+        .collect();
     for name in legend {
         assert!(
-            svg.contains(&format!(">{name}<")) || svg.contains(name),
-            "legend lacks {name}"
+            texts.iter().any(|text| text.starts_with(name)),
+            "no text element of the SVG starts with {name}: {texts:?}"
         );
     }
 }
@@ -151,8 +161,26 @@ fn sweep_names_the_break_even_and_plots_every_backend() {
     let backends = if has_gpu { 4 } else { 3 };
     assert_eq!(json["records"].as_array().unwrap().len(), 5 * backends);
     let break_even = &json["break_even"];
-    assert!(break_even.get("end_to_end").is_some() && break_even.get("compute_only").is_some());
-    assert!(break_even["summary"].as_str().unwrap().len() > 10);
+    // A break-even is one of the sizes measured, or null when the GPU never keeps winning.
+    let sizes: Vec<u64> = json["sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap())
+        .collect();
+    for key in ["end_to_end", "compute_only"] {
+        let at = &break_even[key];
+        assert!(
+            at.is_null() || sizes.contains(&at.as_u64().unwrap()),
+            "{key}: {at}"
+        );
+    }
+    let summary = break_even["summary"].as_str().unwrap();
+    if has_gpu {
+        assert!(summary.contains("GPU compute alone"), "{summary}");
+    } else {
+        assert_eq!(summary, "no GPU records: no break-even");
+    }
     let gpu_series = ["gpu (with transfers)", "gpu (compute only)"];
     assert_svg(
         &plot,
