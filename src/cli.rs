@@ -385,10 +385,14 @@ pub struct RooflineArgs {
     after_help = "Examples:\n  hpclab report --out my-report\n  HPCLAB_MAX_SIZE=1Mi hpclab report --out quick-report   # a quick pass"
 )]
 pub struct ReportArgs {
-    /// Folder for report.md, report.html, one JSON document and one SVG figure per step
-    /// (created if missing).
+    /// Folder for report.md, report.html, one JSON document and one SVG figure per step. It is
+    /// built beside DIR and put in place when complete; an earlier report there is replaced.
     #[arg(long)]
     pub out: PathBuf,
+    /// Write into an existing folder that is not an earlier report: the report's files replace
+    /// files of the same name, every other file is left as it is.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `hpclab mpi`.

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod environment;
 pub mod error;
 pub mod experiments;
+pub mod files;
 pub mod gpu;
 pub mod kernels;
 pub mod measure;

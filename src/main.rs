@@ -9,6 +9,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // Read before any work adds its own load.
     hpclab::environment::load_at_start();
+    hpclab::files::remove_temporaries_on_signal();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return clap_error(error),

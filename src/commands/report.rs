@@ -8,7 +8,8 @@ use crate::cli::{Cli, Command, ReportArgs};
 use crate::environment::{Environment, environment_warnings};
 use crate::error::{Error, Result};
 use crate::experiments::devices::{self, Devices};
-use crate::report::{Document, Exporter, html, markdown::MarkdownExporter, write_atomically};
+use crate::files::{self, StagedFolder};
+use crate::report::{Document, Exporter, html, markdown::MarkdownExporter};
 use clap::Parser;
 use std::path::Path;
 
@@ -106,25 +107,48 @@ fn step(line: &str) -> Result<Box<dyn Document>> {
     }
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
-    write_atomically(path, text)
+/// The report's own files: report.md, report.html and each step's JSON and SVG.
+fn written_by_a_report(name: &str) -> bool {
+    name == "report.md"
+        || name == "report.html"
+        || SUITE.iter().any(|(step, _, _)| {
+            name.strip_prefix(step)
+                .is_some_and(|rest| rest == ".json" || rest == ".svg")
+        })
+}
+
+/// How the finished report goes into `--out`: whole, in place of nothing, an empty folder or an
+/// earlier report (`true`); or file by file into a folder of the user's (`--force`, `false`).
+/// Refuses a folder of the user's without `--force`.
+fn replaces_whole(folder: &Path, force: bool) -> Result<bool> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Ok(true);
+    };
+    let names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let earlier_report = std::fs::read_to_string(folder.join("report.md"))
+        .is_ok_and(|text| text.starts_with("# hpclab report"));
+    let foreign = names.iter().find(|name| !written_by_a_report(name));
+    match foreign {
+        None if names.is_empty() || earlier_report => Ok(true),
+        _ if force => Ok(false),
+        found => Err(Error::usage(format!(
+            "--out {}: holds files that are not an hpclab report ({}); choose a new folder, or \
+             --force to add the report's files to it (others are left as they are)",
+            folder.display(),
+            found.map_or("no report.md", String::as_str)
+        ))),
+    }
 }
 
 /// Runs the suite and writes the report.
 pub fn execute(args: &ReportArgs) -> Result<Outcome> {
-    let folder = &args.out;
-    if folder.exists() && !folder.is_dir() {
-        return Err(Error::usage(format!(
-            "--out {}: is a file; give a folder",
-            folder.display()
-        )));
-    }
-    std::fs::create_dir_all(folder).map_err(|e| {
-        Error::usage(format!(
-            "--out {}: cannot create it ({e})",
-            folder.display()
-        ))
-    })?;
+    let staged = StagedFolder::new("--out", &args.out)?;
+    let whole = replaces_whole(&args.out, args.force)?;
+    let folder = staged.path();
+    let write = |name: &str, text: &str| files::write(&folder.join(name), text.as_bytes());
     let machine = devices::render(&Devices::detect(None));
     // Which build, where and when: said once here, for every section below.
     let environment = Environment::capture(rayon::current_num_threads(), None);
@@ -161,18 +185,11 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
             Ok(document) => {
                 let json = serde_json::to_string_pretty(&document.json()?)
                     .map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))?;
-                write(&folder.join(format!("{name}.json")), &(json + "\n"))?;
-                let svg = match document.chart() {
-                    Some(chart) => {
-                        let path = folder.join(format!("{name}.svg"));
-                        chart.write_svg(&path)?;
-                        Some(
-                            std::fs::read_to_string(&path)
-                                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?,
-                        )
-                    }
-                    None => None,
-                };
+                write(&format!("{name}.json"), &(json + "\n"))?;
+                let svg = document.chart().map(|chart| chart.svg()).transpose()?;
+                if let Some(svg) = &svg {
+                    write(&format!("{name}.svg"), svg)?;
+                }
                 all_verified &= document.verified();
                 markdown.push_str(&format!(
                     "\n## {title}\n\n`{line}`\n\n{}",
@@ -201,14 +218,16 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
             }
         }
     }
-    write(&folder.join("report.md"), &markdown)?;
-    write(
-        &folder.join("report.html"),
-        &html::page("hpclab report", &body),
-    )?;
+    write("report.md", &markdown)?;
+    write("report.html", &html::page("hpclab report", &body))?;
+    if whole {
+        staged.replace()?;
+    } else {
+        staged.merge_into()?;
+    }
     eprintln!(
         "hpclab: wrote {}/report.md and report.html",
-        folder.display()
+        args.out.display()
     );
     Ok(if all_verified {
         Outcome::Success

@@ -6,7 +6,7 @@ use crate::cli::RunArgs;
 use crate::engine::{self, GpuState, Plan};
 use crate::error::{Error, Result};
 use crate::measure::compare::Baseline;
-use crate::report::{self, Destination, Document};
+use crate::report::{Destination, Document};
 
 /// A checked `run` configuration: the plan, where its document goes, and the baseline.
 pub struct RunConfig {
@@ -34,9 +34,9 @@ impl Measure<RunArgs> for RunConfig {
             .seed(args.kernel_args.seed)
             .build()?;
         let destination = args.out.destination();
-        for path in [&destination.output, &args.image].into_iter().flatten() {
-            report::check_output_path(path)?;
-        }
+        let mut files = destination.files();
+        files.extend(args.image.as_deref().map(|path| ("--image", path)));
+        crate::files::check_outputs(&files)?;
         let baseline = match &args.compare {
             Some(path) => {
                 let baseline = Baseline::load(path)?;

@@ -58,14 +58,14 @@ pub fn write_field_png(
             std::io::Error::other(e.to_string()),
         )
     };
-    let file = std::fs::File::create(path)
-        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width as u32, height as u32);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| failed(&e))?;
     writer.write_image_data(&rgb).map_err(|e| failed(&e))?;
-    writer.finish().map_err(|e| failed(&e))
+    writer.finish().map_err(|e| failed(&e))?;
+    crate::files::write(path, &png)
 }
 
 /// Writes a kernel's picture as a PNG.

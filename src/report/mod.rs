@@ -77,13 +77,13 @@ pub fn exporter(format: Format) -> Box<dyn Exporter> {
     }
 }
 
-/// Writes `document` in `format` to `output` (atomically) or to stdout. When the file holds
+/// Writes `document` in `format` to `output` (whole, [`crate::files::write`]) or to stdout. When the file holds
 /// another format than the table, the table is still printed for the person at the terminal.
 pub fn emit(document: &dyn Document, format: Format, output: Option<&Path>) -> Result<()> {
     let text = exporter(format).render(document)?;
     match output {
         Some(path) => {
-            write_atomically(path, &text)?;
+            crate::files::write(path, text.as_bytes())?;
             if format != Format::Table {
                 print!("{}", exporter(Format::Table).render(document)?);
             }
@@ -106,12 +106,17 @@ pub struct Destination {
 }
 
 impl Destination {
-    /// Checks before any work that every file named can be created.
-    pub fn check(&self) -> Result<()> {
-        [&self.output, &self.plot]
+    /// The files named, each with its flag.
+    pub fn files(&self) -> Vec<(&'static str, &Path)> {
+        [("--output", &self.output), ("--plot", &self.plot)]
             .into_iter()
-            .flatten()
-            .try_for_each(|path| check_output_path(path))
+            .filter_map(|(flag, path)| Some((flag, path.as_deref()?)))
+            .collect()
+    }
+
+    /// Checks before any work that every file named can be written, each to its own path.
+    pub fn check(&self) -> Result<()> {
+        crate::files::check_outputs(&self.files())
     }
 }
 
@@ -123,39 +128,4 @@ pub fn publish(document: &dyn Document, out: &Destination) -> Result<()> {
         eprintln!("hpclab: wrote {}", path.display());
     }
     Ok(())
-}
-
-/// Checks before any work that `path` can be created: its folder exists.
-pub fn check_output_path(path: &Path) -> Result<()> {
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if !folder.is_dir() {
-        return Err(Error::usage(format!(
-            "--output {}: the folder {} does not exist; create it or choose another path",
-            path.display(),
-            folder.display()
-        )));
-    }
-    if path.is_dir() {
-        return Err(Error::usage(format!(
-            "--output {}: is a folder; give a file name",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Writes `text` to `path` through a temporary file and a rename, so that an interrupted run
-/// never leaves a partial file behind.
-pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let temporary = path.with_extension(format!(
-        "{}.partial",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("out")
-    ));
-    std::fs::write(&temporary, text)
-        .map_err(|e| Error::io(format!("writing {}", temporary.display()), e))?;
-    std::fs::rename(&temporary, path)
-        .map_err(|e| Error::io(format!("renaming to {}", path.display()), e))
 }

@@ -162,8 +162,13 @@ impl Chart {
         }
     }
 
-    /// Writes the chart as an SVG file.
+    /// Writes the chart as an SVG file (whole, [`crate::files::write`]).
     pub fn write_svg(&self, path: &Path) -> Result<()> {
+        crate::files::write(path, self.svg()?.as_bytes())
+    }
+
+    /// The chart as SVG text.
+    pub fn svg(&self) -> Result<String> {
         let points = || {
             self.series
                 .iter()
@@ -172,23 +177,31 @@ impl Chart {
         };
         let x = self.range(points().map(|p| p.0), self.log_x);
         let y = self.range(points().map(|p| p.1), self.log_y);
+        let mut svg = String::new();
         let result = match (self.log_x, self.log_y) {
-            (true, true) => self.draw(path, (x.0..x.1).log_scale(), (y.0..y.1).log_scale(), x, y),
-            (true, false) => self.draw(path, (x.0..x.1).log_scale(), y.0..y.1, x, y),
-            (false, true) => self.draw(path, x.0..x.1, (y.0..y.1).log_scale(), x, y),
-            (false, false) => self.draw(path, x.0..x.1, y.0..y.1, x, y),
+            (true, true) => self.draw(
+                &mut svg,
+                (x.0..x.1).log_scale(),
+                (y.0..y.1).log_scale(),
+                x,
+                y,
+            ),
+            (true, false) => self.draw(&mut svg, (x.0..x.1).log_scale(), y.0..y.1, x, y),
+            (false, true) => self.draw(&mut svg, x.0..x.1, (y.0..y.1).log_scale(), x, y),
+            (false, false) => self.draw(&mut svg, x.0..x.1, y.0..y.1, x, y),
         };
         result.map_err(|e| {
             Error::io(
-                format!("drawing {}", path.display()),
+                format!("drawing the figure '{}'", self.title),
                 std::io::Error::other(e),
             )
-        })
+        })?;
+        Ok(svg)
     }
 
     fn draw<X, Y>(
         &self,
-        path: &Path,
+        svg: &mut String,
         x_range: X,
         y_range: Y,
         x_span: (f64, f64),
@@ -201,7 +214,7 @@ impl Chart {
         Y::CoordDescType: ValueFormatter<f64>,
     {
         let text = |e: &dyn std::fmt::Display| e.to_string();
-        let root = SVGBackend::new(path, (900, 600)).into_drawing_area();
+        let root = SVGBackend::with_string(svg, (900, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| text(&e))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(&self.title, ("sans-serif", 22))
