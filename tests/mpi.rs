@@ -332,6 +332,33 @@ fn mistakes_are_said_once_and_no_rank_hangs() {
     );
 }
 
+/// A message or slab larger than one MPI call carries (counts are 32-bit) is refused before any
+/// rank allocates or sends it, instead of a panic on every rank.
+#[test]
+fn sizes_beyond_one_mpi_call_are_refused_before_any_work() {
+    assert_one_usage_error(
+        &mpirun(2, &["mpi", "pingpong", "--sizes", "8,3Gi"]),
+        "--sizes: a message of 3221225472 bytes is more than one MPI call carries",
+    );
+    // 8 GiB per rank: two blocks of 2^30 f64 in a gather's buffer on 2 ranks.
+    assert_one_usage_error(
+        &mpirun(2, &["mpi", "collectives", "--size", "8,8Gi"]),
+        "use --size 8589934584 or less on 2 ranks",
+    );
+    assert_one_usage_error(
+        &mpirun(2, &["mpi", "stencil", "--size", "70000"]),
+        "on 2 ranks a slab of 35000 rows × 70000 points",
+    );
+    // Weak scaling multiplies the rows by the ranks, past any grid.
+    assert_one_usage_error(
+        &mpirun(
+            2,
+            &["mpi", "stencil", "--size", "2^62", "--scaling", "weak"],
+        ),
+        "more points than this machine can count",
+    );
+}
+
 /// Rank 0 alone publishes, whatever the rank count: the table once on stdout, the figure
 /// written once, and one CSV header with one row per rank.
 #[test]

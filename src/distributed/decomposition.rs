@@ -34,12 +34,15 @@ pub enum Scaling {
 }
 
 impl Scaling {
-    /// Rows and columns of the whole grid for `--size n` on `ranks` ranks.
-    pub fn grid(scaling: Option<Scaling>, n: usize, ranks: usize) -> (usize, usize) {
-        match scaling {
-            Some(Scaling::Weak) => (n * ranks, n),
-            _ => (n, n),
-        }
+    /// Rows and columns of the whole grid for `--size n` on `ranks` ranks; `None` when its
+    /// rows or its points overflow a `usize` (a `--size` far beyond any memory).
+    pub fn grid(scaling: Option<Scaling>, n: usize, ranks: usize) -> Option<(usize, usize)> {
+        let rows = match scaling {
+            Some(Scaling::Weak) => n.checked_mul(ranks)?,
+            _ => n,
+        };
+        rows.checked_mul(n)?;
+        Some((rows, n))
     }
 }
 
@@ -78,8 +81,20 @@ mod tests {
 
     #[test]
     fn weak_scaling_grows_the_grid_with_the_ranks() {
-        assert_eq!(Scaling::grid(Some(Scaling::Weak), 100, 4), (400, 100));
-        assert_eq!(Scaling::grid(Some(Scaling::Strong), 100, 4), (100, 100));
-        assert_eq!(Scaling::grid(None, 100, 4), (100, 100));
+        assert_eq!(Scaling::grid(Some(Scaling::Weak), 100, 4), Some((400, 100)));
+        assert_eq!(
+            Scaling::grid(Some(Scaling::Strong), 100, 4),
+            Some((100, 100))
+        );
+        assert_eq!(Scaling::grid(None, 100, 4), Some((100, 100)));
+    }
+
+    #[test]
+    fn a_grid_whose_rows_or_points_overflow_is_none() {
+        let side = 1usize << (usize::BITS / 2); // its square is one past usize::MAX
+        assert_eq!(Scaling::grid(None, side, 1), None);
+        assert_eq!(Scaling::grid(None, side - 1, 1), Some((side - 1, side - 1)));
+        assert_eq!(Scaling::grid(Some(Scaling::Weak), 1 << 40, 1 << 30), None);
+        assert_eq!(Scaling::grid(Some(Scaling::Weak), 4, usize::MAX / 2), None);
     }
 }

@@ -20,6 +20,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant, SystemTime};
 
+/// The most elements one MPI call may carry: MPI counts are C `int`s (rsmpi panics beyond
+/// them), so a buffer that travels whole is refused above this before any work.
+pub const MAX_MPI_COUNT: u64 = i32::MAX as u64;
+
 /// What every MPI document records about the job.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct MpiInfo {
@@ -108,7 +112,7 @@ impl Session {
     /// The job's description (collective: every rank must call it).
     pub fn info(&self) -> MpiInfo {
         let (_, local_size) = self.node();
-        let hosts = self.gather_to_root(&self.host).unwrap_or_default();
+        let hosts = self.gather_to_root(&self.host).unwrap_or_default(); // empty off rank 0
         let (major, minor) = mpi::environment::version();
         MpiInfo {
             ranks: self.size,
@@ -197,9 +201,13 @@ impl Session {
     }
 
     /// Every rank's `value`, in rank order, on rank 0 (`None` elsewhere): per-rank figures for
-    /// the document, sent as JSON so that any record can travel.
-    pub fn gather_to_root<T: Serialize + DeserializeOwned>(&self, value: &T) -> Option<Vec<T>> {
-        gather_json(&self.world, value)
+    /// the document, sent as JSON so that any record can travel. A record that cannot be sent
+    /// or read ends the job: the other ranks are already on their way.
+    pub fn gather_to_root<T: Serialize + DeserializeOwned + Clone>(
+        &self,
+        value: &T,
+    ) -> Option<Vec<T>> {
+        self.or_abort(gather_json(&self.world, value))
     }
 
     /// The communicator of ranks `0 .. ranks` (`None` on the ranks left out).
@@ -218,23 +226,43 @@ pub fn usable_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |c| c.get())
 }
 
-/// Every rank's `value` in rank order on rank 0 of `comm` (`None` elsewhere).
-pub fn gather_json<T: Serialize + DeserializeOwned>(
+/// Every rank's `value` in rank order on rank 0 of `comm` (`None` elsewhere). Fails on a rank
+/// whose record does not serialise, and on rank 0 for a record it cannot read (another rank
+/// running another hpclab): the callers end the job then ([`Session::or_abort`]), because the
+/// other ranks do not wait for an agreement.
+pub fn gather_json<T: Serialize + DeserializeOwned + Clone>(
     comm: &SimpleCommunicator,
     value: &T,
-) -> Option<Vec<T>> {
-    // Serialising a plain record cannot fail; a failure would be a bug, not a user's mistake.
-    let bytes = serde_json::to_vec(value).expect("per-rank figures serialise");
+) -> Result<Option<Vec<T>>> {
     if comm.rank() != 0 {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| Error::io("serialising this rank's figures", e.into()))?;
         comm.process_at_rank(0).send(&bytes[..]);
-        return None;
+        return Ok(None);
     }
-    let mut all = vec![serde_json::from_slice(&bytes).expect("round trip")];
+    let mut all = vec![value.clone()];
     for source in 1..comm.size() {
         let (received, _) = comm.process_at_rank(source).receive_vec::<u8>();
-        all.push(serde_json::from_slice(&received).expect("sent by hpclab"));
+        let record = serde_json::from_slice(&received).map_err(|e| {
+            received_garbled(
+                format!(
+                    "reading the figures rank {source} sent (is the same hpclab on every host?)"
+                ),
+                e,
+            )
+        })?;
+        all.push(record);
     }
-    Some(all)
+    Ok(Some(all))
+}
+
+/// The error of a message from another rank that is not what this rank expects: another hpclab
+/// on another host, or a damaged message.
+pub fn received_garbled(context: String, problem: impl std::fmt::Display) -> Error {
+    Error::io(
+        context,
+        std::io::Error::new(std::io::ErrorKind::InvalidData, problem.to_string()),
+    )
 }
 
 /// The ranks above and below a slab, over a communicator whose rank order is the slab order.

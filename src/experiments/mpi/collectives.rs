@@ -3,10 +3,12 @@
 //! ranks beside it; bandwidth follows NCCL-tests' conventions ([`Collective::traffic`]), so that
 //! `busbw` compares with the point-to-point bandwidth.
 
-use super::{check_outputs, mpi_heading, samples, slowest_rank, table, timed, verdict};
-use crate::distributed::mpi::{MpiInfo, Session};
+use super::{
+    check_outputs, message_buffer, mpi_heading, samples, slowest_rank, table, timed, verdict,
+};
+use crate::distributed::mpi::{MAX_MPI_COUNT, MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::measure::{MeasureOptions, Stats};
 use crate::report::csv::{self, Number};
 use crate::report::format::{rate, seconds};
@@ -105,7 +107,7 @@ pub struct CollectivesDocument {
 
 /// Calls per sample: many for small messages, few for large (≈ 16 MiB through each rank).
 pub fn calls_per_sample(bytes: u64, ranks: usize) -> u32 {
-    ((1u64 << 24) / (bytes * ranks as u64).max(1)).clamp(2, 1000) as u32
+    ((1u64 << 24) / bytes.saturating_mul(ranks as u64).max(1)).clamp(2, 1000) as u32
 }
 
 /// The value rank `rank` contributes at element `i` (exact small integers, so sums are exact).
@@ -125,22 +127,25 @@ struct Buffers {
 }
 
 impl Buffers {
-    fn new(operation: Collective, elements: usize, rank: usize, ranks: usize) -> Buffers {
+    /// Fresh buffers, or a usage error where this rank cannot allocate them. `elements ×
+    /// ranks` is at most [`MAX_MPI_COUNT`] ([`per_rank_sizes`]), so no length overflows.
+    fn new(operation: Collective, elements: usize, rank: usize, ranks: usize) -> Result<Buffers> {
         let blocks = match operation {
             Collective::Gather | Collective::AllToAll => ranks,
             _ => 1,
         };
+        let buffer = |len, element: &dyn Fn(usize) -> f64| message_buffer(len, "--size", element);
         let send = match operation {
-            Collective::AllToAll => (0..elements * ranks)
-                .map(|k| pair_value(rank, k / elements, k % elements))
-                .collect(),
-            Collective::Broadcast if rank != 0 => vec![f64::NAN; elements],
-            _ => (0..elements).map(|i| value(rank, i)).collect(),
+            Collective::AllToAll => buffer(elements * ranks, &|k| {
+                pair_value(rank, k / elements, k % elements)
+            })?,
+            Collective::Broadcast if rank != 0 => buffer(elements, &|_| f64::NAN)?,
+            _ => buffer(elements, &|i| value(rank, i))?,
         };
-        Buffers {
+        Ok(Buffers {
             send,
-            receive: vec![f64::NAN; elements * blocks],
-        }
+            receive: buffer(elements * blocks, &|_| f64::NAN)?,
+        })
     }
 
     /// One call of `operation` (root 0).
@@ -196,21 +201,40 @@ impl Buffers {
     }
 }
 
+/// The sizes to measure, bytes per rank: each at least one f64 and rounded up to whole f64,
+/// in the order given without repeats next to each other. Refuses a size whose gather or
+/// all-to-all buffer (`ranks` blocks) would hold more elements than one MPI call carries.
+pub fn per_rank_sizes(sizes: &[u64], ranks: usize) -> Result<Vec<u64>> {
+    let most_elements = MAX_MPI_COUNT / ranks.max(1) as u64;
+    let mut checked: Vec<u64> = Vec::with_capacity(sizes.len());
+    for &bytes in sizes {
+        let elements = bytes.div_ceil(8).max(1);
+        if elements > most_elements {
+            return Err(Error::usage(format!(
+                "--size {bytes}: {elements} f64 per rank on {ranks} ranks fill gather and all-to-all \
+                 buffers of more than {MAX_MPI_COUNT} elements, the most one MPI call carries \
+                 (32-bit counts); use --size {} or less on {ranks} ranks",
+                most_elements * 8
+            )));
+        }
+        checked.push(elements * 8);
+    }
+    checked.dedup();
+    Ok(checked)
+}
+
 /// Runs the experiment on every rank; rank 0 returns the document.
 pub fn measure(
     session: &Session,
     config: &CollectivesConfig,
     command: String,
 ) -> Result<Option<CollectivesDocument>> {
-    check_outputs(session, &config.destination, "collectives", false)?;
-    let mut sizes: Vec<u64> = config
-        .sizes
-        .iter()
-        .map(|&s| cap_size(s).max(1).next_multiple_of(8))
-        .collect();
-    sizes.dedup();
-    let MeasureOptions { runs, warmup } = config.sampling;
     let (rank, ranks) = (session.rank, session.size);
+    let capped: Vec<u64> = config.sizes.iter().map(|&s| cap_size(s)).collect();
+    // Agreed, not assumed alike: each rank caps the sizes by its own HPCLAB_MAX_SIZE.
+    let sizes = session.agree(per_rank_sizes(&capped, ranks))?;
+    check_outputs(session, &config.destination, "collectives", false)?;
+    let MeasureOptions { runs, warmup } = config.sampling;
     let progress = Progress::new(
         (sizes.len() * Collective::ALL.len()) as u64,
         !session.is_root(),
@@ -221,7 +245,8 @@ pub fn measure(
             progress.set_message(format!("{} {}", operation.name(), format_bytes(bytes)));
             let elements = (bytes / 8) as usize;
             let calls = calls_per_sample(bytes, ranks);
-            let mut buffers = Buffers::new(operation, elements, rank, ranks);
+            // Allocated on every rank at the same point, between calls: agreed.
+            let mut buffers = session.agree(Buffers::new(operation, elements, rank, ranks))?;
             let per_call = samples(config.sampling, || {
                 // Each call between barriers, as the OSU benchmarks time them: back to back,
                 // a root's eager sends would overlap the next call and show throughput instead.
@@ -233,7 +258,7 @@ pub fn measure(
                 spent_s / calls as f64
             });
             // A fresh call from fresh buffers, checked on every rank.
-            let mut fresh = Buffers::new(operation, elements, rank, ranks);
+            let mut fresh = session.agree(Buffers::new(operation, elements, rank, ranks))?;
             fresh.call(session, operation);
             let verified = session.all(fresh.correct(operation, rank, ranks));
             let per_rank = session.gather_to_root(&per_call);
@@ -377,6 +402,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sizes_round_up_to_whole_f64_and_repeats_next_to_each_other_go() {
+        assert_eq!(per_rank_sizes(&[0, 1, 8, 9, 16], 3).unwrap(), vec![8, 16]);
+    }
+
+    #[test]
+    fn a_buffer_of_ranks_blocks_beyond_one_mpi_call_is_refused_with_the_limit() {
+        // On 2 ranks a gather's buffer holds 2 blocks: 2^30 f64 each is one element too many.
+        let largest = MAX_MPI_COUNT / 2 * 8;
+        assert_eq!(per_rank_sizes(&[largest], 2).unwrap(), vec![largest]);
+        let refused = per_rank_sizes(&[8, 8 << 30], 2).unwrap_err().to_string();
+        assert!(refused.starts_with("--size 8589934592"), "{refused}");
+        assert!(
+            refused.contains("use --size 8589934584 or less on 2 ranks"),
+            "{refused}"
+        );
+        assert!(refused.contains("2147483647"), "{refused}");
+        // The same size fits one rank's buffer; no size overflows on its way to whole f64.
+        assert!(per_rank_sizes(&[largest], 1).is_ok());
+        assert!(per_rank_sizes(&[u64::MAX], 1).is_err());
+    }
+
+    #[test]
     fn bus_bandwidth_factors_follow_nccl_tests() {
         assert_eq!(Collective::Allreduce.traffic(100, 4), (100.0, 1.5));
         assert_eq!(Collective::Gather.traffic(100, 4), (400.0, 0.75));
@@ -386,12 +433,12 @@ mod tests {
     #[test]
     fn buffers_know_what_a_correct_call_leaves() {
         // Simulate a 2-rank allreduce by hand: the check accepts the true sum and nothing else.
-        let mut buffers = Buffers::new(Collective::Allreduce, 3, 0, 2);
+        let mut buffers = Buffers::new(Collective::Allreduce, 3, 0, 2).unwrap();
         buffers.receive = (0..3).map(|i| value(0, i) + value(1, i)).collect();
         assert!(buffers.correct(Collective::Allreduce, 0, 2));
         buffers.receive[1] += 1.0;
         assert!(!buffers.correct(Collective::Allreduce, 0, 2));
-        let mut all_to_all = Buffers::new(Collective::AllToAll, 2, 1, 2);
+        let mut all_to_all = Buffers::new(Collective::AllToAll, 2, 1, 2).unwrap();
         all_to_all.receive = vec![
             pair_value(0, 1, 0),
             pair_value(0, 1, 1),

@@ -13,6 +13,7 @@ use crate::measure::runner::take_samples;
 use crate::measure::{MeasureOptions, Stats};
 use crate::report;
 use crate::report::table::Rows;
+use crate::size::format_bytes;
 use mpi::datatype::Equivalence;
 use mpi::topology::Process;
 use mpi::traits::*;
@@ -43,7 +44,35 @@ pub(crate) fn check_outputs(
 /// (a neighbour may already wait for this rank), so a sample that can fail ends the job through
 /// [`Session::or_abort`] and hands back only what it measured: the loop itself cannot fail.
 pub(crate) fn samples<T>(options: MeasureOptions, mut sample: impl FnMut() -> T) -> Vec<T> {
-    take_samples(options, || Ok(sample()), |_, _| {}).expect("a sample that cannot fail")
+    take_samples(options, || Ok(sample()), |_, _| {})
+        .expect("the sample closure above always returns Ok")
+}
+
+/// Why a measurement keeps at least one sample: every MPI experiment's `--runs` starts at 1
+/// (clap's range in cli.rs).
+const AT_LEAST_ONE_RUN: &str = "--runs is at least 1 (clap's range), so a sample is kept";
+
+/// The statistics of the kept samples of [`samples`], each the seconds `sample` returns.
+pub(crate) fn timed_stats(options: MeasureOptions, sample: impl FnMut() -> f64) -> Stats {
+    Stats::from_samples(samples(options, sample)).expect(AT_LEAST_ONE_RUN)
+}
+
+/// A message buffer of `len` elements, element `i` being `element(i)`; a usage error naming
+/// `flag` where this rank cannot allocate it (ranks may differ in memory: callers agree on it).
+pub(crate) fn message_buffer<T>(
+    len: usize,
+    flag: &str,
+    element: impl FnMut(usize) -> T,
+) -> Result<Vec<T>> {
+    let mut buffer = Vec::new();
+    buffer.try_reserve_exact(len).map_err(|_| {
+        Error::usage(format!(
+            "{flag}: cannot allocate the {} of a message buffer; use a smaller {flag}",
+            format_bytes((len as u64).saturating_mul(size_of::<T>() as u64))
+        ))
+    })?;
+    buffer.extend((0..len).map(element));
+    Ok(buffer)
 }
 
 /// Seconds `operation` took on this rank.
@@ -66,9 +95,10 @@ pub(crate) fn round_trip<T: Equivalence>(rank: usize, peer: &Process<'_>, messag
 }
 
 /// Per sample, the slowest rank's time (`per_rank[rank][sample]`): an operation that every rank
-/// takes part in is over when its last rank is done.
+/// takes part in is over when its last rank is done. Every rank keeps `--runs` samples; the
+/// fewest any rank sent are compared, so that a short record cannot index out of bounds.
 pub(crate) fn slowest_rank(per_rank: &[Vec<f64>]) -> Stats {
-    let runs = per_rank.first().map_or(0, Vec::len);
+    let runs = per_rank.iter().map(Vec::len).min().unwrap_or(0);
     let slowest = (0..runs)
         .map(|i| {
             per_rank
@@ -77,7 +107,7 @@ pub(crate) fn slowest_rank(per_rank: &[Vec<f64>]) -> Stats {
                 .fold(0.0, f64::max)
         })
         .collect();
-    Stats::from_samples(slowest).expect("runs >= 1")
+    Stats::from_samples(slowest).expect(AT_LEAST_ONE_RUN)
 }
 
 /// A table's header from its column names.
@@ -167,6 +197,24 @@ mod tests {
 
     fn info() -> MpiInfo {
         test_mpi_info("single")
+    }
+
+    #[test]
+    fn a_buffer_this_rank_cannot_allocate_is_a_usage_error_naming_the_flag() {
+        let buffer = message_buffer(4, "--size", |i| i as f64).unwrap();
+        assert_eq!(buffer, vec![0.0, 1.0, 2.0, 3.0]);
+        let refused = message_buffer(usize::MAX / 2, "--size", |_| 0u64).unwrap_err();
+        assert_eq!(refused.exit_code(), 2);
+        assert!(
+            refused.to_string().starts_with("--size: cannot allocate"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn the_slowest_rank_is_taken_over_the_samples_every_rank_sent() {
+        let per_rank = vec![vec![1.0, 5.0, 2.0], vec![3.0, 4.0]];
+        assert_eq!(slowest_rank(&per_rank).samples_s, vec![3.0, 5.0]);
     }
 
     /// The provenance is flattened: its keys stand at the top of every MPI document's JSON, as

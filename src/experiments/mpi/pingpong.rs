@@ -3,8 +3,11 @@
 //! trip; bandwidth is bytes over that half round trip, as the plain C reference computes it.
 //! Ranks beyond 1 wait, asleep.
 
-use super::{check_outputs, hosts_text, mpi_heading, round_trip, samples, table, timed, verdict};
-use crate::distributed::mpi::{MpiInfo, Session};
+use super::{
+    check_outputs, hosts_text, message_buffer, mpi_heading, round_trip, table, timed, timed_stats,
+    verdict,
+};
+use crate::distributed::mpi::{MAX_MPI_COUNT, MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
 use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
@@ -69,12 +72,25 @@ fn pattern(bytes: u64, index: usize) -> u8 {
     ((index as u64).wrapping_mul(31).wrapping_add(bytes) % 251) as u8
 }
 
+/// Refuses a message larger than one MPI call carries (each message is one send of bytes).
+pub fn check_message_sizes(sizes: &[u64]) -> Result<()> {
+    match sizes.iter().find(|&&bytes| bytes > MAX_MPI_COUNT) {
+        Some(bytes) => Err(Error::usage(format!(
+            "--sizes: a message of {bytes} bytes is more than one MPI call carries \
+             ({MAX_MPI_COUNT} bytes, MPI counts being 32-bit); use sizes up to {MAX_MPI_COUNT}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Runs the experiment on every rank; rank 0 returns the document.
 pub fn measure(
     session: &Session,
     config: &PingpongConfig,
     command: String,
 ) -> Result<Option<PingpongDocument>> {
+    let mut sizes: Vec<u64> = config.sizes.iter().map(|&s| cap_size(s).max(1)).collect();
+    sizes.dedup();
     let needs_two = if session.size < 2 {
         Err(Error::usage(
             "pingpong needs 2 ranks: `mpirun -n 2 hpclab mpi pingpong`",
@@ -82,25 +98,31 @@ pub fn measure(
     } else {
         Ok(())
     };
-    session.agree(needs_two)?;
+    // Agreed, not assumed alike: each rank caps the sizes by its own HPCLAB_MAX_SIZE.
+    session.agree(needs_two.and(check_message_sizes(&sizes)))?;
     check_outputs(session, &config.destination, "pingpong", true)?;
-    let mut sizes: Vec<u64> = config.sizes.iter().map(|&s| cap_size(s).max(1)).collect();
-    sizes.dedup();
-    let largest = *sizes.iter().max().unwrap_or(&1) as usize;
+    let largest = sizes.iter().copied().max().unwrap_or(1);
+    let largest_len = usize::try_from(largest).expect("at most MAX_MPI_COUNT, checked above");
+    // Only ranks 0 and 1 hold a message; either may lack the memory.
+    let buffer = session.agree(if session.rank < 2 {
+        message_buffer(largest_len, "--sizes", |i| pattern(largest, i)).map(Some)
+    } else {
+        Ok(None)
+    })?;
     let MeasureOptions { runs, warmup } = config.sampling;
     let info = session.info();
 
     let mut points = Vec::new();
     let mut verified = true;
-    if session.rank < 2 {
-        let mut buffer: Vec<u8> = (0..largest).map(|i| pattern(largest as u64, i)).collect();
+    if let Some(mut buffer) = buffer {
         let peer = session.world.process_at_rank(1 - session.rank as i32);
         let progress = Progress::new(sizes.len() as u64, !session.is_root());
         for &bytes in &sizes {
             progress.set_message(format_bytes(bytes));
+            // Every size is at most the largest, the buffer's length.
             let message = &mut buffer[..bytes as usize];
             let trips = round_trips_per_sample(bytes);
-            let round_trips = samples(config.sampling, || {
+            let round_trip = timed_stats(config.sampling, || {
                 let spent_s = timed(|| {
                     for _ in 0..trips {
                         round_trip(session.rank, &peer, message);
@@ -109,7 +131,6 @@ pub fn measure(
                 spent_s / trips as f64
             });
             verified &= check_round_trip(session, &peer, message);
-            let round_trip = Stats::from_samples(round_trips).expect("runs >= 1");
             let latency_s = round_trip.median_s / 2.0;
             points.push(PingpongPoint {
                 bytes,
@@ -323,7 +344,16 @@ impl Document for PingpongDocument {
 
 #[cfg(test)]
 mod tests {
-    use super::round_trips_per_sample;
+    use super::{MAX_MPI_COUNT, check_message_sizes, round_trips_per_sample};
+
+    #[test]
+    fn a_message_beyond_one_mpi_call_is_refused_with_the_limit() {
+        assert!(check_message_sizes(&[1, 64 << 20, MAX_MPI_COUNT]).is_ok());
+        let refused = check_message_sizes(&[8, 3 << 30]).unwrap_err().to_string();
+        assert!(refused.starts_with("--sizes"), "{refused}");
+        assert!(refused.contains("3221225472 bytes"), "{refused}");
+        assert!(refused.contains("2147483647"), "{refused}");
+    }
 
     #[test]
     fn small_messages_are_timed_in_long_batches_and_large_ones_in_short() {

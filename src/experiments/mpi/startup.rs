@@ -10,7 +10,7 @@
 //! repetitions. Nothing communicates before it: the session does not, and `check_outputs`
 //! comes after.
 
-use super::{check_outputs, mpi_heading, round_trip, samples, table, timed, verdict};
+use super::{check_outputs, mpi_heading, round_trip, table, timed, timed_stats, verdict};
 use crate::distributed::mpi::{MpiInfo, Session};
 use crate::environment::{Environment, Provenance};
 use crate::error::Result;
@@ -149,9 +149,7 @@ pub(crate) fn sequence(
     let mut verified = total == ranks as f64;
 
     let warm = MeasureOptions { warmup: 0, runs };
-    let repeat = |operation: &mut dyn FnMut()| {
-        Stats::from_samples(samples(warm, || timed(&mut *operation))).expect("runs >= 1")
-    };
+    let repeat = |operation: &mut dyn FnMut()| timed_stats(warm, || timed(&mut *operation));
     let round_trip = pair.then(|| repeat(&mut || operations.round_trip()));
     let barrier = repeat(&mut || operations.barrier());
     let allreduce = repeat(&mut || {

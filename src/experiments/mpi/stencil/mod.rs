@@ -12,9 +12,11 @@ pub use check::StencilCheck;
 
 use super::{check_outputs, samples, slowest_rank};
 use crate::backend::Backend;
-use crate::cpu::info::{CacheLevel, cache_levels};
+use crate::cpu::info::{CacheLevel, available_memory_bytes, cache_levels};
 use crate::distributed::decomposition::{Scaling, rank_counts, slab_rows};
-use crate::distributed::mpi::{MpiInfo, Session, SlabNeighbours, gather_json, usable_cores};
+use crate::distributed::mpi::{
+    MAX_MPI_COUNT, MpiInfo, Session, SlabNeighbours, gather_json, received_garbled, usable_cores,
+};
 use crate::distributed::slab::{CpuSlab, MpiBackend, Slab, SlabSetup};
 use crate::distributed::slab_gpu::GpuSlab;
 use crate::distributed::timeloop::{RankPhases, Schedule, run_sample};
@@ -27,7 +29,7 @@ use crate::measure::residence::resides_in;
 use crate::measure::{MeasureOptions, Stats};
 use crate::report;
 use crate::report::progress::Progress;
-use crate::size::cap_size;
+use crate::size::{cap_size, format_bytes};
 use check::OneProcess;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
@@ -141,29 +143,134 @@ pub struct StencilDocument {
 struct Layout {
     /// The grid side, capped.
     n: usize,
-    /// The rank counts measured.
-    counts: Vec<usize>,
+    /// The rank counts measured, each with its grid.
+    series: Vec<Count>,
     /// Threads per rank.
     threads: usize,
 }
 
-fn layout(session: &Session, local_size: usize, config: &StencilConfig) -> Result<Layout> {
-    let n = cap_size(config.size) as usize;
+/// One rank count of a series and the whole grid it steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub ranks: usize,
+    /// Rows and columns.
+    pub grid: (usize, usize),
+}
+
+impl Count {
+    /// Points of the grid: they fit a `usize` ([`Scaling::grid`] checks).
+    fn points(&self) -> usize {
+        self.grid.0 * self.grid.1
+    }
+
+    /// Points of the tallest slab (one row more than the shortest): no more than the grid's.
+    fn tallest_slab_points(&self) -> usize {
+        self.grid.0.div_ceil(self.ranks) * self.grid.1
+    }
+}
+
+/// The rank counts a job of `world` ranks measures for `--size n` (capped), each with its
+/// grid. Refuses, naming `--size`, what cannot run: an empty grid, a grid whose points
+/// overflow, fewer rows than ranks, and a slab larger than one MPI message carries (the rows a
+/// rank sends to rank 0 travel in one message; one rank alone sends none).
+pub fn series(n: u64, scaling: Option<Scaling>, world: usize) -> Result<Vec<Count>> {
     if n == 0 {
         return Err(Error::usage("--size must be at least 1"));
     }
-    let counts = match config.scaling {
-        Some(_) => rank_counts(session.size),
-        None => vec![session.size],
+    let counts = match scaling {
+        Some(_) => rank_counts(world),
+        None => vec![world],
     };
-    let (grid_rows, columns) = Scaling::grid(config.scaling, n, session.size);
-    if grid_rows < session.size {
-        return Err(Error::usage(format!(
-            "--size {n} gives the {grid_rows} × {columns} grid only {grid_rows} rows for {} ranks: \
-             every rank needs at least one row; use --size {} or more, or fewer ranks",
-            session.size, session.size
-        )));
+    let too_large = |ranks: usize| {
+        Error::usage(format!(
+            "--size {n}: the grid on {ranks} ranks has more points than this machine can count; use a smaller --size"
+        ))
+    };
+    let side = usize::try_from(n).map_err(|_| too_large(1))?;
+    let mut series = Vec::with_capacity(counts.len());
+    for ranks in counts {
+        let grid = Scaling::grid(scaling, side, ranks).ok_or_else(|| too_large(ranks))?;
+        let (grid_rows, columns) = grid;
+        if grid_rows < ranks {
+            return Err(Error::usage(format!(
+                "--size {n} gives the {grid_rows} × {columns} grid only {grid_rows} rows for {ranks} ranks: \
+                 every rank needs at least one row; use --size {ranks} or more, or fewer ranks"
+            )));
+        }
+        let count = Count { ranks, grid };
+        let slab_points = count.tallest_slab_points();
+        if ranks > 1 && slab_points as u64 > MAX_MPI_COUNT {
+            return Err(Error::usage(format!(
+                "--size {n}: on {ranks} ranks a slab of {} rows × {columns} points holds {slab_points} values, \
+                 more than one MPI message carries ({MAX_MPI_COUNT}, 32-bit counts); use a smaller --size or more ranks",
+                slab_points / columns
+            )));
+        }
+        series.push(count);
     }
+    Ok(series)
+}
+
+/// Host bytes per point of a rank's slab: its initial rows twice (the caller's and the slab's
+/// copy), the two fields, and the rows it sends to rank 0 (a GPU rank holds less).
+const SLAB_BYTES_PER_POINT: u64 = 16;
+/// Rank 0's bytes per point of the whole grid: the gathered field, and unless the check is
+/// skipped the initial field, the f64 reference and the one-process slab.
+const fn root_bytes_per_point(checks: bool) -> u64 {
+    if checks {
+        4 + 4 + 8 + SLAB_BYTES_PER_POINT
+    } else {
+        4
+    }
+}
+
+/// The most host memory the series needs on a host with `local_size` ranks: at each count the
+/// host's ranks that take part (at most `local_size`) hold a slab each, and the host of rank 0
+/// (`root`) holds the whole field, and with `checks` its check.
+pub fn host_bytes(series: &[Count], local_size: usize, root: bool, checks: bool) -> u64 {
+    // Bytes may not fit a u64 where points fit a usize: saturated.
+    let bytes = |points: usize, per_point: u64| (points as u64).saturating_mul(per_point);
+    series
+        .iter()
+        .map(|count| {
+            let host_ranks = count.ranks.min(local_size.max(1)) as u64;
+            let slabs = bytes(
+                count.tallest_slab_points(),
+                host_ranks * SLAB_BYTES_PER_POINT,
+            );
+            let field = if root {
+                bytes(count.points(), root_bytes_per_point(checks))
+            } else {
+                0
+            };
+            slabs.saturating_add(field)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Refuses a series that needs more than 90% of the `available` host memory (when known),
+/// leaving a tenth for the system.
+pub fn check_host_memory(n: usize, needed: u64, available: Option<u64>) -> Result<()> {
+    let Some(available) = available else {
+        return Ok(());
+    };
+    let usable = available / 10 * 9;
+    if needed <= usable {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "--size {n}: the stencil needs about {} of memory on this host, more than the {} it can spare \
+         (90% of {} available); use a smaller --size, fewer ranks per host, or --skip-check",
+        format_bytes(needed),
+        format_bytes(usable),
+        format_bytes(available)
+    )))
+}
+
+fn layout(session: &Session, local_size: usize, config: &StencilConfig) -> Result<Layout> {
+    let series = series(cap_size(config.size), config.scaling, session.size)?;
+    let n = series[0].grid.1; // a series holds at least the world's count
     if config.destination.plot.is_some() && config.scaling.is_none() {
         return Err(Error::usage(
             "--plot draws speed-up against ranks: add --scaling strong or --scaling weak",
@@ -172,12 +279,14 @@ fn layout(session: &Session, local_size: usize, config: &StencilConfig) -> Resul
     if config.backend == MpiBackend::Gpu && config.threads.is_some() {
         return Err(Error::usage("--threads applies to --backend rayon only"));
     }
+    let needed = host_bytes(&series, local_size, session.is_root(), !config.skip_check);
+    check_host_memory(n, needed, available_memory_bytes())?;
     // The host's cores shared by its ranks, but no more than this rank is bound to.
     let share = crate::cpu::info::host_logical_cores() / local_size.max(1);
     let threads = config
         .threads
         .unwrap_or_else(|| share.min(usable_cores()).max(1));
-    Ok(Layout { n, counts, threads })
+    Ok(Layout { n, series, threads })
 }
 
 /// The adapter of this rank: the one asked for; otherwise ranks on one host take turns over the
@@ -226,13 +335,12 @@ pub fn measure(
     } else {
         Vec::new()
     };
-    let progress = Progress::new(layout.counts.len() as u64, !session.is_root());
+    let progress = Progress::new(layout.series.len() as u64, !session.is_root());
     let mut points = Vec::new();
     let mut one_process: Option<OneProcess> = None;
-    for &ranks in &layout.counts {
+    for &Count { ranks, grid } in &layout.series {
         progress.set_message(format!("{ranks} rank{}", if ranks == 1 { "" } else { "s" }));
         let comm = session.first_ranks(ranks);
-        let grid = Scaling::grid(config.scaling, layout.n, ranks);
         let measured = measure_count(
             session,
             comm.as_ref(),
@@ -244,18 +352,16 @@ pub fn measure(
         if let Some((per_rank, residual, field)) = measured {
             let check = (!config.skip_check).then(|| {
                 // Strong scaling keeps the grid: one single-process run serves every count.
-                if one_process.as_ref().is_none_or(|p| p.grid != grid) {
-                    one_process = Some(OneProcess::run(
+                let single = match &mut one_process {
+                    Some(single) if single.grid == grid => single,
+                    slot => slot.insert(OneProcess::run(
                         config.seed,
                         config.schedule,
                         context.as_ref(),
                         grid,
-                    ));
-                }
-                one_process
-                    .as_ref()
-                    .expect("set above")
-                    .compare(&field, residual)
+                    )),
+                };
+                single.compare(&field, residual)
             });
             points.push(point(
                 ranks,
@@ -345,8 +451,8 @@ fn measure_count(
         working_set_bytes: slab.working_set_bytes(),
     };
     let rows_now = session.or_abort(slab.rows_now());
-    let per_rank = gather_json(comm, &figures);
-    let field = gather_rows(comm, &rows_now);
+    let per_rank = session.or_abort(gather_json(comm, &figures));
+    let field = session.or_abort(gather_rows(comm, &rows_now, (grid_rows, columns)));
     Ok(per_rank
         .zip(field)
         .map(|(per_rank, field)| (per_rank, residual, field)))
@@ -364,18 +470,44 @@ fn make_slab<'a>(
     })
 }
 
-/// Every rank's rows, in rank order, joined on rank 0.
-fn gather_rows(comm: &SimpleCommunicator, rows: &[f32]) -> Option<Vec<f32>> {
+/// Every rank's rows, in rank order, joined on rank 0 into the `(grid_rows, columns)` field.
+/// Rank 0 refuses rows that are not the sender's slab (another hpclab on another host): the
+/// check would compare them point by point with a field of another shape.
+fn gather_rows(
+    comm: &SimpleCommunicator,
+    rows: &[f32],
+    (grid_rows, columns): (usize, usize),
+) -> Result<Option<Vec<f32>>> {
     if comm.rank() != 0 {
         comm.process_at_rank(0).send(rows);
-        return None;
+        return Ok(None);
     }
     let mut field = rows.to_vec();
     for source in 1..comm.size() {
         let (received, _) = comm.process_at_rank(source).receive_vec::<f32>();
+        check_slab_length(received.len(), grid_rows, columns, comm.size(), source)?;
         field.extend(received);
     }
-    Some(field)
+    Ok(Some(field))
+}
+
+/// Refuses `received` points from rank `source` of `ranks` that are not its slab of the grid.
+fn check_slab_length(
+    received: usize,
+    grid_rows: usize,
+    columns: usize,
+    ranks: i32,
+    source: i32,
+) -> Result<()> {
+    // Ranks of a communicator are never negative.
+    let expected = slab_rows(grid_rows, ranks as usize, source as usize).len() * columns;
+    if received == expected {
+        return Ok(());
+    }
+    Err(received_garbled(
+        format!("reading the rows rank {source} sent (is the same hpclab on every host?)"),
+        format!("{received} points instead of its slab's {expected}"),
+    ))
 }
 
 /// The median of each phase over the samples.
@@ -573,6 +705,84 @@ mod tests {
         assert_eq!(
             gpu.level(&[rank("a", big, 1), rank("a", big, 1)]),
             "device (may fit L2)"
+        );
+    }
+
+    fn refusal(n: u64, scaling: Option<Scaling>, world: usize) -> String {
+        series(n, scaling, world).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_series_measures_each_rank_count_on_its_grid() {
+        let grids = |scaling| {
+            let counts = series(10, scaling, 3).unwrap();
+            counts.iter().map(|c| (c.ranks, c.grid)).collect::<Vec<_>>()
+        };
+        assert_eq!(grids(None), vec![(3, (10, 10))]);
+        let strong = grids(Some(Scaling::Strong));
+        assert_eq!(strong, vec![(1, (10, 10)), (2, (10, 10)), (3, (10, 10))]);
+        let weak = grids(Some(Scaling::Weak));
+        assert_eq!(weak, vec![(1, (10, 10)), (2, (20, 10)), (3, (30, 10))]);
+    }
+
+    #[test]
+    fn a_series_that_cannot_run_is_refused_naming_the_size() {
+        assert!(refusal(0, None, 2).contains("at least 1"));
+        assert!(refusal(2, None, 3).contains("every rank needs at least one row"));
+        // Weak scaling multiplies the rows by the ranks: past any usize.
+        let overflow = refusal(1 << 62, Some(Scaling::Weak), 4);
+        assert!(
+            overflow.contains("more points than this machine can count"),
+            "{overflow}"
+        );
+        // 70 000 rows on 2 ranks: slabs of 35 000 × 70 000 points, past MPI's 32-bit count.
+        let slab = refusal(70_000, None, 2);
+        assert!(
+            slab.starts_with("--size 70000: on 2 ranks a slab of 35000 rows"),
+            "{slab}"
+        );
+        assert!(slab.contains("2147483647"), "{slab}");
+        // One rank alone sends no rows, so only the series' larger counts are refused.
+        assert!(series(70_000, None, 1).is_ok());
+        assert!(refusal(70_000, Some(Scaling::Strong), 2).contains("on 2 ranks"));
+        assert!(series(40_000, None, 2).is_ok());
+    }
+
+    #[test]
+    fn host_memory_counts_the_hosts_slabs_and_rank_0s_check() {
+        let strong = series(100, Some(Scaling::Strong), 4).unwrap();
+        let grid = 100 * 100;
+        // Every count holds the grid once over its slabs; one rank per host holds its slab.
+        assert_eq!(host_bytes(&strong, 4, false, false), grid * 16);
+        assert_eq!(host_bytes(&strong, 1, false, false), grid * 16);
+        assert_eq!(host_bytes(&strong, 4, true, false), grid * (16 + 4));
+        assert_eq!(host_bytes(&strong, 4, true, true), grid * (16 + 32));
+        // Weak scaling: each rank a 100 × 100 slab, as many on the host as take part.
+        let weak = series(100, Some(Scaling::Weak), 4).unwrap();
+        assert_eq!(host_bytes(&weak, 4, false, false), 4 * grid * 16);
+        assert_eq!(host_bytes(&weak, 2, false, false), 2 * grid * 16);
+
+        assert!(check_host_memory(100, 900, Some(1000)).is_ok());
+        assert!(check_host_memory(100, 901, None).is_ok());
+        let refused = check_host_memory(100, 901, Some(1000)).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with("--size 100: the stencil needs")
+        );
+        assert_eq!(refused.exit_code(), 2);
+    }
+
+    #[test]
+    fn rows_that_are_not_the_senders_slab_are_refused() {
+        // 10 rows of 3 on 3 ranks: slabs of 4, 3 and 3 rows.
+        assert!(check_slab_length(12, 10, 3, 3, 0).is_ok());
+        assert!(check_slab_length(9, 10, 3, 3, 2).is_ok());
+        let refused = check_slab_length(12, 10, 3, 3, 2).unwrap_err().to_string();
+        assert!(refused.contains("rank 2 sent"), "{refused}");
+        assert!(
+            refused.contains("12 points instead of its slab's 9"),
+            "{refused}"
         );
     }
 
