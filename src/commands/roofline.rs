@@ -133,7 +133,7 @@ impl Measure<RooflineArgs> for RooflineConfig {
                 .sampling(self.sampling)
                 .gpu(self.gpu.clone())
                 .build()?;
-            gpu.check_buffer(&plan)?;
+            gpu.check_plan(&plan)?;
             stream.extend(engine::run(&plan, &gpu, command_line.clone(), true)?.records);
             progress.step();
         }

@@ -92,8 +92,9 @@ impl GpuState {
             .as_ref()
     }
 
-    /// Refuses a plan whose largest GPU buffer the adapter cannot hold.
-    pub fn check_buffer(&self, plan: &Plan) -> Result<()> {
+    /// Refuses a plan the adapter cannot run: its largest GPU buffer, and the kernel's own
+    /// limits (bindings, loop lengths). Made before the inputs and the reference.
+    pub fn check_plan(&self, plan: &Plan) -> Result<()> {
         let Some(context) = self.context.as_ref().filter(|_| plan.wants_gpu()) else {
             return Ok(());
         };
@@ -108,6 +109,7 @@ impl GpuState {
                 format_bytes(context.adapter.max_buffer_bytes)
             )));
         }
-        Ok(())
+        plan.kernel
+            .check_gpu(plan.size, &plan.kernel_options, context)
     }
 }

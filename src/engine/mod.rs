@@ -31,7 +31,7 @@ pub fn run(
     command_line: String,
     quiet: bool,
 ) -> Result<RunDocument> {
-    gpu_state.check_buffer(plan)?;
+    gpu_state.check_plan(plan)?;
     let gpu = gpu_state.context.as_ref();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(plan.threads)

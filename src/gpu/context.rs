@@ -95,6 +95,34 @@ pub struct AdapterSummary {
     pub max_invocations_per_workgroup: u32,
     /// True for a software rasterizer such as lavapipe: fine for correctness, not a speed reference.
     pub software: bool,
+    /// The most iterations one shader loop runs on this driver, where it stops loops early:
+    /// Mesa's llvmpipe (lavapipe) ends a loop after 65 535 iterations, silently.
+    pub loop_iteration_cap: Option<u64>,
+}
+
+/// Iterations after which llvmpipe leaves a shader loop (Mandelbrot at --max-iter 100000 stops
+/// every count at 65 535 there).
+const LLVMPIPE_LOOP_CAP: u64 = 65_535;
+
+impl GpuContext {
+    /// Refuses, before any work, a shader loop of `trips` iterations that this driver would cut
+    /// short. `subject` says what loops (it starts the message, with the flag at fault); `fix`
+    /// turns the driver's cap into the advice.
+    pub fn check_loop_trips(
+        &self,
+        trips: u64,
+        subject: &str,
+        fix: impl Fn(u64) -> String,
+    ) -> Result<()> {
+        match self.adapter.loop_iteration_cap {
+            Some(cap) if trips > cap => Err(Error::usage(format!(
+                "{subject} takes {trips} iterations of one shader loop, and {} stops a loop after {cap}; {}, or leave out the gpu backend",
+                self.adapter.name,
+                fix(cap)
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl AdapterSummary {
@@ -103,6 +131,7 @@ impl AdapterSummary {
         let limits = adapter.limits();
         AdapterSummary {
             index,
+            loop_iteration_cap: info.name.contains("llvmpipe").then_some(LLVMPIPE_LOOP_CAP),
             name: info.name,
             device_type: format!("{:?}", info.device_type),
             api: format!("{:?}", info.backend),

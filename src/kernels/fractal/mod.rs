@@ -299,6 +299,15 @@ impl Kernel for Fractal {
         &[KernelOption::MaxIter, KernelOption::Image]
     }
 
+    fn check_gpu(&self, _n: u64, options: &KernelOptions, gpu: &GpuContext) -> Result<()> {
+        let max_iter = options.max_iter.unwrap_or(DEFAULT_MAX_ITER);
+        gpu.check_loop_trips(
+            max_iter as u64,
+            &format!("--max-iter {max_iter}: a pixel that never escapes"),
+            |cap| format!("use --max-iter {cap} or less"),
+        )
+    }
+
     fn prepare(&self, n: usize, _seed: u64, options: &KernelOptions) -> Box<dyn Problem> {
         let max_iter = options.max_iter.unwrap_or(DEFAULT_MAX_ITER);
         Box::new(FractalProblem::new(Grid::new(self.0, n, max_iter)))

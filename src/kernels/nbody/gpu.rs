@@ -12,26 +12,43 @@ use crate::kernels::GpuRun;
 /// Bytes of one body in each GPU array (a vec4 of f32).
 const BODY_BYTES: u64 = 16;
 
+/// One body per invocation and one tile entry per invocation: the tile is the workgroup, as
+/// large as the workgroup memory allows.
+fn tile_bodies(context: &GpuContext) -> u32 {
+    let storage = context.adapter.max_workgroup_storage_bytes as u64;
+    (context.workgroup_size(128) as u64)
+        .min(storage / BODY_BYTES)
+        .max(1) as u32
+}
+
+/// Refuses `n` bodies that `context` cannot step: positions beyond one binding, or more tiles
+/// than the driver runs loop iterations.
+pub(crate) fn check(n: u64, context: &GpuContext) -> Result<()> {
+    let bytes = n.saturating_mul(BODY_BYTES);
+    if bytes > context.max_binding_bytes {
+        return Err(Error::usage(format!(
+            "--size {n}: nbody binds all bodies at once ({bytes} bytes) and this GPU's storage bindings hold {} bytes, at most {} bodies; use a smaller --size or leave out the gpu backend",
+            context.max_binding_bytes,
+            context.max_binding_bytes / BODY_BYTES
+        )));
+    }
+    let tile = tile_bodies(context) as u64;
+    context.check_loop_trips(
+        n.div_ceil(tile),
+        &format!("--size {n}: each body's walk over the bodies, in tiles of {tile},"),
+        |cap| format!("use --size {} or less", cap * tile),
+    )
+}
+
 /// The n-body step set up on the GPU.
 pub(crate) fn run<'a>(
     problem: &'a mut NBodyProblem,
     context: &'a GpuContext,
 ) -> Result<Box<dyn GpuRun + 'a>> {
     let n = problem.n as u64;
+    check(n, context)?;
     let bytes = BODY_BYTES * n;
-    if bytes > context.max_binding_bytes {
-        return Err(Error::usage(format!(
-            "--size {n}: nbody binds all bodies at once ({bytes} bytes) and this GPU's storage bindings hold {} bytes, at most {} bodies; use a smaller --size",
-            context.max_binding_bytes,
-            context.max_binding_bytes / BODY_BYTES
-        )));
-    }
-    // One body per invocation and one tile entry per invocation: the tile is the workgroup,
-    // as large as the workgroup memory allows.
-    let storage = context.adapter.max_workgroup_storage_bytes as u64;
-    let tile = (context.workgroup_size(128) as u64)
-        .min(storage / BODY_BYTES)
-        .max(1) as u32;
+    let tile = tile_bodies(context);
     let mut setup = Setup::new(context, "nbody");
     let source = include_str!("../../../shaders/nbody.wgsl");
     let pipeline = setup.pipeline(

@@ -115,6 +115,10 @@ impl Kernel for NBody {
         }
     }
 
+    fn check_gpu(&self, n: u64, _options: &KernelOptions, gpu: &GpuContext) -> Result<()> {
+        gpu::check(n, gpu)
+    }
+
     fn prepare(&self, n: usize, seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
         Box::new(NBodyProblem::new(n, seed))
     }
