@@ -126,16 +126,19 @@ pub struct GpuChoice {
 }
 
 impl GpuChoice {
-    /// The request for [`crate::gpu::GpuContext::new`].
-    pub fn request(&self) -> crate::gpu::GpuRequest {
-        crate::gpu::GpuRequest {
+    /// The request for [`crate::gpu::GpuContext::new`], checked before any work (even when no
+    /// GPU row runs): the API exists here, the adapter named matches one.
+    pub fn request(&self) -> crate::error::Result<crate::gpu::GpuRequest> {
+        let request = crate::gpu::GpuRequest {
             api: self.gpu_api,
             adapter: self.adapter.as_deref().map_or(
                 crate::gpu::AdapterChoice::Preferred,
                 crate::gpu::AdapterChoice::parse,
             ),
             max_binding_bytes: None,
-        }
+        };
+        crate::gpu::context::check_request(&request)?;
+        Ok(request)
     }
 
     /// True when the user chose an adapter or an API (a missing GPU is then an error).

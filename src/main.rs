@@ -41,9 +41,7 @@ fn clap_error(error: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
         error.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
     ) {
         let _ = error.print();
         return ExitCode::SUCCESS;
@@ -51,6 +49,10 @@ fn clap_error(error: clap::Error) -> ExitCode {
     // Under an MPI launcher every rank parses the same command line: rank 0 alone says what is
     // wrong, once.
     if hpclab::distributed::launcher::quiet_rank_lingers() {
+        return ExitCode::from(2);
+    }
+    if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        say(&missing_subcommand());
         return ExitCode::from(2);
     }
     // clap's first paragraph is the message (a missing argument's name is on its second line);
@@ -65,6 +67,33 @@ fn clap_error(error: clap::Error) -> ExitCode {
     let message = message.strip_prefix("error: ").unwrap_or(&message);
     say(&format!("{message} (see `hpclab --help`)"));
     ExitCode::from(2)
+}
+
+/// The line for a command line that stops before its subcommand (`hpclab`, `hpclab mpi`): the
+/// subcommands that may follow.
+fn missing_subcommand() -> String {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut path = vec!["hpclab".to_string()];
+    for word in std::env::args().skip(1) {
+        match command.find_subcommand(&word) {
+            Some(sub) => {
+                path.push(word);
+                command = sub.clone();
+            }
+            None => break,
+        }
+    }
+    let names: Vec<&str> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name())
+        .filter(|name| *name != "help")
+        .collect();
+    let path = path.join(" ");
+    format!(
+        "`{path}` needs a subcommand: {} (see `{path} --help`)",
+        names.join(", ")
+    )
 }
 
 /// Writes `hpclab: MESSAGE` and the newline to stderr in one write: under mpirun a line written in

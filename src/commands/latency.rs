@@ -27,7 +27,7 @@ impl Measure<LatencyArgs> for LatencyConfig {
         Ok(LatencyConfig {
             batches,
             sampling: args.sampling.options(),
-            gpu: args.gpu.request(),
+            gpu: args.gpu.request()?,
             destination,
         })
     }

@@ -64,7 +64,8 @@ mod with_mpi {
                 publish_on_root(document, &config.destination)
             }
             MpiCommand::Stencil(args) => {
-                let config = stencil_config(args);
+                // Every rank checks the adapter alike; the agreement says it once.
+                let config = session.agree(stencil_config(args))?;
                 let document = stencil::measure(session, &config, command_line)?;
                 publish_on_root(document, &config.destination)
             }
@@ -110,8 +111,8 @@ mod with_mpi {
         }
     }
 
-    fn stencil_config(args: &MpiStencilArgs) -> StencilConfig {
-        StencilConfig {
+    fn stencil_config(args: &MpiStencilArgs) -> Result<StencilConfig> {
+        Ok(StencilConfig {
             size: args.size,
             schedule: Schedule {
                 steps: args.steps,
@@ -123,9 +124,9 @@ mod with_mpi {
             sampling: sampling(args.runs, args.warmup),
             seed: args.seed,
             skip_check: args.skip_check,
-            gpu: args.gpu.request(),
+            gpu: args.gpu.request()?,
             destination: args.out.destination(),
-        }
+        })
     }
 
     fn startup_config(args: &MpiStartupArgs) -> StartupConfig {

@@ -77,7 +77,7 @@ impl Measure<RooflineArgs> for RooflineConfig {
             sampling: args.sampling.options(),
             no_kernels: args.no_kernels,
             cpu_only: args.cpu_only,
-            gpu: args.gpu.request(),
+            gpu: args.gpu.request()?,
             gpu_given: args.gpu.given(),
             destination,
         })

@@ -30,7 +30,7 @@ impl Measure<RunArgs> for RunConfig {
             .size(args.size)
             .sampling(args.sampling.options())
             .threads(args.threads.count())
-            .gpu(args.gpu.request())
+            .gpu(args.gpu.request()?)
             .seed(args.kernel_args.seed)
             .build()?;
         let destination = args.out.destination();

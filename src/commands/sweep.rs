@@ -28,7 +28,7 @@ impl Measure<SweepArgs> for SweepConfig {
             .sampling(args.sampling.options())
             .threads(args.threads.count())
             .kernel_options(args.kernel_args.options(None))
-            .gpu(args.gpu.request())
+            .gpu(args.gpu.request()?)
             .seed(args.kernel_args.seed)
             .build()?;
         // Without --sizes: from the kernel's default size / 4096 up to it, doubling.

@@ -33,7 +33,7 @@ impl Measure<TransferArgs> for TransferConfig {
             min: args.min,
             max: args.max,
             sampling: args.sampling.options(),
-            gpu: args.gpu.request(),
+            gpu: args.gpu.request()?,
             destination,
         })
     }

@@ -49,6 +49,7 @@ impl AdapterChoice {
     pub fn parse(text: &str) -> AdapterChoice {
         match text.trim().parse::<usize>() {
             Ok(index) => AdapterChoice::Index(index),
+            // An empty name would match every adapter: [`check_request`] refuses it.
             Err(_) => AdapterChoice::Name(text.trim().to_string()),
         }
     }
@@ -231,45 +232,126 @@ pub fn list_adapters(api: Option<GpuApi>) -> Vec<AdapterSummary> {
         .collect()
 }
 
+impl GpuApi {
+    /// The operating systems this API exists on, where it is not every one.
+    fn only_on(self) -> Option<&'static str> {
+        match self {
+            GpuApi::Metal => Some("macOS"),
+            GpuApi::Dx12 => Some("Windows"),
+            GpuApi::Vulkan | GpuApi::Gl => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            GpuApi::Vulkan => "vulkan",
+            GpuApi::Metal => "metal",
+            GpuApi::Dx12 => "dx12",
+            GpuApi::Gl => "gl",
+        }
+    }
+}
+
+/// The APIs that have at least one adapter here, as `--gpu-api` names them.
+fn apis_with_adapters() -> String {
+    let mut apis: Vec<&str> = [GpuApi::Vulkan, GpuApi::Metal, GpuApi::Dx12, GpuApi::Gl]
+        .into_iter()
+        .filter(|&api| !ordered_adapters(Some(api)).is_empty())
+        .map(GpuApi::name)
+        .collect();
+    apis.dedup();
+    match apis.is_empty() {
+        true => "no adapter on any API".to_string(),
+        false => apis.join(", "),
+    }
+}
+
+/// The position in `adapters` of the one `request` names; a usage error that says what this
+/// machine has when it names none.
+fn choose_adapter(adapters: &[wgpu::Adapter], request: &GpuRequest) -> Result<usize> {
+    if let AdapterChoice::Name(name) = &request.adapter
+        && name.is_empty()
+    {
+        return Err(Error::usage(
+            "--adapter is empty; give an index or part of a name from `hpclab devices`",
+        ));
+    }
+    if adapters.is_empty() {
+        return Err(Error::usage(match request.api {
+            Some(api) if api.only_on().is_some_and(|os| !running_on(os)) => format!(
+                "--gpu-api {}: {} exists only on {}; this machine has: {}",
+                api.name(),
+                match api {
+                    GpuApi::Metal => "Metal",
+                    _ => "Direct3D 12",
+                },
+                api.only_on().unwrap_or_default(),
+                apis_with_adapters()
+            ),
+            Some(api) => format!(
+                "--gpu-api {}: no adapter on this API; this machine has: {}",
+                api.name(),
+                apis_with_adapters()
+            ),
+            None => super::NO_ADAPTER_HINT.to_string(),
+        }));
+    }
+    let names = || {
+        adapters
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("{i}: {}", a.get_info().name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &request.adapter {
+        AdapterChoice::Preferred => Ok(0),
+        AdapterChoice::Index(index) if *index < adapters.len() => Ok(*index),
+        AdapterChoice::Index(index) => Err(Error::usage(format!(
+            "--adapter {index}: there is no adapter with that index (have {}); see `hpclab devices`",
+            names()
+        ))),
+        AdapterChoice::Name(name) => {
+            let wanted = name.to_lowercase();
+            adapters
+                .iter()
+                .position(|a| a.get_info().name.to_lowercase().contains(&wanted))
+                .ok_or_else(|| {
+                    Error::usage(format!(
+                        "--adapter '{name}' matches no adapter (have {}); see `hpclab devices`",
+                        names()
+                    ))
+                })
+        }
+    }
+}
+
+/// True when this build runs on `os` (as [`GpuApi::only_on`] names it).
+fn running_on(os: &str) -> bool {
+    match os {
+        "macOS" => cfg!(target_os = "macos"),
+        "Windows" => cfg!(windows),
+        _ => true,
+    }
+}
+
+/// Checks, before any work, that `request` names what this machine has: an API with an
+/// adapter, an adapter index or name that matches. Looks at the adapters only when the user
+/// named one or an API.
+pub fn check_request(request: &GpuRequest) -> Result<()> {
+    if request.adapter == AdapterChoice::Preferred && request.api.is_none() {
+        return Ok(());
+    }
+    choose_adapter(&ordered_adapters(request.api), request).map(drop)
+}
+
 impl GpuContext {
     /// Chooses the adapter and creates the device. A missing or unmatched adapter is a
     /// [`Error::Usage`] whose message says what to do.
     pub fn new(request: &GpuRequest) -> Result<GpuContext> {
         let started = Instant::now();
         let adapters = ordered_adapters(request.api);
-        if adapters.is_empty() {
-            return Err(Error::usage(super::NO_ADAPTER_HINT));
-        }
-        let names = || {
-            adapters
-                .iter()
-                .enumerate()
-                .map(|(i, a)| format!("{i}: {}", a.get_info().name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let index = match &request.adapter {
-            AdapterChoice::Preferred => 0,
-            AdapterChoice::Index(index) if *index < adapters.len() => *index,
-            AdapterChoice::Index(index) => {
-                return Err(Error::usage(format!(
-                    "--adapter {index}: there is no adapter with that index (have {}); see `hpclab devices`",
-                    names()
-                )));
-            }
-            AdapterChoice::Name(name) => {
-                let wanted = name.to_lowercase();
-                adapters
-                    .iter()
-                    .position(|a| a.get_info().name.to_lowercase().contains(&wanted))
-                    .ok_or_else(|| {
-                        Error::usage(format!(
-                            "--adapter '{name}' matches no adapter (have {}); see `hpclab devices`",
-                            names()
-                        ))
-                    })?
-            }
-        };
+        let index = choose_adapter(&adapters, request)?;
         let adapter = &adapters[index];
         let summary = AdapterSummary::new(index, adapter);
         let adapter_s = started.elapsed().as_secs_f64();

@@ -95,6 +95,25 @@ impl Baseline {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| invalid("a record lacks backend, size or phase medians"))?;
+        if records.is_empty() {
+            return Err(invalid("no records"));
+        }
+        let positive = |seconds: f64| seconds.is_finite() && seconds > 0.0;
+        if let Some(bad) = records.iter().find(|r| {
+            ![
+                r.compute_s,
+                r.compute_range_s.0,
+                r.compute_range_s.1,
+                r.total_s,
+            ]
+            .into_iter()
+            .all(positive)
+        }) {
+            return Err(invalid(&format!(
+                "the {} record at size {} has a time that is not a positive number of seconds",
+                bad.backend, bad.size
+            )));
+        }
         Ok(Baseline {
             path: shown,
             kernel,
@@ -189,6 +208,31 @@ mod tests {
                 .contains("not an hpclab")
         );
         assert!(Baseline::load(&folder.path().join("missing.json")).is_err());
+    }
+
+    #[test]
+    fn a_baseline_without_positive_times_is_refused() {
+        let folder = tempfile::tempdir().unwrap();
+        let with = |compute: &str, total: &str| {
+            let text = format!(
+                r#"{{"kernel":"triad","records":[{{"backend":"simd","size":8,
+                "phases":{{"compute":{{"median_s":{compute}}},"total":{{"median_s":{total}}}}}}}]}}"#
+            );
+            Baseline::load(&write(folder.path(), "b.json", &text))
+        };
+        assert!(with("1e-6", "2e-6").is_ok());
+        for (compute, total) in [("0", "1"), ("-1", "1"), ("1", "0"), ("1", "null")] {
+            let error = with(compute, total).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{compute} {total}");
+        }
+        let message = with("0", "1").unwrap_err().to_string();
+        assert!(message.contains("not a positive number"), "{message}");
+        let empty = write(
+            folder.path(),
+            "e.json",
+            r#"{"kernel":"triad","records":[]}"#,
+        );
+        assert!(Baseline::load(&empty).is_err());
     }
 
     #[test]
