@@ -2,6 +2,7 @@
 
 use crate::cpu::Isa;
 use crate::cpu::info::CpuInfo;
+use crate::error::{Error, Result};
 use crate::gpu::AdapterSummary;
 use serde::Serialize;
 
@@ -142,11 +143,68 @@ impl Environment {
             build_profile: BUILD_PROFILE,
             timestamp_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                 .to_string(),
-            hpclab_env: std::env::vars()
-                .filter(|(name, _)| name.starts_with("HPCLAB_"))
+            // vars_os: `vars()` panics on any variable that is not UTF-8, hpclab's or not.
+            hpclab_env: hpclab_variables()
+                .map(|(name, value)| (name, value.to_string_lossy().into_owned()))
                 .collect(),
         }
     }
+}
+
+/// The variables hpclab reads, and what each changes.
+pub const VARIABLES: [(&str, &str); 5] = [
+    ("HPCLAB_MAX_SIZE", "caps every size (e.g. 1Mi)"),
+    (
+        "HPCLAB_SIMD",
+        "a narrower SIMD set: avx512, avx2, sse2, neon, scalar",
+    ),
+    (
+        "HPCLAB_STORES",
+        "cached or streaming stores for large outputs",
+    ),
+    (
+        "HPCLAB_REQUIRE_GPU",
+        "1: a missing GPU fails the tests instead of skipping them",
+    ),
+    ("HPCLAB_BENCH_SIZE", "the size of `cargo bench`"),
+];
+
+/// The `HPCLAB_*` variables set, with their raw values.
+fn hpclab_variables() -> impl Iterator<Item = (String, std::ffi::OsString)> {
+    std::env::vars_os().filter_map(|(name, value)| {
+        let name = name.into_string().ok()?;
+        name.starts_with("HPCLAB_").then_some((name, value))
+    })
+}
+
+/// Checks the `HPCLAB_*` variables before any work: a value that is not text, or that the
+/// variable cannot take, is refused; a name hpclab does not read is a warning (a misspelt
+/// variable would otherwise do nothing, silently).
+pub fn check_variables() -> Result<()> {
+    for (name, value) in hpclab_variables() {
+        let Some(text) = value.to_str() else {
+            return Err(Error::usage(format!(
+                "{name}: the value is not UTF-8 text; unset it or give it as plain text"
+            )));
+        };
+        match name.as_str() {
+            "HPCLAB_MAX_SIZE" => {
+                crate::size::parse_size(text)
+                    .map_err(|message| Error::usage(format!("{name}={text}: {message}")))?;
+            }
+            "HPCLAB_STORES" if !matches!(text, "cached" | "streaming") => {
+                return Err(Error::usage(format!(
+                    "{name}={text}: give cached or streaming, or unset it"
+                )));
+            }
+            known if VARIABLES.iter().any(|(n, _)| *n == known) => {}
+            unknown => crate::error::say(&format!(
+                "warning: {unknown} is not a variable hpclab reads (it reads {})",
+                VARIABLES.map(|(n, _)| n).join(", ")
+            )),
+        }
+    }
+    Ok(())
 }
 
 /// What every document says first: which hpclab made it, from which command line, where.

@@ -55,6 +55,10 @@ fn clap_error(error: clap::Error) -> ExitCode {
         say(&missing_subcommand());
         return ExitCode::from(2);
     }
+    if let Some(message) = negative_number(&error) {
+        say(&message);
+        return ExitCode::from(2);
+    }
     // clap's first paragraph is the message (a missing argument's name is on its second line);
     // the usage block after the blank line is left to --help.
     let rendered = error.render().to_string();
@@ -67,6 +71,29 @@ fn clap_error(error: clap::Error) -> ExitCode {
     let message = message.strip_prefix("error: ").unwrap_or(&message);
     say(&format!("{message} (see `hpclab --help`)"));
     ExitCode::from(2)
+}
+
+/// clap reads `--size -1` as an unknown flag `-1`: say instead that the flag before it takes a
+/// positive number.
+fn negative_number(error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(argument)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let number = argument.strip_prefix('-')?;
+    if number.parse::<f64>().is_err() {
+        return None;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let flag = args
+        .iter()
+        .position(|a| a == argument)
+        .and_then(|i| i.checked_sub(1))
+        .map(|i| args[i].clone())
+        .filter(|before| before.starts_with('-'))?;
+    Some(format!(
+        "{flag} {argument}: {flag} takes a positive number (see `hpclab --help`)"
+    ))
 }
 
 /// The line for a command line that stops before its subcommand (`hpclab`, `hpclab mpi`): the

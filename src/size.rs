@@ -1,6 +1,9 @@
 //! Problem sizes on the command line: plain integers, decimal suffixes `K/M/G` (10^3) and binary
 //! suffixes `Ki/Mi/Gi` (2^10), and powers of two written `2^25`.
 
+/// The largest size any flag takes (each kernel and experiment has a lower limit of its own).
+const LARGEST: u64 = 1 << 62;
+
 /// Parses a size such as `33554432`, `32Mi`, `1.5M`, `2^25`. Zero, negatives and unknown suffixes
 /// are rejected with a message that shows the accepted forms.
 pub fn parse_size(text: &str) -> Result<u64, String> {
@@ -9,6 +12,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     if trimmed.is_empty() {
         return Err(format!("empty size; {help}"));
     }
+    if trimmed.starts_with('-') {
+        return Err(format!("sizes are positive, got '{text}'"));
+    }
+    let too_large = || format!("'{text}' is too large: sizes go up to 2^62");
     if let Some(exponent) = trimmed.strip_prefix("2^") {
         let exponent: u32 = exponent
             .parse()
@@ -16,7 +23,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         return 1u64
             .checked_shl(exponent)
             .filter(|_| exponent < 63)
-            .ok_or_else(|| format!("'{text}' is too large"));
+            .ok_or_else(too_large);
     }
     let split = trimmed
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -49,10 +56,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
             .parse::<u64>()
             .ok()
             .and_then(|n| n.checked_mul(multiplier))
-            .ok_or_else(|| format!("'{text}' is too large or not a size; {help}"))?
+            .ok_or_else(|| match number.bytes().all(|b| b.is_ascii_digit()) {
+                true => too_large(),
+                false => format!("'{text}' is not a size; {help}"),
+            })?
     };
     if value == 0 {
         return Err(format!("size must be at least 1, got '{text}'"));
+    }
+    if value > LARGEST {
+        return Err(too_large());
     }
     Ok(value)
 }
@@ -143,6 +156,16 @@ mod tests {
         assert_eq!(parse_size("1Gi"), Ok(1 << 30));
         assert_eq!(parse_size("2^25"), Ok(1 << 25));
         assert_eq!(parse_size("1.5M"), Ok(1_500_000));
+    }
+
+    #[test]
+    fn a_refusal_states_the_limit_or_the_sign() {
+        for large in ["2^63", "2^64", "99999999999999999999", "5000000000G"] {
+            let message = parse_size(large).unwrap_err();
+            assert!(message.contains("up to 2^62"), "{large}: {message}");
+        }
+        assert_eq!(parse_size("2^62"), Ok(1 << 62));
+        assert!(parse_size("-5").unwrap_err().contains("positive"));
     }
 
     #[test]

@@ -22,6 +22,13 @@ pub use crate::outcome::Outcome;
 
 /// Runs the parsed command line. `command_line` is recorded in the output documents.
 pub fn execute(cli: Cli, command_line: String) -> Result<Outcome> {
+    if let Err(error) = crate::environment::check_variables() {
+        // Every rank of an MPI job reads the same environment: rank 0 alone says so.
+        return Err(match crate::distributed::launcher::quiet_rank_lingers() {
+            true => crate::error::Error::OtherRank { exit_code: 2 },
+            false => error,
+        });
+    }
     match cli.command {
         Command::Devices(args) => devices::execute(&args),
         Command::List(args) => list::execute(&args),

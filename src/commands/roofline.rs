@@ -8,7 +8,8 @@ use crate::engine::plan::check_memory;
 use crate::engine::{self, GpuState, PlanBuilder};
 use crate::error::Result;
 use crate::experiments::roofline::{
-    FMA_CHAINS, KernelPoint, RooflineDocument, bandwidth_probe_size, ceilings, measure_probe,
+    FMA_CHAINS, KernelPoint, RooflineDocument, bandwidth_probe_size, ceilings, check_probe_fits,
+    measure_probe,
 };
 use crate::gpu::GpuRequest;
 use crate::kernels::{self, Kernel};
@@ -92,6 +93,9 @@ impl Measure<RooflineArgs> for RooflineConfig {
             let gpu = GpuState::open(&self.gpu, !self.gpu_given)?;
             if let Some(message) = &gpu.unavailable {
                 eprintln!("hpclab: the CPU roof only: {message}");
+            }
+            if let Some(context) = &gpu.context {
+                check_probe_fits(self.size, context)?;
             }
             gpu
         };

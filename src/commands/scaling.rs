@@ -3,6 +3,7 @@
 use super::Measure;
 use crate::backend::Backend;
 use crate::cli::ScalingArgs;
+use crate::engine::plan::{THREADS_PER_CORE, check_threads, logical_cores};
 use crate::engine::{self, GpuState, Plan};
 use crate::environment::Environment;
 use crate::error::{Error, Result};
@@ -21,8 +22,9 @@ pub struct ScalingConfig {
 impl Measure<ScalingArgs> for ScalingConfig {
     /// Checks the kernel, its one rayon variant, the size and the output paths.
     fn from_args(args: &ScalingArgs) -> Result<ScalingConfig> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let max = args.max_threads.map_or(cores, |t| t as usize);
+        let max = args.max_threads.map_or_else(logical_cores, |t| t as usize);
+        // The experiment ends at twice the largest count.
+        check_threads("--max-threads", max, THREADS_PER_CORE / 2)?;
         let plan = Plan::kernel(&args.kernel)?
             .backends_named("rayon")
             .variants(args.variant.as_deref())

@@ -2,12 +2,13 @@
 
 use super::Measure;
 use crate::cli::TransferArgs;
+use crate::engine::plan::check_host_memory;
 use crate::error::{Error, Result};
 use crate::experiments::transfer::{measure, sizes};
 use crate::gpu::{GpuContext, GpuRequest};
 use crate::measure::MeasureOptions;
 use crate::report::{Destination, Document};
-use crate::size::cap_size;
+use crate::size::{cap_size, format_count};
 
 /// A checked transfer experiment.
 pub struct TransferConfig {
@@ -28,6 +29,13 @@ impl Measure<TransferArgs> for TransferConfig {
                 args.min, args.max
             )));
         }
+        // The source and the copy read back, the device buffer and the two staging buffers (all
+        // in host memory on a software adapter).
+        check_host_memory(
+            &format!("--max {}: the transfer experiment", format_count(args.max)),
+            "--max",
+            cap_size(args.max).saturating_mul(5),
+        )?;
         let destination = super::checked(args.out.destination())?;
         Ok(TransferConfig {
             min: args.min,

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::gpu::GpuRequest;
 use crate::kernels::{self, Implementation, Kernel, KernelOptions};
 use crate::measure::MeasureOptions;
-use crate::size::{cap_size, format_bytes};
+use crate::size::{cap_size, format_bytes, format_count};
 
 /// A checked plan of one measurement: everything a caller can get wrong has been caught.
 #[derive(Clone)]
@@ -215,6 +215,9 @@ impl PlanBuilder {
             eprintln!("hpclab: HPCLAB_MAX_SIZE caps the size {wanted} to {size}");
         }
         check_memory(kernel, size, backends.contains(&Backend::Gpu))?;
+        if let Some(threads) = self.threads {
+            check_threads("--threads", threads, THREADS_PER_CORE)?;
+        }
         Ok(Plan {
             kernel,
             size,
@@ -222,9 +225,7 @@ impl PlanBuilder {
             backends_explicit,
             sampling: self.sampling,
             kernel_options: self.kernel_options,
-            threads: self
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            threads: self.threads.unwrap_or_else(logical_cores),
             gpu: self.gpu,
             seed: self.seed,
         })
@@ -329,11 +330,38 @@ pub fn plan_implementations(
     Ok(plan)
 }
 
-/// Refuses a size whose arrays do not fit in this machine's memory (or in any memory).
-pub fn check_memory(kernel: &dyn Kernel, size: u64, with_gpu: bool) -> Result<()> {
-    if usize::try_from(size).is_err() || size > 1 << 40 {
+/// The most threads a plan may run per logical core: enough to show oversubscription, few
+/// enough that a typo (`--threads 4096`) is refused instead of running for hours.
+pub const THREADS_PER_CORE: usize = 4;
+
+/// Logical cores of this machine.
+pub fn logical_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Refuses `threads` above `per_core` threads per logical core; `flag` names the option.
+pub fn check_threads(flag: &str, threads: usize, per_core: usize) -> Result<()> {
+    let cores = logical_cores();
+    let limit = cores * per_core;
+    if threads > limit {
         return Err(Error::usage(format!(
-            "--size {size} is far beyond this machine's memory; use a smaller --size"
+            "{flag} {threads}: more than {per_core} threads per core ({limit} on these {cores} cores) only measures the scheduler; use {flag} {limit} or less"
+        )));
+    }
+    Ok(())
+}
+
+/// The largest `--size` of any kernel: 2^40 (elements, samples, pixels per side, bodies).
+pub const MAX_SIZE: u64 = 1 << 40;
+
+/// Refuses a size above [`MAX_SIZE`] or whose arrays do not fit in this machine's memory.
+pub fn check_memory(kernel: &dyn Kernel, size: u64, with_gpu: bool) -> Result<()> {
+    if usize::try_from(size).is_err() || size > MAX_SIZE {
+        return Err(Error::usage(format!(
+            "--size {size} ({}) is above the largest size {} runs at, {}; use a smaller --size",
+            format_count(size),
+            kernel.info().name,
+            format_count(MAX_SIZE)
         )));
     }
     let footprint = kernel.footprint(size);
@@ -341,15 +369,30 @@ pub fn check_memory(kernel: &dyn Kernel, size: u64, with_gpu: bool) -> Result<()
     if with_gpu {
         // Staging and readback buffers live in host memory (and everything does on a
         // software adapter); count them so that a run never thrashes halfway.
-        needed += footprint.gpu_bytes;
+        needed = needed.saturating_add(footprint.gpu_bytes);
+    }
+    check_host_memory(
+        &format!("--size {size}: {}", kernel.info().name),
+        "--size",
+        needed,
+    )
+}
+
+/// Refuses `needed` bytes of host memory beyond what this machine can spare. `subject` starts
+/// the message (the flag and value at fault, and what needs the memory); `flag` is the advice.
+pub fn check_host_memory(subject: &str, flag: &str, needed: u64) -> Result<()> {
+    // A count that saturated u64 is not a number of bytes to print.
+    if needed == u64::MAX {
+        return Err(Error::usage(format!(
+            "{subject} would need more than 2^64 bytes of memory; use a smaller {flag}"
+        )));
     }
     if let Some(available) = available_memory_bytes() {
         // Leave a tenth for the OS and everything else running.
         let usable = available / 10 * 9;
         if needed > usable {
             return Err(Error::usage(format!(
-                "--size {size}: {} needs about {} of memory, more than the {} this machine can spare (90% of {} available); use a smaller --size",
-                kernel.info().name,
+                "{subject} needs about {} of memory, more than the {} this machine can spare (90% of {} available); use a smaller {flag}",
                 format_bytes(needed),
                 format_bytes(usable),
                 format_bytes(available)

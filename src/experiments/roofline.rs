@@ -225,6 +225,20 @@ pub fn measure_probe(
     Ok(points)
 }
 
+/// Refuses a probe of `n` f32 that one storage binding of `context` cannot hold (made before
+/// any work: the CPU probe runs first).
+pub fn check_probe_fits(n: u64, context: &GpuContext) -> Result<()> {
+    let bytes = n.saturating_mul(4);
+    if bytes > context.max_binding_bytes {
+        return Err(Error::usage(format!(
+            "--size {n}: the GPU probe keeps each array in one storage binding ({bytes} bytes) and this GPU's bindings hold {} bytes, at most {} f32; use a smaller --size or --cpu-only",
+            context.max_binding_bytes,
+            context.max_binding_bytes / 4
+        )));
+    }
+    Ok(())
+}
+
 /// The probe on the GPU at each of `chains`, over `input` (one storage binding at most), timed
 /// by the GPU's own clock where it has one.
 pub fn gpu_probe(
@@ -235,15 +249,10 @@ pub fn gpu_probe(
     mut on_point: impl FnMut(),
 ) -> Result<Vec<ProbePoint>> {
     let n = input.len();
+    check_probe_fits(n as u64, context)?;
     let mut output = AlignedVec::filled(n, f32::NAN);
     let mut points = Vec::new();
     let bytes = 4 * n as u64;
-    if bytes > context.max_binding_bytes {
-        return Err(Error::usage(format!(
-            "--size {n}: the probe keeps each array in one storage binding ({} bytes at most here); use a smaller --size",
-            context.max_binding_bytes
-        )));
-    }
     let device_in = DeviceArray::new(context, "roofline input", bytes, Role::Input)?;
     let device_out = DeviceArray::new(context, "roofline output", bytes, Role::Output)?;
     upload_timed(context, &[(&device_in, bytemuck::cast_slice(input))])?;
