@@ -67,6 +67,10 @@ impl Measure<SweepArgs> for SweepConfig {
             .first()
             .ok_or_else(|| Error::usage("--sizes: give at least one size"))?;
         let gpu = GpuState::for_plan(first)?;
+        // Every size against the adapter's limits before the first is measured.
+        for plan in &self.plans {
+            gpu.check_plan(plan)?;
+        }
         let progress = Progress::new(self.plans.len() as u64, false);
         let mut records = Vec::new();
         for plan in &self.plans {
