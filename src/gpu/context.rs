@@ -233,12 +233,12 @@ pub fn list_adapters(api: Option<GpuApi>) -> Vec<AdapterSummary> {
 }
 
 impl GpuApi {
-    /// The operating systems this API exists on, where it is not every one.
-    fn only_on(self) -> Option<&'static str> {
+    /// The operating system this API exists on, where it is not this one.
+    fn only_on_another_os(self) -> Option<&'static str> {
         match self {
-            GpuApi::Metal => Some("macOS"),
-            GpuApi::Dx12 => Some("Windows"),
-            GpuApi::Vulkan | GpuApi::Gl => None,
+            GpuApi::Metal if !cfg!(target_os = "macos") => Some("macOS"),
+            GpuApi::Dx12 if !cfg!(windows) => Some("Windows"),
+            _ => None,
         }
     }
 
@@ -278,21 +278,22 @@ fn choose_adapter(adapters: &[wgpu::Adapter], request: &GpuRequest) -> Result<us
     }
     if adapters.is_empty() {
         return Err(Error::usage(match request.api {
-            Some(api) if api.only_on().is_some_and(|os| !running_on(os)) => format!(
-                "--gpu-api {}: {} exists only on {}; this machine has: {}",
-                api.name(),
-                match api {
-                    GpuApi::Metal => "Metal",
-                    _ => "Direct3D 12",
-                },
-                api.only_on().unwrap_or_default(),
-                apis_with_adapters()
-            ),
-            Some(api) => format!(
-                "--gpu-api {}: no adapter on this API; this machine has: {}",
-                api.name(),
-                apis_with_adapters()
-            ),
+            Some(api) => match api.only_on_another_os() {
+                Some(os) => format!(
+                    "--gpu-api {}: {} exists only on {os}; this machine has: {}",
+                    api.name(),
+                    match api {
+                        GpuApi::Metal => "Metal",
+                        _ => "Direct3D 12",
+                    },
+                    apis_with_adapters()
+                ),
+                None => format!(
+                    "--gpu-api {}: no adapter on this API; this machine has: {}",
+                    api.name(),
+                    apis_with_adapters()
+                ),
+            },
             None => super::NO_ADAPTER_HINT.to_string(),
         }));
     }
@@ -323,15 +324,6 @@ fn choose_adapter(adapters: &[wgpu::Adapter], request: &GpuRequest) -> Result<us
                     ))
                 })
         }
-    }
-}
-
-/// True when this build runs on `os` (as [`GpuApi::only_on`] names it).
-fn running_on(os: &str) -> bool {
-    match os {
-        "macOS" => cfg!(target_os = "macos"),
-        "Windows" => cfg!(windows),
-        _ => true,
     }
 }
 
