@@ -510,3 +510,59 @@ fn list_and_devices_take_every_format_and_output_like_the_other_subcommands() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("does not exist"));
 }
+
+/// The widest line of a command's stdout, in characters, with `COLUMNS` set or not.
+fn widest_line(args: &[&str], columns: Option<&str>) -> usize {
+    let mut command = hpclab();
+    command.args(args).env_remove("COLUMNS");
+    if let Some(columns) = columns {
+        command.env("COLUMNS", columns);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{args:?}");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        // Columns on screen: combining marks (the hat of π̂) take none.
+        .map(|line| {
+            line.chars()
+                .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn tables_and_notes_fit_the_terminal_width() {
+    let cases: [&[&str]; 4] = [
+        &["list"],
+        &["devices"],
+        &[
+            "run", "reduce", "--size", "4Ki", "--runs", "1", "--warmup", "0",
+        ],
+        &[
+            "sweep", "triad", "--sizes", "1Ki,2Ki", "--runs", "1", "--warmup", "0",
+        ],
+    ];
+    for args in cases {
+        // Unfitted (a pipe, a file), the control: these documents are wider than 100 columns.
+        assert!(widest_line(args, None) > 100, "{args:?} is narrow anyway");
+        for columns in ["80", "100"] {
+            let widest = widest_line(args, Some(columns));
+            assert!(
+                widest <= columns.parse().unwrap(),
+                "{args:?} at COLUMNS={columns}: a line of {widest} characters"
+            );
+        }
+    }
+    // What a narrow terminal leaves out is said.
+    let output = hpclab()
+        .args([
+            "run", "reduce", "--size", "4Ki", "--runs", "1", "--warmup", "0",
+        ])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("left out to fit 80 columns"), "{stdout}");
+}

@@ -116,11 +116,7 @@ fn table(entries: &[Entry]) -> Rows {
             ]
         })
         .collect();
-    Rows {
-        header: header.iter().map(|s| s.to_string()).collect(),
-        rows,
-        numeric: vec![],
-    }
+    Rows::new(&header, rows, vec![]).droppable(&["download", "upload", "flops", "memory bytes"])
 }
 
 /// The lines under the table: how bytes are counted, then each kernel's reference, backends,

@@ -78,11 +78,12 @@ impl Devices {
                 ]
             })
             .collect();
-        Rows {
-            header: header.iter().map(|s| s.to_string()).collect(),
-            rows,
-            numeric: vec![0, 6, 7, 8, 9],
-        }
+        Rows::new(&header, rows, vec![0, 6, 7, 8, 9]).droppable(&[
+            "workgroup memory",
+            "max workgroups/dim",
+            "driver",
+            "max buffer",
+        ])
     }
 }
 

@@ -439,6 +439,7 @@ impl Document for RooflineDocument {
             numeric: (0..header.len() - 1).collect(),
             header,
             rows,
+            ..Default::default()
         }];
         if !self.kernels.is_empty() {
             tables.push(Rows::new(

@@ -301,10 +301,15 @@ impl Document for SweepDocument {
             })
             .collect();
         let numeric = (2..header.len() - if any_verdict { 3 } else { 2 }).collect();
+        // A narrow terminal keeps the totals (what the break-even compares) and drops the
+        // verdicts (said under the table too), then the GPU's compute-only columns.
+        let mut droppable = vec!["GPU verdict".to_string()];
+        droppable.extend(header.iter().filter(|h| h.ends_with(" compute")).cloned());
         vec![Rows {
             header,
             rows,
             numeric,
+            droppable,
         }]
     }
 

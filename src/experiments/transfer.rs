@@ -265,6 +265,13 @@ impl Document for TransferDocument {
             header,
             rows,
             numeric: (1..=PATHS.len() + 1).collect(),
+            droppable: [
+                "staging time",
+                "write_buffer_with GB/s",
+                "write_buffer GB/s",
+            ]
+            .map(String::from)
+            .to_vec(),
         }]
     }
 

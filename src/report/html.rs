@@ -102,6 +102,7 @@ mod tests {
             header: vec!["a<b".into(), "n".into()],
             rows: vec![vec!["x & y".into(), "3".into()]],
             numeric: vec![1],
+            ..Default::default()
         };
         let html = table(&rows);
         assert!(

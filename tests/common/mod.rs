@@ -119,7 +119,10 @@ pub fn assert_gpu_usage_error(
 
 /// The hpclab binary, ready for arguments.
 pub fn hpclab() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("hpclab").unwrap()
+    let mut command = assert_cmd::Command::cargo_bin("hpclab").unwrap();
+    // Tables at their full width whatever the shell that runs the tests exports.
+    command.env_remove("COLUMNS");
+    command
 }
 
 /// Runs hpclab with `args` and `envs`; its stdout, after checking that it succeeded.

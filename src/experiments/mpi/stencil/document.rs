@@ -362,6 +362,7 @@ impl Document for StencilDocument {
             header,
             rows,
             numeric,
+            ..Default::default()
         }];
         if let Some(last) = self.points.last().filter(|p| p.ranks > 1) {
             tables.push(self.per_rank_table(last));
@@ -503,6 +504,7 @@ impl StencilDocument {
             header,
             rows,
             numeric,
+            ..Default::default()
         }
     }
 }
