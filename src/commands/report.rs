@@ -179,8 +179,12 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
         html::escape(&machine)
     );
     let mut all_verified = true;
-    for (name, title, line) in SUITE {
-        eprintln!("hpclab report: {line}");
+    for (step_index, (name, title, line)) in SUITE.into_iter().enumerate() {
+        eprintln!(
+            "hpclab report: step {}/{}: {line}",
+            step_index + 1,
+            SUITE.len()
+        );
         match step(line) {
             Ok(document) => {
                 let json = serde_json::to_string_pretty(&document.json()?)

@@ -110,6 +110,7 @@ impl Measure<RooflineArgs> for RooflineConfig {
         let devices = if gpu.context.is_some() { 2 } else { 1 };
         let progress = Progress::new(
             ((FMA_CHAINS.len() + 1) * devices + catalogue.len()) as u64,
+            "measurements",
             false,
         );
         progress.set_message("probe".into());

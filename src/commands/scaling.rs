@@ -52,7 +52,7 @@ impl Measure<ScalingArgs> for ScalingConfig {
     fn document(&self, command_line: String) -> Result<impl Document + 'static> {
         let no_gpu = GpuState::none();
         let thread_counts = self.thread_counts();
-        let progress = Progress::new(thread_counts.len() as u64, false);
+        let progress = Progress::new(thread_counts.len() as u64, "thread counts", false);
         let mut measured = Vec::new();
         for threads in thread_counts {
             progress.set_message(format!("{} threads", threads));

@@ -71,7 +71,7 @@ impl Measure<SweepArgs> for SweepConfig {
         for plan in &self.plans {
             gpu.check_plan(plan)?;
         }
-        let progress = Progress::new(self.plans.len() as u64, false);
+        let progress = Progress::new(self.plans.len() as u64, "sizes", false);
         let mut records = Vec::new();
         for plan in &self.plans {
             progress.set_message(format!(

@@ -55,7 +55,11 @@ pub fn run(
         .filter(|i| i.backend != Backend::Gpu || gpu.is_some())
         .collect();
     let samples_each = (plan.sampling.warmup + plan.sampling.runs) as u64;
-    let progress = Progress::new(samples_each * implementations.len() as u64, quiet);
+    let progress = Progress::new(
+        samples_each * implementations.len() as u64,
+        "samples",
+        quiet,
+    );
     let mut records = Vec::new();
     let mut gpu_setup: Option<GpuSetupReport> = None;
     let working_set_bytes = plan.kernel.footprint(plan.size).working_set_bytes;

@@ -67,6 +67,7 @@ pub fn measure(
     )?;
     let progress = Progress::new(
         ((batches.len() + 1) * (options.warmup + options.runs)) as u64,
+        "samples",
         quiet,
     );
 

@@ -142,6 +142,7 @@ pub fn measure(
     let device = DeviceArray::new(context, "transfer", largest, Role::InputOutput)?;
     let progress = Progress::new(
         (sizes.len() * PATHS.len() * (options.warmup + options.runs)) as u64,
+        "samples",
         quiet,
     );
     let read_back = |host: &mut [u8]| {

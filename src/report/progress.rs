@@ -1,4 +1,5 @@
-//! A progress bar on stderr for work that takes more than a moment; indicatif hides it when
+//! A progress bar on stderr for work that takes more than a moment, ticking on its own, with
+//! the unit of its steps and an estimate of the time left; indicatif hides it when
 //! stderr is not a terminal, so scripts and pipes see nothing.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -9,18 +10,23 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar of `total` steps (hidden when `quiet` or when stderr is not a terminal).
-    pub fn new(total: u64, quiet: bool) -> Progress {
+    /// A bar of `total` steps, each one `unit` (hidden when `quiet` or when stderr is not a
+    /// terminal). It ticks on its own, so a long sample does not look like a hang.
+    pub fn new(total: u64, unit: &str, quiet: bool) -> Progress {
         let target = if quiet {
             ProgressDrawTarget::hidden()
         } else {
             ProgressDrawTarget::stderr()
         };
         let bar = ProgressBar::with_draw_target(Some(total), target);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} {msg:<28} [{bar:30}] {pos}/{len} samples, {elapsed}",
-        ) {
+        let template = format!(
+            "{{spinner}} {{msg:<28}} [{{bar:30}}] {{pos}}/{{len}} {unit}, {{elapsed}} (about {{eta}} left)"
+        );
+        if let Ok(style) = ProgressStyle::with_template(&template) {
             bar.set_style(style.progress_chars("=> "));
+        }
+        if !quiet {
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
         }
         Progress { bar }
     }

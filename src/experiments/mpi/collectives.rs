@@ -237,6 +237,7 @@ pub fn measure(
     let MeasureOptions { runs, warmup } = config.sampling;
     let progress = Progress::new(
         (sizes.len() * Collective::ALL.len()) as u64,
+        "measurements",
         !session.is_root(),
     );
     let mut points = Vec::new();

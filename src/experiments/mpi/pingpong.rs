@@ -116,7 +116,7 @@ pub fn measure(
     let mut verified = true;
     if let Some(mut buffer) = buffer {
         let peer = session.world.process_at_rank(1 - session.rank as i32);
-        let progress = Progress::new(sizes.len() as u64, !session.is_root());
+        let progress = Progress::new(sizes.len() as u64, "message sizes", !session.is_root());
         for &bytes in &sizes {
             progress.set_message(format_bytes(bytes));
             // Every size is at most the largest, the buffer's length.

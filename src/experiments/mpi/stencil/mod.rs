@@ -335,7 +335,11 @@ pub fn measure(
     } else {
         Vec::new()
     };
-    let progress = Progress::new(layout.series.len() as u64, !session.is_root());
+    let progress = Progress::new(
+        layout.series.len() as u64,
+        "rank counts",
+        !session.is_root(),
+    );
     let mut points = Vec::new();
     let mut one_process: Option<OneProcess> = None;
     for &Count { ranks, grid } in &layout.series {
