@@ -69,8 +69,50 @@ fn clap_error(error: clap::Error) -> ExitCode {
         .collect();
     let message = paragraph.join(" ");
     let message = message.strip_prefix("error: ").unwrap_or(&message);
-    say(&format!("{message} (see `hpclab --help`)"));
+    say(&format!(
+        "{message}{} (see `{} --help`)",
+        suggestion(&error),
+        command_path().join(" ")
+    ));
     ExitCode::from(2)
+}
+
+/// clap's "did you mean" for a misspelt flag, subcommand or value (its tip paragraph, which the
+/// one line would otherwise lose).
+fn suggestion(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let suggested = [
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedValue,
+    ]
+    .into_iter()
+    .find_map(|kind| match error.get(kind)? {
+        ContextValue::String(one) => Some(vec![one.clone()]),
+        ContextValue::Strings(many) if !many.is_empty() => Some(many.clone()),
+        _ => None,
+    });
+    suggested.map_or(String::new(), |names| {
+        let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+        format!("; did you mean {}?", quoted.join(" or "))
+    })
+}
+
+/// The subcommands named on the command line (`hpclab run`), as far as they exist.
+fn command_path() -> Vec<String> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut path = vec!["hpclab".to_string()];
+    for word in std::env::args().skip(1) {
+        match command.find_subcommand(&word) {
+            Some(sub) => {
+                path.push(word);
+                command = sub.clone();
+            }
+            None => break,
+        }
+    }
+    path
 }
 
 /// clap reads `--size -1` as an unknown flag `-1`: say instead that the flag before it takes a
@@ -92,7 +134,8 @@ fn negative_number(error: &clap::Error) -> Option<String> {
         .map(|i| args[i].clone())
         .filter(|before| before.starts_with('-'))?;
     Some(format!(
-        "{flag} {argument}: {flag} takes a positive number (see `hpclab --help`)"
+        "{flag} {argument}: {flag} takes a positive number (see `{} --help`)",
+        command_path().join(" ")
     ))
 }
 
@@ -100,15 +143,11 @@ fn negative_number(error: &clap::Error) -> Option<String> {
 /// subcommands that may follow.
 fn missing_subcommand() -> String {
     use clap::CommandFactory;
+    let path = command_path();
     let mut command = Cli::command();
-    let mut path = vec!["hpclab".to_string()];
-    for word in std::env::args().skip(1) {
-        match command.find_subcommand(&word) {
-            Some(sub) => {
-                path.push(word);
-                command = sub.clone();
-            }
-            None => break,
+    for word in &path[1..] {
+        if let Some(sub) = command.find_subcommand(word) {
+            command = sub.clone();
         }
     }
     let names: Vec<&str> = command
