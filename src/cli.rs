@@ -150,22 +150,41 @@ impl GpuChoice {
 /// Where a document goes: the same two flags on every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct DocumentOutput {
-    /// Output format.
-    #[arg(long, short, value_enum, default_value = "table")]
-    pub format: Format,
+    /// Output format [default: the extension of --output (.json, .csv, .md), else table].
+    #[arg(long, short, value_enum)]
+    pub format: Option<Format>,
     /// Write the output here instead of stdout (the table is still printed when the file holds
     /// another format).
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Also write the document as JSON to FILE (the --export-* flags combine: one measurement,
+    /// several files).
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Also write the document as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// Also write the document as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_md: Option<PathBuf>,
 }
 
 impl DocumentOutput {
     /// Where the document goes (no figure).
     pub fn destination(&self) -> Destination {
+        let exports = [
+            (Format::Json, &self.export_json),
+            (Format::Csv, &self.export_csv),
+            (Format::Md, &self.export_md),
+        ];
         Destination {
             format: self.format,
             output: self.output.clone(),
             plot: None,
+            exports: exports
+                .into_iter()
+                .filter_map(|(format, path)| Some((format, path.clone()?)))
+                .collect(),
         }
     }
 }

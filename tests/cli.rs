@@ -566,3 +566,58 @@ fn tables_and_notes_fit_the_terminal_width() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("left out to fit 80 columns"), "{stdout}");
 }
+
+#[test]
+fn the_output_format_follows_the_extension_and_one_run_exports_several() {
+    let folder = tempfile::tempdir().unwrap();
+    let at = |name: &str| folder.path().join(name);
+    let quick = [
+        "run", "triad", "--size", "1Ki", "-b", "scalar", "--runs", "1", "--warmup", "0",
+    ];
+    let output = hpclab()
+        .args(quick)
+        .arg("-o")
+        .arg(at("r.json"))
+        .arg("--export-md")
+        .arg(at("r.md"))
+        .arg("--export-csv")
+        .arg(at("r.csv"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(at("r.json")).unwrap()).unwrap();
+    let md = std::fs::read_to_string(at("r.md")).unwrap();
+    let csv = std::fs::read_to_string(at("r.csv")).unwrap();
+    assert_eq!(json["records"][0]["backend"], "scalar");
+    assert!(
+        md.starts_with("### triad") && md.contains("| backend |"),
+        "{md}"
+    );
+    assert!(csv.starts_with("kernel,"), "{csv}");
+    // One measurement: the JSON's median is the CSV's.
+    let median = json["records"][0]["phases"]["compute"]["median_s"]
+        .as_f64()
+        .unwrap();
+    assert!(csv.contains(&median.to_string()), "{median} not in {csv}");
+    // An extension that names no format, or one that disagrees with --format: refused first.
+    for (extra, mentions) in [
+        (vec!["-o", "r.xyz"], "names no format"),
+        (vec!["-f", "csv", "-o", "r2.json"], "make them agree"),
+        (
+            vec!["--export-json", "r3.json", "-o", "r3.json"],
+            "the same file",
+        ),
+    ] {
+        let output = hpclab()
+            .current_dir(folder.path())
+            .args(quick)
+            .args(&extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(mentions), "{extra:?}: {stderr}");
+    }
+    assert!(!at("r.xyz").exists() && !at("r2.json").exists() && !at("r3.json").exists());
+}

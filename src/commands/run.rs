@@ -34,9 +34,22 @@ impl Measure<RunArgs> for RunConfig {
             .seed(args.kernel_args.seed)
             .build()?;
         let destination = args.out.destination();
-        let mut files = destination.files();
-        files.extend(args.image.as_deref().map(|path| ("--image", path)));
-        crate::files::check_outputs(&files)?;
+        if let Some(image) = &args.image
+            && !image
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+        {
+            return Err(Error::usage(format!(
+                "--image {}: hpclab writes pictures as PNG; end the name in .png",
+                image.display()
+            )));
+        }
+        let image: Vec<(&'static str, &std::path::Path)> = args
+            .image
+            .iter()
+            .map(|path| ("--image", path.as_path()))
+            .collect();
+        destination.check_with(&image)?;
         let baseline = match &args.compare {
             Some(path) => {
                 let baseline = Baseline::load(path)?;

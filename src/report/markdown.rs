@@ -10,7 +10,9 @@ pub struct MarkdownExporter;
 impl Exporter for MarkdownExporter {
     fn render(&self, document: &dyn Document) -> Result<String> {
         let mut heading = document.heading().into_iter();
-        let mut text = format!("### {}\n\n", heading.next().unwrap_or_default());
+        let mut text = heading
+            .next()
+            .map_or(String::new(), |title| format!("### {title}\n\n"));
         for line in heading {
             text.push_str(&format!("- {line}\n"));
         }

@@ -97,32 +97,128 @@ pub fn emit(document: &dyn Document, format: Format, output: Option<&Path>) -> R
 /// Where a document goes: its format, the file (stdout without one) and the file of its figure.
 #[derive(Debug, Clone, Default)]
 pub struct Destination {
-    /// The format of the document's text.
-    pub format: Format,
+    /// The format given with `--format`; without one, `--output`'s extension says (see
+    /// [`Destination::format`]).
+    pub format: Option<Format>,
     /// The document's file; stdout when `None`.
     pub output: Option<std::path::PathBuf>,
     /// The SVG file of the document's figure, for documents that have one.
     pub plot: Option<std::path::PathBuf>,
+    /// More files of the same measurement in other formats (`--export-json` and its kin).
+    pub exports: Vec<(Format, std::path::PathBuf)>,
 }
 
 impl Destination {
     /// The files named, each with its flag.
     pub fn files(&self) -> Vec<(&'static str, &Path)> {
+        let exports = self
+            .exports
+            .iter()
+            .map(|(format, path)| (export_flag(*format), path.as_path()));
         [("--output", &self.output), ("--plot", &self.plot)]
             .into_iter()
             .filter_map(|(flag, path)| Some((flag, path.as_deref()?)))
+            .chain(exports)
             .collect()
     }
 
-    /// Checks before any work that every file named can be written, each to its own path.
+    /// The format of the document's text: `--format`, else the extension of `--output`
+    /// (`.json`, `.csv`, `.md`; anything else, or stdout, a table).
+    pub fn format(&self) -> Format {
+        self.format.unwrap_or_else(|| {
+            self.output
+                .as_deref()
+                .and_then(format_of_extension)
+                .unwrap_or(Format::Table)
+        })
+    }
+
+    /// Checks before any work that every file named can be written, each to its own path, in
+    /// the format its name says: `--output`'s extension agrees with `--format` (or names one),
+    /// `--plot` ends in `.svg`.
     pub fn check(&self) -> Result<()> {
-        crate::files::check_outputs(&self.files())
+        self.check_with(&[])
+    }
+
+    /// [`Destination::check`], with `others` (flag, path) written by the same command: no two
+    /// of them name one file.
+    pub fn check_with(&self, others: &[(&'static str, &Path)]) -> Result<()> {
+        if let Some(path) = &self.output {
+            let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
+            let named = format_of_extension(path);
+            match (self.format, extension.as_deref(), named) {
+                (Some(given), Some(_), Some(named)) if given != named => {
+                    return Err(Error::usage(format!(
+                        "--format {} but --output {} names a {} file; make them agree",
+                        format_name(given),
+                        path.display(),
+                        format_name(named)
+                    )));
+                }
+                (None, Some(other), None) if other != "txt" => {
+                    return Err(Error::usage(format!(
+                        "--output {}: '.{other}' names no format hpclab writes; end it in .json, .csv, .md or .txt, or give --format",
+                        path.display()
+                    )));
+                }
+                _ => {}
+            }
+        }
+        if let Some(path) = &self.plot
+            && !path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+            && !path.starts_with("/dev")
+        {
+            return Err(Error::usage(format!(
+                "--plot {}: hpclab draws figures as SVG; end the name in .svg (a browser or rsvg-convert turns it into a PNG)",
+                path.display()
+            )));
+        }
+        let mut files = self.files();
+        files.extend_from_slice(others);
+        crate::files::check_outputs(&files)
+    }
+}
+
+/// The format a file's extension names: `.json`, `.csv`, `.md` (`.txt` names none: any text).
+fn format_of_extension(path: &Path) -> Option<Format> {
+    let extension = path.extension()?.to_string_lossy().to_lowercase();
+    match extension.as_str() {
+        "json" => Some(Format::Json),
+        "csv" => Some(Format::Csv),
+        "md" | "markdown" => Some(Format::Md),
+        _ => None,
+    }
+}
+
+/// The flag that exports a document in `format`.
+pub fn export_flag(format: Format) -> &'static str {
+    match format {
+        Format::Table => "--export-txt",
+        Format::Json => "--export-json",
+        Format::Csv => "--export-csv",
+        Format::Md => "--export-md",
+    }
+}
+
+/// The name `--format` takes for `format`.
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Table => "table",
+        Format::Json => "json",
+        Format::Csv => "csv",
+        Format::Md => "md",
     }
 }
 
 /// Writes a document where `out` says and its figure to `out.plot`.
 pub fn publish(document: &dyn Document, out: &Destination) -> Result<()> {
-    emit(document, out.format, out.output.as_deref())?;
+    emit(document, out.format(), out.output.as_deref())?;
+    for (format, path) in &out.exports {
+        crate::files::write(path, exporter(*format).render(document)?.as_bytes())?;
+        eprintln!("hpclab: wrote {}", path.display());
+    }
     if let (Some(path), Some(chart)) = (&out.plot, document.chart()) {
         chart.write_svg(path)?;
         eprintln!("hpclab: wrote {}", path.display());
