@@ -326,6 +326,9 @@ pub struct SweepArgs {
     /// from the kernel's default size / 4096 up to its default size.
     #[arg(long, value_parser = crate::size::parse_sizes)]
     pub sizes: Option<std::vec::Vec<u64>>,
+    /// One size, as on `run` (the same as --sizes N).
+    #[arg(long, short = 'n', value_parser = parse_size, conflicts_with = "sizes")]
+    pub size: Option<u64>,
     /// Backends, comma-separated, or all.
     #[arg(long, short, default_value = "all")]
     pub backend: String,
@@ -362,8 +365,9 @@ pub struct ScalingArgs {
     /// own (`hpclab list`).
     #[arg(long, short = 'n', value_parser = parse_size)]
     pub size: Option<u64>,
-    /// Largest thread count before the oversubscribed point (default: every core).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    /// Largest thread count before the oversubscribed point (default: every core). `-t` and
+    /// `--threads` name it too, as on the other subcommands.
+    #[arg(long, short = 't', visible_alias = "threads", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_threads: Option<u32>,
     /// Variant of the rayon backend, for kernels that have several.
     #[arg(long)]

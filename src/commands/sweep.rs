@@ -33,10 +33,13 @@ impl Measure<SweepArgs> for SweepConfig {
             .build()?;
         // Without --sizes: from the kernel's default size / 4096 up to it, doubling.
         let default_size = base.kernel.default_size();
-        let mut sizes: Vec<u64> = match &args.sizes {
-            Some(sizes) => sizes.clone(),
-            None => parse_sizes(&format!("{}..{default_size}", (default_size / 4096).max(1)))
-                .map_err(Error::usage)?,
+        let mut sizes: Vec<u64> = match (&args.sizes, args.size) {
+            (Some(sizes), _) => sizes.clone(),
+            (None, Some(size)) => vec![size],
+            (None, None) => {
+                parse_sizes(&format!("{}..{default_size}", (default_size / 4096).max(1)))
+                    .map_err(Error::usage)?
+            }
         };
         sizes.iter_mut().for_each(|s| *s = cap_size(*s));
         sizes.dedup();

@@ -221,13 +221,20 @@ impl Document for SweepDocument {
 
     fn heading(&self) -> Vec<String> {
         let environment = &self.provenance.environment;
-        let mut lines = vec![format!(
-            "sweep {} · {} sizes from n = {} to {}",
-            self.kernel,
-            self.sizes.len(),
-            format_count(self.sizes[0]),
-            format_count(*self.sizes.last().unwrap_or(&0))
-        )];
+        let mut lines = vec![match self.sizes.as_slice() {
+            [one] => format!(
+                "sweep {} · one size, n = {}",
+                self.kernel,
+                format_count(*one)
+            ),
+            sizes => format!(
+                "sweep {} · {} sizes from n = {} to {}",
+                self.kernel,
+                sizes.len(),
+                format_count(sizes[0]),
+                format_count(*sizes.last().unwrap_or(&0))
+            ),
+        }];
         lines.extend(machine_lines(environment, Machine::threads(environment)));
         lines
     }
