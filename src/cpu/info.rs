@@ -53,20 +53,43 @@ pub fn host_logical_cores() -> usize {
     }
 }
 
+/// The processor's name: `/proc/cpuinfo` on Linux, else what sysinfo reads from the OS
+/// (`machdep.cpu.brand_string` on macOS, the registry on Windows).
 fn cpu_model() -> Option<String> {
-    let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    text.lines()
-        .find(|line| line.starts_with("model name") || line.starts_with("Model"))
-        .and_then(|line| line.split_once(':'))
-        .map(|(_, name)| name.trim().to_string())
+    let from_proc = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|line| line.starts_with("model name") || line.starts_with("Model"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        });
+    from_proc.or_else(|| {
+        let mut system = sysinfo::System::new();
+        system.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
+        system
+            .cpus()
+            .first()
+            .map(|cpu| cpu.brand().trim().to_string())
+            .filter(|brand| !brand.is_empty())
+    })
 }
 
-/// Bytes of memory the OS says are available to a new allocation, where it says so (Linux).
+/// Bytes of memory the OS says are available to a new allocation: `MemAvailable` on Linux,
+/// else sysinfo's reading of the OS (free + inactive pages on macOS).
 pub fn available_memory_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    let from_proc = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        });
+    from_proc.or_else(|| {
+        let mut system = sysinfo::System::new();
+        system.refresh_memory();
+        Some(system.available_memory()).filter(|&bytes| bytes > 0)
+    })
 }
 
 /// One level of the data cache hierarchy.
@@ -78,8 +101,43 @@ pub struct CacheLevel {
     pub bytes: u64,
 }
 
-/// The data and unified caches of CPU 0, where the OS describes them (Linux sysfs).
+/// The data and unified caches of CPU 0, where the OS describes them: sysfs on Linux,
+/// `sysctl hw.*cachesize` on macOS; empty elsewhere.
 pub fn cache_levels() -> Vec<CacheLevel> {
+    let levels = sysfs_cache_levels();
+    if levels.is_empty() && cfg!(target_os = "macos") {
+        return sysctl_cache_levels(|name| {
+            let output = std::process::Command::new("sysctl")
+                .args(["-n", name])
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+        });
+    }
+    levels
+}
+
+/// The caches macOS names with `sysctl` (`read` returns a key's value in bytes). On Apple
+/// silicon the keys describe the performance cores.
+fn sysctl_cache_levels(read: impl Fn(&str) -> Option<u64>) -> Vec<CacheLevel> {
+    [
+        ("L1d", "hw.l1dcachesize"),
+        ("L2", "hw.l2cachesize"),
+        ("L3", "hw.l3cachesize"),
+    ]
+    .into_iter()
+    .filter_map(|(name, key)| {
+        let bytes = read(key).filter(|&bytes| bytes > 0)?;
+        Some(CacheLevel {
+            name: name.to_string(),
+            bytes,
+        })
+    })
+    .collect()
+}
+
+/// The caches Linux describes under /sys/devices/system/cpu/cpu0/cache.
+fn sysfs_cache_levels() -> Vec<CacheLevel> {
     let mut levels = Vec::new();
     for index in 0..8 {
         let folder = format!("/sys/devices/system/cpu/cpu0/cache/index{index}");
@@ -112,4 +170,28 @@ pub fn cache_levels() -> Vec<CacheLevel> {
         }
     }
     levels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macos_caches_come_from_sysctl_keys() {
+        // An Apple M1's performance cores: 128 KiB L1d, 12 MiB L2, no L3 key.
+        let levels = sysctl_cache_levels(|key| match key {
+            "hw.l1dcachesize" => Some(128 << 10),
+            "hw.l2cachesize" => Some(12 << 20),
+            _ => None,
+        });
+        let names: Vec<(&str, u64)> = levels.iter().map(|l| (l.name.as_str(), l.bytes)).collect();
+        assert_eq!(names, [("L1d", 128 << 10), ("L2", 12 << 20)]);
+        assert!(sysctl_cache_levels(|_| Some(0)).is_empty());
+    }
+
+    #[test]
+    fn memory_and_model_are_known_here() {
+        assert!(available_memory_bytes().is_some_and(|bytes| bytes > 0));
+        assert!(cpu_model().is_some_and(|model| !model.is_empty()));
+    }
 }
