@@ -152,7 +152,7 @@ impl Environment {
 }
 
 /// The variables hpclab reads, and what each changes.
-pub const VARIABLES: [(&str, &str); 5] = [
+pub const VARIABLES: [(&str, &str); 6] = [
     ("HPCLAB_MAX_SIZE", "caps every size (e.g. 1Mi)"),
     (
         "HPCLAB_SIMD",
@@ -167,6 +167,10 @@ pub const VARIABLES: [(&str, &str); 5] = [
         "1: a missing GPU fails the tests instead of skipping them",
     ),
     ("HPCLAB_BENCH_SIZE", "the size of `cargo bench`"),
+    (
+        "HPCLAB_REQUIRE_BROWSER",
+        "1: a missing Chromium fails the report.html test",
+    ),
 ];
 
 /// The `HPCLAB_*` variables set, with their raw values.

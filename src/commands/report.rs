@@ -7,9 +7,9 @@ use crate::Outcome;
 use crate::cli::{Cli, Command, ReportArgs};
 use crate::environment::{Environment, environment_warnings};
 use crate::error::{Error, Result};
-use crate::experiments::devices::{self, Devices};
+use crate::experiments::devices::Devices;
 use crate::files::{self, StagedFolder};
-use crate::report::{Document, Exporter, html, markdown::MarkdownExporter};
+use crate::report::{Document, Exporter, html, markdown::MarkdownExporter, summary};
 use clap::Parser;
 use std::path::Path;
 
@@ -107,6 +107,53 @@ fn step(line: &str) -> Result<Box<dyn Document>> {
     }
 }
 
+/// One step of the suite, run: its document (or why it could not run), the document's JSON
+/// and figure, both already written into the report's folder.
+struct Step {
+    name: &'static str,
+    title: &'static str,
+    line: &'static str,
+    document: Result<Box<dyn Document>>,
+    json: Option<serde_json::Value>,
+    svg: Option<String>,
+}
+
+impl Step {
+    /// Runs `line` and writes `NAME.json` and `NAME.svg` with `write`.
+    fn run(
+        name: &'static str,
+        title: &'static str,
+        line: &'static str,
+        write: &impl Fn(&str, &str) -> Result<()>,
+    ) -> Result<Step> {
+        let document = step(line);
+        let (mut json, mut svg) = (None, None);
+        if let Ok(document) = &document {
+            let value = document.json()?;
+            let text = serde_json::to_string_pretty(&value)
+                .map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))?;
+            write(&format!("{name}.json"), &(text + "\n"))?;
+            svg = document.chart().map(|chart| chart.svg()).transpose()?;
+            if let Some(svg) = &svg {
+                write(&format!("{name}.svg"), svg)?;
+            }
+            json = Some(value);
+        }
+        Ok(Step {
+            name,
+            title,
+            line,
+            document,
+            json,
+            svg,
+        })
+    }
+
+    fn verified(&self) -> bool {
+        self.document.as_ref().is_ok_and(|d| d.verified())
+    }
+}
+
 /// The report's own files: report.md, report.html and each step's JSON and SVG.
 fn written_by_a_report(name: &str) -> bool {
     name == "report.md"
@@ -149,7 +196,7 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
     let whole = replaces_whole(&args.out, args.force)?;
     let folder = staged.path();
     let write = |name: &str, text: &str| files::write(&folder.join(name), text.as_bytes());
-    let machine = devices::render(&Devices::detect(None));
+    let machine = Devices::detect(None);
     // Which build, where and when: said once here, for every section below.
     let environment = Environment::capture(rayon::current_num_threads(), None);
     let mut provenance = environment.provenance_lines();
@@ -158,43 +205,69 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
             .iter()
             .map(|w| format!("warning: {w}")),
     );
-    let mut markdown = format!(
-        "# hpclab report\n\nhpclab {} · {}\n\n{}\n\n## Machine\n\n```text\n{machine}```\n",
-        env!("CARGO_PKG_VERSION"),
-        std::env::var("HPCLAB_MAX_SIZE").map_or("full sizes".to_string(), |cap| format!(
-            "sizes capped at HPCLAB_MAX_SIZE={cap}"
-        )),
-        provenance
-            .iter()
-            .map(|line| format!("- {line}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    let mut body = format!(
-        "<ul>\n{}</ul>\n<h2>Machine</h2>\n<pre>{}</pre>\n",
-        provenance
-            .iter()
-            .map(|line| format!("<li>{}</li>\n", html::escape(line)))
-            .collect::<String>(),
-        html::escape(&machine)
-    );
-    let mut all_verified = true;
+    let mut steps = Vec::new();
     for (step_index, (name, title, line)) in SUITE.into_iter().enumerate() {
         eprintln!(
             "hpclab report: step {}/{}: {line}",
             step_index + 1,
             SUITE.len()
         );
-        match step(line) {
+        steps.push(Step::run(name, title, line, &write)?);
+    }
+    let measured: Vec<(&str, &serde_json::Value)> = steps
+        .iter()
+        .filter_map(|step| Some((step.name, step.json.as_ref()?)))
+        .collect();
+    let mut summary = summary::summary(&measured);
+    let ran: Vec<&Step> = steps.iter().filter(|s| s.document.is_ok()).collect();
+    let verified = ran.iter().filter(|s| s.verified()).count();
+    summary.push(format!(
+        "{} of {} steps ran; {verified} of them verified",
+        ran.len(),
+        steps.len()
+    ));
+    let all_verified = verified == ran.len();
+
+    let bullets = |lines: &[String]| {
+        lines
+            .iter()
+            .map(|line| format!("- {line}\n"))
+            .collect::<String>()
+    };
+    let mut markdown = format!(
+        "# hpclab report\n\nhpclab {} · {}\n\n{}\n## Summary\n\n{}\n## Machine\n\n{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::var("HPCLAB_MAX_SIZE").map_or("full sizes".to_string(), |cap| format!(
+            "sizes capped at HPCLAB_MAX_SIZE={cap}"
+        )),
+        bullets(&provenance),
+        bullets(&summary),
+        MarkdownExporter.render(&machine)?
+    );
+    let items = |lines: &[String]| {
+        lines
+            .iter()
+            .map(|line| format!("<li>{}</li>\n", html::escape(line)))
+            .collect::<String>()
+    };
+    let mut seen = html::SeenNotes::new();
+    let mut body = format!(
+        "<ul>\n{}</ul>\n<section class=\"summary\">\n<h2>Summary</h2>\n<ul>\n{}</ul>\n</section>\n\
+         <section>\n<h2>Machine</h2>\n{}</section>\n",
+        items(&provenance),
+        items(&summary),
+        html::document_body(&machine, &mut seen)
+    );
+    for step in &steps {
+        let Step {
+            name,
+            title,
+            line,
+            svg,
+            ..
+        } = step;
+        match &step.document {
             Ok(document) => {
-                let json = serde_json::to_string_pretty(&document.json()?)
-                    .map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))?;
-                write(&format!("{name}.json"), &(json + "\n"))?;
-                let svg = document.chart().map(|chart| chart.svg()).transpose()?;
-                if let Some(svg) = &svg {
-                    write(&format!("{name}.svg"), svg)?;
-                }
-                all_verified &= document.verified();
                 markdown.push_str(&format!(
                     "\n## {title}\n\n`{line}`\n\n{}",
                     MarkdownExporter.render(document.as_ref())?
@@ -207,6 +280,7 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
                     line,
                     document.as_ref(),
                     svg.as_deref(),
+                    &mut seen,
                 ));
             }
             Err(error) => {

@@ -11,6 +11,7 @@ pub mod json;
 pub mod markdown;
 pub mod plot;
 pub mod progress;
+pub mod summary;
 pub mod table;
 
 use crate::error::{Error, Result};
