@@ -400,6 +400,11 @@ pub struct RooflineArgs {
     #[arg(long)]
     pub cpu_only: bool,
     #[command(flatten)]
+    pub threads: Threads,
+    /// Seed of the catalogue kernels' inputs.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
     pub gpu: GpuChoice,
     #[command(flatten)]
     pub out: ExperimentOutput,

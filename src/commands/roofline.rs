@@ -5,7 +5,9 @@ use crate::backend::Backend;
 use crate::cli::RooflineArgs;
 use crate::cpu::info::cache_levels;
 use crate::engine::plan::check_memory;
+use crate::engine::plan::{THREADS_PER_CORE, check_threads, logical_cores};
 use crate::engine::{self, GpuState, PlanBuilder};
+use crate::environment::{Environment, Provenance};
 use crate::error::Result;
 use crate::experiments::roofline::{
     FMA_CHAINS, KernelPoint, RooflineDocument, bandwidth_probe_size, ceilings, check_probe_fits,
@@ -46,6 +48,9 @@ pub struct RooflineConfig {
     pub gpu: GpuRequest,
     /// True when the user chose an adapter or an API (a missing GPU is then an error).
     pub gpu_given: bool,
+    /// Threads of the CPU probe and of the rayon rows (every core when `None`).
+    pub threads: Option<usize>,
+    pub seed: u64,
     pub destination: Destination,
 }
 
@@ -53,6 +58,9 @@ impl Measure<RooflineArgs> for RooflineConfig {
     /// Checks the output paths and the probe's size against memory.
     fn from_args(args: &RooflineArgs) -> Result<RooflineConfig> {
         let destination = super::checked(args.out.destination())?;
+        if let Some(threads) = args.threads.count() {
+            check_threads("--threads", threads, THREADS_PER_CORE)?;
+        }
         let size = cap_size(args.size);
         check_memory(
             kernels::find("copy").expect("copy is registered"),
@@ -80,6 +88,8 @@ impl Measure<RooflineArgs> for RooflineConfig {
             cpu_only: args.cpu_only,
             gpu: args.gpu.request()?,
             gpu_given: args.gpu.given(),
+            threads: args.threads.count(),
+            seed: args.seed,
             destination,
         })
     }
@@ -118,6 +128,7 @@ impl Measure<RooflineArgs> for RooflineConfig {
             self.size as usize,
             gpu.context.as_ref(),
             self.sampling,
+            self.threads,
             || progress.step(),
         )?;
         let backends: &[Backend] = if gpu.context.is_some() {
@@ -136,6 +147,8 @@ impl Measure<RooflineArgs> for RooflineConfig {
                 .backends(&[backend])
                 .size(Some(n))
                 .sampling(self.sampling)
+                .threads(self.threads)
+                .seed(self.seed)
                 .gpu(self.gpu.clone())
                 .build()?;
             gpu.check_plan(&plan)?;
@@ -150,6 +163,8 @@ impl Measure<RooflineArgs> for RooflineConfig {
                 .backends(backends)
                 .size(Some(n))
                 .sampling(self.sampling)
+                .threads(self.threads)
+                .seed(self.seed)
                 .gpu(self.gpu.clone())
                 .build()?;
             for record in engine::run(&plan, &gpu, command_line.clone(), true)?.records {
@@ -174,7 +189,13 @@ impl Measure<RooflineArgs> for RooflineConfig {
         }
         progress.finish();
         let document = RooflineDocument {
-            provenance: crate::experiments::provenance(command_line, gpu.context.as_ref()),
+            provenance: Provenance::new(
+                command_line,
+                Environment::capture(
+                    self.threads.unwrap_or_else(logical_cores),
+                    gpu.context.as_ref().map(|g| g.adapter.clone()),
+                ),
+            ),
             size: self.size,
             ceilings: ceilings(&points, &stream),
             points,

@@ -191,13 +191,19 @@ fn point(device: &'static str, fmas: u32, n: usize, time: Stats, verified: bool)
     }
 }
 
-/// Measures the probe at every intensity on the CPU (current rayon pool) and, when given, the GPU.
+/// Measures the probe at every intensity on the CPU (on `threads` threads, every core when
+/// `None`) and, when given, the GPU.
 pub fn measure_probe(
     n: usize,
     gpu: Option<&GpuContext>,
     options: MeasureOptions,
+    threads: Option<usize>,
     mut on_point: impl FnMut(),
 ) -> Result<Vec<ProbePoint>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::usage(format!("--threads: cannot start the thread pool: {e}")))?;
     let input = uniform_f32(n, 5, 0);
     let mut output = AlignedVec::filled(n, f32::NAN);
     let chains = &FMA_CHAINS;
@@ -208,8 +214,10 @@ pub fn measure_probe(
             options,
             || {
                 let sample = time_compute(|| {
-                    for_chunks1(&mut output, &input, |out, a| {
-                        dispatch(Chain { out, a, fmas })
+                    pool.install(|| {
+                        for_chunks1(&mut output, &input, |out, a| {
+                            dispatch(Chain { out, a, fmas })
+                        })
                     })
                 });
                 Ok(sample.compute_wall_s)

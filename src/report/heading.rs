@@ -20,7 +20,10 @@ impl Machine<'_> {
     /// The CPU line counting the threads the work ran on, and the plain GPU line.
     pub fn threads(environment: &Environment) -> Machine<'static> {
         Machine {
-            cpu_count: Some(format!("{} threads", environment.threads)),
+            cpu_count: Some(match environment.threads {
+                1 => "1 thread".to_string(),
+                threads => format!("{threads} threads"),
+            }),
             ..Machine::default()
         }
     }
