@@ -113,7 +113,7 @@ fn written_by_a_report(name: &str) -> bool {
         || name == "report.html"
         || SUITE.iter().any(|(step, _, _)| {
             name.strip_prefix(step)
-                .is_some_and(|rest| rest == ".json" || rest == ".svg")
+                .is_some_and(|rest| [".json", ".svg", "-bandwidth.svg"].contains(&rest))
         })
 }
 
@@ -186,23 +186,26 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
                 let json = serde_json::to_string_pretty(&document.json()?)
                     .map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))?;
                 write(&format!("{name}.json"), &(json + "\n"))?;
-                let svg = document.chart().map(|chart| chart.svg()).transpose()?;
-                if let Some(svg) = &svg {
-                    write(&format!("{name}.svg"), svg)?;
+                let mut svgs = Vec::new();
+                for (suffix, chart) in document.charts() {
+                    let (file, svg) = (format!("{name}{suffix}.svg"), chart.svg()?);
+                    write(&file, &svg)?;
+                    svgs.push((file, svg));
                 }
                 all_verified &= document.verified();
                 markdown.push_str(&format!(
                     "\n## {title}\n\n`{line}`\n\n{}",
                     MarkdownExporter.render(document.as_ref())?
                 ));
-                if svg.is_some() {
-                    markdown.push_str(&format!("\n![{title}]({name}.svg)\n"));
+                for (file, _) in &svgs {
+                    markdown.push_str(&format!("\n![{title}]({file})\n"));
                 }
+                let inlined: Vec<&str> = svgs.iter().map(|(_, svg)| svg.as_str()).collect();
                 body.push_str(&html::section(
                     title,
                     line,
                     document.as_ref(),
-                    svg.as_deref(),
+                    (!inlined.is_empty()).then(|| inlined.join("\n")).as_deref(),
                 ));
             }
             Err(error) => {
