@@ -37,28 +37,56 @@ fn legend<'a>(cpu: &[&'a str], gpu: &[&'a str], has_gpu: bool) -> Vec<&'a str> {
     [cpu, gpu].concat()
 }
 
-fn assert_svg(path: &Path, legend: &[&str]) {
+/// The text of every `<text>` element of an SVG, trimmed, with its x.
+fn texts(svg: &str) -> Vec<(f64, &str)> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|element| {
+            let (attributes, rest) = element.split_once('>')?;
+            let x = attributes
+                .split(" x=\"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((x, rest.split("</text>").next()?.trim()))
+        })
+        .collect()
+}
+
+/// Checks that the file is an SVG document whose legend (right of the data area) has every
+/// entry of `legend`, and returns its texts.
+fn assert_svg(path: &Path, legend: &[&str]) -> Vec<String> {
     let svg = std::fs::read_to_string(path).unwrap();
     assert!(
         svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
         "not an SVG document"
     );
-    // The text of every <text> element, trimmed: a legend entry is one of them, not a match
-    // anywhere in the markup.
-    let texts: Vec<&str> = svg
-        .split("<text")
-        .skip(1)
-        .filter_map(|element| {
-            let (_, rest) = element.split_once('>')?;
-            Some(rest.split("</text>").next()?.trim())
-        })
-        .collect();
+    // A legend entry is a <text> element, not a match anywhere in the markup, and it lies
+    // beside the data area, not over it.
+    let texts = texts(&svg);
+    let right_of_data = hpclab::report::plot::PLOT_WIDTH as f64;
     for name in legend {
         assert!(
-            texts.iter().any(|text| text.starts_with(name)),
-            "no text element of the SVG starts with {name}: {texts:?}"
+            texts
+                .iter()
+                .any(|(x, text)| text.starts_with(name) && *x > right_of_data),
+            "no legend entry (text right of x = {right_of_data}) starts with {name}: {texts:?}"
         );
     }
+    texts
+        .into_iter()
+        .map(|(_, text)| text.to_string())
+        .collect()
+}
+
+/// Asserts that some text is one of `labels`, e.g. a tick with its unit.
+fn assert_any(texts: &[String], labels: &[&str], what: &str) {
+    assert!(
+        texts.iter().any(|t| labels.contains(&t.as_str())),
+        "no {what} among {texts:?}"
+    );
 }
 
 #[test]
@@ -182,10 +210,36 @@ fn sweep_names_the_break_even_and_plots_every_backend() {
         assert_eq!(summary, "no GPU records: no break-even");
     }
     let gpu_series = ["gpu (with transfers)", "gpu (compute only)"];
-    assert_svg(
+    let texts = assert_svg(
         &plot,
         &legend(&["scalar", "simd", "rayon"], &gpu_series, has_gpu),
     );
+    // Sizes on powers of two in binary units, times with their unit on each tick.
+    assert_any(
+        &texts,
+        &["1Ki", "2Ki", "4Ki", "8Ki", "16Ki"],
+        "binary size tick",
+    );
+    assert!(
+        texts.iter().any(|t| ["ns", "µs", "ms"]
+            .iter()
+            .any(|unit| t.ends_with(&format!(" {unit}"))
+                && t.starts_with(|c: char| c.is_ascii_digit()))),
+        "no time tick with a unit: {texts:?}"
+    );
+    assert!(!texts.iter().any(|t| t.contains("e-")), "{texts:?}");
+    // The second figure: GB/s against working-set bytes, beside the first.
+    let bandwidth = plot.with_file_name("plot-bandwidth.svg");
+    let texts = assert_svg(
+        &bandwidth,
+        &legend(&["scalar", "simd", "rayon"], &["gpu"], has_gpu),
+    );
+    assert_any(
+        &texts,
+        &["8 KiB", "16 KiB", "32 KiB", "64 KiB", "128 KiB"],
+        "binary byte tick",
+    );
+    assert!(texts.iter().any(|t| t.contains("GB/s")), "{texts:?}");
 }
 
 #[test]
@@ -219,7 +273,9 @@ fn scaling_reports_speedups_amdahl_and_karp_flatt() {
         Some(serial) => {
             assert!((0.0..=1.0).contains(&serial));
             assert!(json.get("amdahl_refused").is_none());
-            assert_svg(&plot, &["measured", "ideal", "Amdahl"]);
+            let texts = assert_svg(&plot, &["measured", "ideal", "Amdahl"]);
+            let cores = format!("{} logical cores", json["cores"]);
+            assert!(texts.contains(&cores), "no marker {cores}: {texts:?}");
         }
         None => {
             let why = json["amdahl_refused"]
@@ -273,11 +329,26 @@ fn roofline_measures_ceilings_and_places_the_catalogue() {
         !kernels.iter().any(|k| k["kernel"] == "copy"),
         "copy has no flops, so no place on a roofline"
     );
-    let cpu_series = ["cpu probe", "cpu roof", "triad (rayon)"];
-    assert_svg(
+    let cpu_series = ["cpu probe", "cpu roof", "cpu kernels"];
+    let texts = assert_svg(
         &plot,
-        &legend(&cpu_series, &["gpu probe", "gpu roof"], has_gpu),
+        &legend(
+            &cpu_series,
+            &["gpu probe", "gpu roof", "gpu kernels"],
+            has_gpu,
+        ),
     );
+    // Each kernel named where it lies, and each device's ridge point marked.
+    for kernel in kernels {
+        let label = format!(
+            "{} ({})",
+            kernel["kernel"].as_str().unwrap(),
+            kernel["backend"].as_str().unwrap()
+        );
+        assert!(texts.contains(&label), "no label {label}: {texts:?}");
+    }
+    let ridges = texts.iter().filter(|t| t.contains("ridge")).count();
+    assert_eq!(ridges, devices, "{texts:?}");
 }
 
 #[test]

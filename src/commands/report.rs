@@ -115,7 +115,8 @@ struct Step {
     line: &'static str,
     document: Result<Box<dyn Document>>,
     json: Option<serde_json::Value>,
-    svg: Option<String>,
+    /// Each figure's file name and SVG text.
+    svgs: Vec<(String, String)>,
 }
 
 impl Step {
@@ -127,15 +128,16 @@ impl Step {
         write: &impl Fn(&str, &str) -> Result<()>,
     ) -> Result<Step> {
         let document = step(line);
-        let (mut json, mut svg) = (None, None);
+        let (mut json, mut svgs) = (None, Vec::new());
         if let Ok(document) = &document {
             let value = document.json()?;
             let text = serde_json::to_string_pretty(&value)
                 .map_err(|e| Error::io("encoding JSON", std::io::Error::other(e)))?;
             write(&format!("{name}.json"), &(text + "\n"))?;
-            svg = document.chart().map(|chart| chart.svg()).transpose()?;
-            if let Some(svg) = &svg {
-                write(&format!("{name}.svg"), svg)?;
+            for (suffix, chart) in document.charts() {
+                let (file, svg) = (format!("{name}{suffix}.svg"), chart.svg()?);
+                write(&file, &svg)?;
+                svgs.push((file, svg));
             }
             json = Some(value);
         }
@@ -145,7 +147,7 @@ impl Step {
             line,
             document,
             json,
-            svg,
+            svgs,
         })
     }
 
@@ -160,7 +162,7 @@ fn written_by_a_report(name: &str) -> bool {
         || name == "report.html"
         || SUITE.iter().any(|(step, _, _)| {
             name.strip_prefix(step)
-                .is_some_and(|rest| rest == ".json" || rest == ".svg")
+                .is_some_and(|rest| [".json", ".svg", "-bandwidth.svg"].contains(&rest))
         })
 }
 
@@ -260,11 +262,7 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
     );
     for step in &steps {
         let Step {
-            name,
-            title,
-            line,
-            svg,
-            ..
+            title, line, svgs, ..
         } = step;
         match &step.document {
             Ok(document) => {
@@ -272,14 +270,15 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
                     "\n## {title}\n\n`{line}`\n\n{}",
                     MarkdownExporter.render(document.as_ref())?
                 ));
-                if svg.is_some() {
-                    markdown.push_str(&format!("\n![{title}]({name}.svg)\n"));
+                for (file, _) in svgs.iter() {
+                    markdown.push_str(&format!("\n![{title}]({file})\n"));
                 }
+                let inlined: Vec<&str> = svgs.iter().map(|(_, svg)| svg.as_str()).collect();
                 body.push_str(&html::section(
                     title,
                     line,
                     document.as_ref(),
-                    svg.as_deref(),
+                    (!inlined.is_empty()).then(|| inlined.join("\n")).as_deref(),
                     &mut seen,
                 ));
             }

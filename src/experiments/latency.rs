@@ -10,7 +10,7 @@ use crate::measure::runner::MeasureOptions;
 use crate::report::csv::{self, Number};
 use crate::report::format::{NONE, seconds, seconds_span};
 use crate::report::heading::{Machine, machine_lines};
-use crate::report::plot::{Chart, Series};
+use crate::report::plot::{Axis, Chart, Series, Unit, time_bar};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
@@ -224,14 +224,25 @@ impl Document for LatencyDocument {
             .batches
             .iter()
             .map(|b| (b.dispatches as f64, b.per_dispatch_s));
+        let bars = self.batches.iter().map(|b| {
+            let dispatches = b.dispatches as f64;
+            time_bar(dispatches, &b.time, dispatches)
+        });
         let title = format!(
             "Cost of an empty dispatch on {}",
             gpu_name(&self.provenance.environment)
         );
-        let chart = Chart::new(title, "dispatches per submission", "time per dispatch (s)");
-        Some(chart.log_log().with_series(vec![Series::solid(
-            "per dispatch (median)",
-            per_dispatch.collect(),
-        )]))
+        let chart = Chart::new(
+            title,
+            Axis::log("dispatches per submission", Unit::Integer),
+            Axis::log(
+                "time per dispatch (submission time / dispatches)",
+                Unit::Seconds,
+            ),
+        );
+        Some(chart.with_series(vec![
+            Series::measured("per dispatch (median; bars: min–max)", per_dispatch.collect())
+                .bars(bars.collect()),
+        ]))
     }
 }

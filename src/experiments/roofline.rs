@@ -24,7 +24,7 @@ use crate::measure::runner::{MeasureOptions, time_compute};
 use crate::report::csv::{self, Number};
 use crate::report::format::{NONE, check, rate};
 use crate::report::heading::{Machine, machine_lines};
-use crate::report::plot::{Chart, Series};
+use crate::report::plot::{Axis, Chart, Marker, Series, Shape, Unit, rate_bar};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
 use crate::size::{format_bytes, format_count};
@@ -528,33 +528,104 @@ impl Document for RooflineDocument {
         to_json(self)
     }
 
-    /// The classic log–log roofline: each device's measured probe, its roof (dashed), and the
-    /// catalogue kernels as points.
+    /// The classic log–log roofline: each device's measured probe (min–max bars; points above
+    /// the memory roof marked as cache-resident), its roof (dotted) with the ridge marked, and
+    /// the catalogue kernels as points labelled with their names.
     fn chart(&self) -> Option<Chart> {
+        let intensities = self
+            .points
+            .iter()
+            .map(|p| p.intensity)
+            .chain(self.kernels.iter().map(|k| k.intensity));
+        let low = intensities.clone().fold(f64::INFINITY, f64::min);
+        let high = intensities.fold(0.0, f64::max);
         let mut series = Vec::new();
+        let mut markers = Vec::new();
         for (index, ceiling) in self.ceilings.iter().enumerate() {
-            let probe = self.points.iter().filter(|p| p.device == ceiling.device);
-            let roof = FMA_CHAINS.iter().map(|&fmas| {
-                let i = intensity(fmas);
-                (i, (ceiling.bandwidth_gbs * i).min(ceiling.compute_gflops))
-            });
-            let probe = probe.map(|p| (p.intensity, p.gflops)).collect();
-            series.push(Series::solid(format!("{} probe", ceiling.device), probe).color(index));
+            let device = ceiling.device;
+            let gpu = device == "gpu";
+            let probe: Vec<&ProbePoint> =
+                self.points.iter().filter(|p| p.device == device).collect();
+            let (bandwidth, compute) = (ceiling.bandwidth_gbs, ceiling.compute_gflops);
+            let ridge = ceiling.ridge_flop_per_byte;
             series.push(
-                Series::dashed(format!("{} roof", ceiling.device), roof.collect()).color(index),
+                Series::measured(
+                    format!("{device} probe (FMA chains, median; bars: min–max)"),
+                    probe.iter().map(|p| (p.intensity, p.gflops)).collect(),
+                )
+                .bars(
+                    probe
+                        .iter()
+                        .map(|p| rate_bar(p.intensity, p.gflops, &p.time))
+                        .collect(),
+                )
+                .color(index)
+                .shape(if gpu { Shape::Triangle } else { Shape::Circle }),
             );
-        }
-        for (index, kernel) in self.kernels.iter().enumerate() {
-            let name = format!("{} ({})", kernel.kernel, kernel.backend);
+            let roof = [low.min(ridge), ridge, high.max(ridge)]
+                .map(|i| (i, (bandwidth * i).min(compute)))
+                .to_vec();
             series.push(
-                Series::solid(name, vec![(kernel.intensity, kernel.gflops)]).color(2 + index),
+                Series::bound(
+                    format!(
+                        "{device} roof: min({} GB/s × I, {} GFLOP/s)",
+                        rate(bandwidth),
+                        rate(compute)
+                    ),
+                    roof,
+                )
+                .color(index),
+            );
+            // A probe point well above the bandwidth from memory had its data in a cache.
+            let in_cache: Vec<((f64, f64), String)> = probe
+                .iter()
+                .filter(|p| p.intensity < ridge && p.gflops > 1.1 * bandwidth * p.intensity)
+                .enumerate()
+                .map(|(n, p)| {
+                    let label = if n == 0 { "in cache" } else { "" };
+                    ((p.intensity, p.gflops), label.to_string())
+                })
+                .collect();
+            if !in_cache.is_empty() {
+                series.push(
+                    Series::labelled(
+                        format!("{device} probe above its memory roof: data in cache"),
+                        in_cache,
+                    )
+                    .color(index)
+                    .shape(Shape::Ring),
+                );
+            }
+            markers.push(Marker {
+                x: ridge,
+                label: format!("{device} ridge {ridge:.2} flop/B"),
+            });
+        }
+        for (index, gpu) in [(0, false), (1, true)] {
+            let kernels: Vec<((f64, f64), String)> = self
+                .kernels
+                .iter()
+                .filter(|k| k.backend.starts_with("gpu") == gpu)
+                .map(|k| {
+                    let label = format!("{} ({})", k.kernel, k.backend);
+                    ((k.intensity, k.gflops), label)
+                })
+                .collect();
+            if kernels.is_empty() {
+                continue;
+            }
+            let device = if gpu { "gpu" } else { "cpu" };
+            series.push(
+                Series::labelled(format!("{device} kernels (cost model / median)"), kernels)
+                    .color(index)
+                    .shape(if gpu { Shape::Diamond } else { Shape::Square }),
             );
         }
         let chart = Chart::new(
             "Roofline: attainable GFLOP/s against arithmetic intensity",
-            "arithmetic intensity (flop/byte)",
-            "GFLOP/s",
+            Axis::log("arithmetic intensity I (flop/byte)", Unit::Number),
+            Axis::log("GFLOP/s", Unit::Number),
         );
-        Some(chart.log_log().with_series(series))
+        Some(chart.with_series(series).with_markers(markers))
     }
 }

@@ -10,7 +10,7 @@ use crate::measure::noise::stats_warnings;
 use crate::report::csv::{self, Number};
 use crate::report::format::{NONE, check, percent, ratio, seconds, seconds_span};
 use crate::report::heading::{Machine, machine_lines};
-use crate::report::plot::{Chart, Series};
+use crate::report::plot::{Axis, Chart, Marker, Series, Shape, Unit, rate_bar};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
 use crate::size::format_count;
@@ -277,34 +277,55 @@ impl Document for ScalingDocument {
         to_json(self)
     }
 
-    /// Speed-up against threads: measured, ideal, and the fitted Amdahl curve.
+    /// Speed-up against threads: measured (min–max bars), the fitted Amdahl curve and the
+    /// ideal, both on at most the machine's cores (marked).
     fn chart(&self) -> Option<Chart> {
-        let threads: Vec<f64> = self.points.iter().map(|p| p.threads as f64).collect();
+        let most = self.points.iter().map(|p| p.threads).max().unwrap_or(1);
+        let workers = |t: usize| t.min(self.cores.max(1)) as f64;
         let measured = self.points.iter().map(|p| (p.threads as f64, p.speedup));
+        let bars = self
+            .points
+            .iter()
+            .map(|p| rate_bar(p.threads as f64, p.speedup, &p.time));
         let mut series = vec![
-            Series::solid("measured", measured.collect()).color(0),
-            Series::dashed(
-                "ideal (speed-up = threads)",
-                threads.iter().map(|&t| (t, t)).collect(),
-            )
-            .color(7),
+            Series::measured("measured (median; bars: min–max)", measured.collect())
+                .bars(bars.collect())
+                .color(0)
+                .shape(Shape::Circle),
         ];
         if let Some(serial) = self.serial_fraction {
-            let amdahl = threads.iter().map(|&t| (t, amdahl_speedup(serial, t)));
+            let amdahl = (1..=most).map(|t| (t as f64, amdahl_speedup(serial, workers(t))));
             series.push(
-                Series::dashed(
-                    format!("Amdahl, serial fraction {serial:.3}"),
+                Series::model(
+                    format!("Amdahl fit, serial fraction {serial:.3}"),
                     amdahl.collect(),
                 )
-                .color(3),
+                .color(1),
             );
         }
+        let mut kinks = vec![1, self.cores.clamp(1, most), most];
+        kinks.dedup();
+        series.push(
+            Series::bound(
+                "ideal: speed-up = min(threads, cores)",
+                kinks.iter().map(|&t| (t as f64, workers(t))).collect(),
+            )
+            .color(2),
+        );
         let title = format!(
             "{} at n = {}: speed-up of the rayon backend",
             self.kernel,
             format_count(self.size)
         );
-        Some(Chart::new(title, "threads", "speed-up over 1 thread").with_series(series))
+        let chart = Chart::new(
+            title,
+            Axis::linear("threads (rayon pool size)", Unit::Integer),
+            Axis::linear("speed-up over 1 thread (median times)", Unit::Number),
+        );
+        Some(chart.with_series(series).with_markers(vec![Marker {
+            x: self.cores as f64,
+            label: format!("{} logical cores", self.cores),
+        }]))
     }
 }
 

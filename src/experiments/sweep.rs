@@ -12,7 +12,9 @@ use crate::measure::noise::record_warnings;
 use crate::report::csv::{self, Number};
 use crate::report::format::{NONE, check, seconds};
 use crate::report::heading::{Machine, machine_lines};
-use crate::report::plot::{Chart, Marker, Series};
+use crate::report::plot::{
+    Axis, Band, Chart, Marker, Series, Shape, Unit, bytes_label, rate_bar, time_bar,
+};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
 use crate::size::{format_bytes, format_count};
@@ -385,24 +387,29 @@ impl Document for SweepDocument {
         to_json(self)
     }
 
-    /// Time against size, log–log: one line per backend (its total), the GPU drawn with and
-    /// without transfers; cache sizes and the break-even size marked.
+    /// Time against size, log–log: one line per backend (its total, min–max bars), the GPU
+    /// drawn with and without transfers; cache sizes and the break-even size marked.
     fn chart(&self) -> Option<Chart> {
         let mut series = Vec::new();
-        for (index, name) in self.labels().into_iter().enumerate() {
+        for (index, (name, shape, gpu)) in self.styles().into_iter().enumerate() {
             let of = || self.records.iter().filter(|r| label(r) == name);
             let total = of().map(|r| (r.size as f64, r.phases.total.median_s));
-            if of().any(|r| r.backend == Backend::Gpu) {
-                let compute = of().map(|r| (r.size as f64, r.compute_host_clock().median_s));
-                series.push(
-                    Series::solid(format!("{name} (with transfers)"), total.collect()).color(index),
-                );
-                series.push(
-                    Series::dashed(format!("{name} (compute only)"), compute.collect())
-                        .color(index),
-                );
+            let bars = of().map(|r| time_bar(r.size as f64, &r.phases.total, 1.0));
+            let name = if gpu {
+                format!("{name} (with transfers)")
             } else {
-                series.push(Series::solid(name.clone(), total.collect()).color(index));
+                name.clone()
+            };
+            series.push(
+                Series::measured(name.clone(), total.collect())
+                    .bars(bars.collect())
+                    .color(index)
+                    .shape(shape),
+            );
+            if gpu {
+                let compute = of().map(|r| (r.size as f64, r.compute_host_clock().median_s));
+                let name = name.replace("(with transfers)", "(compute only)");
+                series.push(Series::model(name, compute.collect()).color(index));
             }
         }
         let mut markers: Vec<Marker> = self
@@ -410,7 +417,7 @@ impl Document for SweepDocument {
             .iter()
             .map(|c| Marker {
                 x: c.size as f64,
-                label: format!("{} {}", c.cache.name, format_bytes(c.cache.bytes)),
+                label: format!("{} {}", c.cache.name, bytes_label(c.cache.bytes as f64)),
             })
             .collect();
         if let Some(size) = self.break_even.end_to_end {
@@ -419,9 +426,103 @@ impl Document for SweepDocument {
                 label: "GPU break-even".into(),
             });
         }
-        let title = format!("{}: time per run against size", self.kernel);
-        let chart = Chart::new(title, "problem size n", "median time per run (s)");
-        Some(chart.log_log().with_series(series).with_markers(markers))
+        let chart = self.figure(
+            "median time per run against size",
+            Axis::log("problem size n (elements)", Unit::Count),
+            Axis::log("median time per run", Unit::Seconds),
+        );
+        Some(chart.with_series(series).with_markers(markers))
+    }
+
+    /// The time figure, then GB/s against working-set bytes with the cache levels as bands
+    /// (`FILE-bandwidth.svg`).
+    fn charts(&self) -> Vec<(&'static str, Chart)> {
+        let mut series = Vec::new();
+        for (index, (name, shape, gpu)) in self.styles().into_iter().enumerate() {
+            let of = || self.records.iter().filter(|r| label(r) == name);
+            let at = |r: &Record| r.working_set_bytes as f64;
+            let gbs = of().map(|r| (at(r), r.bandwidth_gbs));
+            let bars = of().map(|r| rate_bar(at(r), r.bandwidth_gbs, &r.phases.compute));
+            let name = if gpu {
+                format!("{name} (compute only, device memory)")
+            } else {
+                name.clone()
+            };
+            series.push(
+                Series::measured(name, gbs.collect())
+                    .bars(bars.collect())
+                    .color(index)
+                    .shape(shape),
+            );
+        }
+        let mut caches: Vec<&CacheLevel> = self.caches.iter().map(|c| &c.cache).collect();
+        caches.sort_by_key(|c| c.bytes);
+        let mut bands = Vec::new();
+        let mut from = 0.0;
+        for cache in caches {
+            bands.push(Band {
+                from,
+                to: cache.bytes as f64,
+                label: format!("{} ≤ {}", cache.name, bytes_label(cache.bytes as f64)),
+            });
+            from = cache.bytes as f64;
+        }
+        if from > 0.0 {
+            bands.push(Band {
+                from,
+                to: f64::INFINITY,
+                label: "memory".into(),
+            });
+        }
+        let bandwidth = self
+            .figure(
+                "bandwidth against working set",
+                Axis::log("working set (bytes the compute phase touches)", Unit::Bytes),
+                Axis::log(
+                    "bandwidth, cost-model bytes / compute median (GB/s, 10^9 B/s)",
+                    Unit::Number,
+                ),
+            )
+            .with_series(series)
+            .with_bands(bands);
+        self.chart()
+            .map(|time| ("", time))
+            .into_iter()
+            .chain([(BANDWIDTH_FIGURE, bandwidth)])
+            .collect()
+    }
+}
+
+/// The suffix of the sweep's second figure: `--plot s.svg` also writes `s-bandwidth.svg`.
+pub const BANDWIDTH_FIGURE: &str = "-bandwidth";
+
+impl SweepDocument {
+    /// A figure of this sweep, titled `KERNEL: WHAT (bars: min–max)`.
+    fn figure(&self, what: &str, x: Axis, y: Axis) -> Chart {
+        let title = format!("{}: {what} (bars: min–max)", self.kernel);
+        Chart::new(title, x, y)
+    }
+
+    /// Each backend's label with its marker shape (triangles for the GPU) and whether it is
+    /// the GPU, in the order of [`SweepDocument::labels`]: the same in both figures.
+    fn styles(&self) -> Vec<(String, Shape, bool)> {
+        let cpu = [Shape::Circle, Shape::Square, Shape::Diamond];
+        self.labels()
+            .into_iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let gpu = self
+                    .records
+                    .iter()
+                    .any(|r| label(r) == name && r.backend == Backend::Gpu);
+                let shape = if gpu {
+                    Shape::Triangle
+                } else {
+                    cpu[index % cpu.len()]
+                };
+                (name, shape, gpu)
+            })
+            .collect()
     }
 }
 

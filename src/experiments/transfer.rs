@@ -20,7 +20,7 @@ use crate::measure::runner::MeasureOptions;
 use crate::report::csv::{self, Number};
 use crate::report::format::{NONE, rate, seconds};
 use crate::report::heading::{Machine, machine_lines};
-use crate::report::plot::{Chart, Series};
+use crate::report::plot::{Axis, Chart, Series, Unit, rate_bar};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
@@ -336,13 +336,13 @@ impl Document for TransferDocument {
         let on = |path: &'static str| self.points.iter().filter(move |p| p.path == path);
         let mut series: Vec<Series> = PATHS
             .iter()
-            .map(|&path| {
-                Series::solid(
-                    path,
-                    on(path)
-                        .map(|p| (p.bytes as f64, p.bandwidth_gbs))
-                        .collect(),
-                )
+            .enumerate()
+            .map(|(index, &path)| {
+                let points = on(path).map(|p| (p.bytes as f64, p.bandwidth_gbs));
+                let bars = on(path).map(|p| rate_bar(p.bytes as f64, p.bandwidth_gbs, &p.time));
+                Series::measured(path, points.collect())
+                    .bars(bars.collect())
+                    .color(index)
             })
             .collect();
         for (index, fit) in self.fits.iter().enumerate() {
@@ -359,15 +359,24 @@ impl Document for TransferDocument {
                 )
             });
             let color = PATHS.iter().position(|p| *p == fit.path).unwrap_or(index);
-            series
-                .push(Series::dashed(format!("{} model", fit.path), model.collect()).color(color));
+            let name = format!(
+                "{} model: {} + bytes / {} GB/s",
+                fit.path,
+                seconds(latency_s),
+                rate(bandwidth_gbs)
+            );
+            series.push(Series::model(name, model.collect()).color(color));
         }
         let title = format!(
-            "Host↔device transfers on {}",
+            "Host↔device transfers on {} (bars: min–max)",
             gpu_name(&self.provenance.environment)
         );
-        let chart = Chart::new(title, "transfer size (bytes)", "bandwidth (GB/s, 10^9 B/s)");
-        Some(chart.log_log().bytes_on_x().with_series(series))
+        let chart = Chart::new(
+            title,
+            Axis::log("transfer size", Unit::Bytes),
+            Axis::log("bandwidth (GB/s, 10^9 B/s)", Unit::Number),
+        );
+        Some(chart.with_series(series))
     }
 }
 

@@ -41,6 +41,25 @@ pub trait Document {
     fn chart(&self) -> Option<plot::Chart> {
         None
     }
+    /// Every figure, each with the suffix of its file name: the first, [`Document::chart`],
+    /// has none (`--plot FILE.svg`); a second one, e.g. `-bandwidth`, goes to
+    /// `FILE-bandwidth.svg`.
+    fn charts(&self) -> Vec<(&'static str, plot::Chart)> {
+        self.chart().map(|chart| ("", chart)).into_iter().collect()
+    }
+}
+
+/// The file of the figure with `suffix` beside `plot`: `FILE.svg` → `FILE-bandwidth.svg`.
+pub fn figure_path(plot: &Path, suffix: &str) -> std::path::PathBuf {
+    if suffix.is_empty() {
+        return plot.to_path_buf();
+    }
+    let stem = plot.file_stem().unwrap_or_default().to_string_lossy();
+    let extension = plot
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    plot.with_file_name(format!("{stem}{suffix}{extension}"))
 }
 
 /// Encodes a serializable document as JSON, for [`Document::json`].
@@ -213,16 +232,20 @@ fn format_name(format: Format) -> &'static str {
     }
 }
 
-/// Writes a document where `out` says and its figure to `out.plot`.
+/// Writes a document where `out` says and its figures to `out.plot` (a second figure beside
+/// it, [`figure_path`]).
 pub fn publish(document: &dyn Document, out: &Destination) -> Result<()> {
     emit(document, out.format(), out.output.as_deref())?;
     for (format, path) in &out.exports {
         crate::files::write(path, exporter(*format).render(document)?.as_bytes())?;
         eprintln!("hpclab: wrote {}", path.display());
     }
-    if let (Some(path), Some(chart)) = (&out.plot, document.chart()) {
-        chart.write_svg(path)?;
-        eprintln!("hpclab: wrote {}", path.display());
+    if let Some(plot) = &out.plot {
+        for (suffix, chart) in document.charts() {
+            let path = figure_path(plot, suffix);
+            chart.write_svg(&path)?;
+            eprintln!("hpclab: wrote {}", path.display());
+        }
     }
     Ok(())
 }

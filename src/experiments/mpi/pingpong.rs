@@ -14,7 +14,7 @@ use crate::measure::fit::{LatencyBandwidth, fit_latency_bandwidth};
 use crate::measure::{MeasureOptions, Stats};
 use crate::report::csv::{self, Number};
 use crate::report::format::{rate, seconds};
-use crate::report::plot::{Chart, Series};
+use crate::report::plot::{Axis, Chart, Series, Unit, rate_bar};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
 use crate::report::{self, Document, to_json};
@@ -203,50 +203,51 @@ struct PingpongRow {
 
 impl PingpongDocument {
     fn figure(&self) -> Chart {
-        let measured = Series {
-            name: "measured".into(),
-            points: self
-                .points
+        let measured = Series::measured(
+            "measured (median; bars: min–max)",
+            self.points
                 .iter()
                 .map(|p| (p.bytes as f64, p.bandwidth_gbs))
                 .collect(),
-            dashed: false,
-            color: Some(0),
-        };
+        )
+        .bars(
+            self.points
+                .iter()
+                .map(|p| rate_bar(p.bytes as f64, p.bandwidth_gbs, &p.round_trip))
+                .collect(),
+        )
+        .color(0);
         let mut series = vec![measured];
         if let Some(fit) = &self.fit {
-            series.push(Series {
-                name: format!(
-                    "model: {} + bytes / {} GB/s",
-                    seconds(fit.latency_s),
-                    rate(fit.bandwidth_gbs)
-                ),
-                points: self
-                    .points
-                    .iter()
-                    .map(|p| {
-                        let bytes = p.bytes as f64;
-                        let time = fit.latency_s + bytes / (fit.bandwidth_gbs * 1e9);
-                        (bytes, bytes / time / 1e9)
-                    })
-                    .collect(),
-                dashed: true,
-                color: Some(0),
+            let model = self.points.iter().map(|p| {
+                let bytes = p.bytes as f64;
+                let time = fit.latency_s + bytes / (fit.bandwidth_gbs * 1e9);
+                (bytes, bytes / time / 1e9)
             });
+            series.push(
+                Series::model(
+                    format!(
+                        "model: {} + bytes / {} GB/s",
+                        seconds(fit.latency_s),
+                        rate(fit.bandwidth_gbs)
+                    ),
+                    model.collect(),
+                )
+                .color(0),
+            );
         }
-        Chart {
-            title: format!(
+        Chart::new(
+            format!(
                 "MPI ping-pong between ranks 0 and 1 ({})",
                 hosts_text(&self.mpi)
             ),
-            x_label: "message size (bytes)".into(),
-            y_label: "bandwidth (GB/s, 10^9 B/s)".into(),
-            log_x: true,
-            log_y: true,
-            x_bytes: true,
-            series,
-            markers: Vec::new(),
-        }
+            Axis::log("message size", Unit::Bytes),
+            Axis::log(
+                "bandwidth, bytes / one-way time (GB/s, 10^9 B/s)",
+                Unit::Number,
+            ),
+        )
+        .with_series(series)
     }
 }
 

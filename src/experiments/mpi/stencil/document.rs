@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::experiments::mpi::{header, mpi_heading, verdict};
 use crate::report::csv::{self, Number};
 use crate::report::format::{percent, rate, ratio, seconds, share};
-use crate::report::plot::{Chart, Series};
+use crate::report::plot::{Axis, Chart, Series, Unit, rate_bar};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
 use crate::size::format_bytes;
@@ -186,53 +186,45 @@ impl StencilDocument {
     fn figure(&self) -> Option<Chart> {
         self.scaling?;
         let weak = self.scaling == Some(Scaling::Weak);
-        let measured: Vec<(f64, f64)> = self
-            .points
-            .iter()
-            .filter_map(|p| {
-                Some((
-                    p.ranks as f64,
-                    if weak { p.efficiency? } else { p.speedup? },
-                ))
-            })
-            .collect();
+        let with_value = || {
+            self.points
+                .iter()
+                .filter_map(move |p| Some((p, if weak { p.efficiency? } else { p.speedup? })))
+        };
+        let measured = with_value().map(|(p, value)| (p.ranks as f64, value));
+        let bars = with_value().map(|(p, value)| rate_bar(p.ranks as f64, value, &p.time));
         let ideal = self
             .points
             .iter()
             .map(|p| (p.ranks as f64, if weak { 1.0 } else { p.ranks as f64 }))
             .collect();
-        Some(Chart {
-            title: format!(
-                "{} scaling of the distributed stencil ({}, {} steps)",
-                if weak { "Weak" } else { "Strong" },
-                self.backend_text(),
-                self.steps
-            ),
-            x_label: "MPI ranks".into(),
-            y_label: if weak {
-                "efficiency (1-rank time / time)".into()
-            } else {
-                "speed-up over 1 rank".into()
-            },
-            log_x: true,
-            log_y: !weak,
-            x_bytes: false,
-            series: vec![
-                Series {
-                    name: "measured".into(),
-                    points: measured,
-                    dashed: false,
-                    color: Some(0),
-                },
-                Series {
-                    name: "ideal".into(),
-                    points: ideal,
-                    dashed: true,
-                    color: Some(7),
-                },
-            ],
-            markers: Vec::new(),
-        })
+        let title = format!(
+            "{} scaling of the distributed stencil ({}, {} steps)",
+            if weak { "Weak" } else { "Strong" },
+            self.backend_text(),
+            self.steps
+        );
+        let y = if weak {
+            Axis::linear("efficiency (1-rank time / time)", Unit::Number)
+        } else {
+            Axis::log("speed-up over 1 rank", Unit::Number)
+        };
+        Some(
+            Chart::new(title, Axis::log("MPI ranks", Unit::Integer), y).with_series(vec![
+                Series::measured("measured (median; bars: min–max)", measured.collect())
+                    .bars(bars.collect())
+                    .color(0),
+                Series::bound(
+                    if weak {
+                        "ideal: efficiency 1"
+                    } else {
+                        "ideal: speed-up = ranks"
+                    },
+                    ideal,
+                )
+                .color(2),
+            ]),
+        )
     }
 
     fn backend_text(&self) -> String {
