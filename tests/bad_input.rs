@@ -622,7 +622,7 @@ const FILES: &[Case] = &[
         .exists(&["target.json"])
         .check(|dir| is_symlink(dir, "dang.json").and(records_in(dir, "target.json"))),
     runs(&["sweep", "triad", "--sizes", "1Ki", "-b", "scalar", "-r", "1", "--warmup", "0", "-o", "s.json", "--plot", "s.svg"])
-        .exists(&["s.json", "s.svg"]).check(|dir| contains(dir, "s.svg", "<svg")),
+        .exists(&["s.json", "s.svg", "s-bandwidth.svg"]).check(|dir| contains(dir, "s.svg", "<svg")),
     runs(&["run", "mandelbrot", "-n", "16", "-b", "scalar", "-r", "1", "--warmup", "0", "--image", "m.png"])
         .exists(&["m.png"]).check(|dir| starts_with(dir, "m.png", b"\x89PNG\r\n")),
 ];

@@ -163,6 +163,10 @@ impl Destination {
     /// [`Destination::check`], with `others` (flag, path) written by the same command: no two
     /// of them name one file.
     pub fn check_with(&self, others: &[(&'static str, &Path)]) -> Result<()> {
+        // Where the files go first (a folder, one file named twice), then what their names say.
+        let mut files = self.files();
+        files.extend_from_slice(others);
+        crate::files::check_outputs(&files)?;
         if let Some(path) = &self.output {
             let extension = path.extension().map(|e| e.to_string_lossy().to_lowercase());
             let named = format_of_extension(path);
@@ -195,9 +199,7 @@ impl Destination {
                 path.display()
             )));
         }
-        let mut files = self.files();
-        files.extend_from_slice(others);
-        crate::files::check_outputs(&files)
+        Ok(())
     }
 }
 
