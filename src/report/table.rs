@@ -90,8 +90,9 @@ pub fn output_width() -> Option<u16> {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|text| text.trim().parse::<u16>().ok())
-        .filter(|&columns| columns >= MIN_WIDTH)
         .or_else(|| Table::new().width())
+        // A pseudo-terminal without a size (mpirun's, for its ranks) reports 0 columns.
+        .filter(|&columns| columns >= MIN_WIDTH)
 }
 
 /// Narrower than this, fitting makes tables unreadable: they are left to wrap.
