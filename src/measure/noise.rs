@@ -2,8 +2,7 @@
 //! few to support the differences a reader will look for.
 
 use super::record::Record;
-use super::stats::Stats;
-use crate::report::format::percent;
+use super::stats::{Stats, percent};
 
 /// A coefficient of variation above this (10%) is a large spread.
 pub const LARGE_CV: f64 = 0.10;

@@ -2,6 +2,11 @@
 
 use serde::Serialize;
 
+/// A fraction as a percentage: `93%`.
+pub fn percent(value: f64) -> String {
+    format!("{:.0}%", value * 100.0)
+}
+
 /// Statistics of one phase over the kept samples (warm-up excluded), in seconds. The median is
 /// the headline figure; min, max and the spread are always there.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]

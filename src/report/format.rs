@@ -53,10 +53,8 @@ pub fn ratio(value: f64) -> String {
     }
 }
 
-/// A fraction as a percentage: `93%`.
-pub fn percent(value: f64) -> String {
-    format!("{:.0}%", value * 100.0)
-}
+/// A fraction as a percentage: `93%` (defined beside the statistics, whose noise warnings use it).
+pub use crate::measure::stats::percent;
 
 /// A share of a whole as a percentage, one decimal below 10% so that small shares (a halo
 /// exchange, an allreduce) do not read as 0%: `0.4%`, `97%`.
