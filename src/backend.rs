@@ -8,6 +8,14 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
+    /// One core, the kernel as plain CPython loops over Python floats, in a Python worker
+    /// process (the first rung of the course's ladder).
+    Python,
+    /// The vectorized NumPy form (float32 arrays; BLAS for matmul), in a Python worker.
+    Numpy,
+    /// The loop form compiled just in time by Numba's `@njit` (a `parallel` variant with
+    /// `prange`), in a Python worker.
+    Numba,
     /// One core, the plain loop compiled for the baseline instruction set (the compiler may
     /// auto-vectorize it where the language allows).
     Scalar,
@@ -23,11 +31,37 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, in the order the tables list them.
-    pub const ALL: [Backend; 5] = [
+    pub const ALL: [Backend; 8] = [
+        Backend::Python,
+        Backend::Numpy,
+        Backend::Numba,
         Backend::Scalar,
         Backend::Simd,
         Backend::Rayon,
         Backend::Library,
+        Backend::Gpu,
+    ];
+
+    /// The backends compiled into hpclab (no Python worker).
+    pub const NATIVE: [Backend; 5] = [
+        Backend::Scalar,
+        Backend::Simd,
+        Backend::Rayon,
+        Backend::Library,
+        Backend::Gpu,
+    ];
+
+    /// The Python rungs, run by a Python worker process; never part of `--backend all`.
+    pub const PYTHON_RUNGS: [Backend; 3] = [Backend::Python, Backend::Numpy, Backend::Numba];
+
+    /// The course's ladder in the order `--backend ladder` runs it (those the kernel has).
+    pub const LADDER: [Backend; 7] = [
+        Backend::Python,
+        Backend::Numpy,
+        Backend::Numba,
+        Backend::Scalar,
+        Backend::Simd,
+        Backend::Rayon,
         Backend::Gpu,
     ];
 
@@ -38,6 +72,9 @@ impl Backend {
     /// The lowercase name used on the command line and in records.
     pub fn name(self) -> &'static str {
         match self {
+            Backend::Python => "python",
+            Backend::Numpy => "numpy",
+            Backend::Numba => "numba",
             Backend::Scalar => "scalar",
             Backend::Simd => "simd",
             Backend::Rayon => "rayon",
@@ -51,14 +88,21 @@ impl Backend {
         Backend::ALL.into_iter().find(|b| b.name() == name)
     }
 
-    /// True for the backends that run on the host CPU (they have only a compute phase).
+    /// True for the backends that run on the host CPU (they have only a compute phase): the
+    /// compiled ones and the Python rungs.
     pub fn is_cpu(self) -> bool {
-        self.cpu().is_some()
+        self != Backend::Gpu
     }
 
-    /// The same backend as a [`CpuBackend`], or `None` for the GPU.
+    /// True for the rungs a Python worker runs.
+    pub fn is_python(self) -> bool {
+        Backend::PYTHON_RUNGS.contains(&self)
+    }
+
+    /// The same backend as a [`CpuBackend`], or `None` for the GPU and the Python rungs.
     pub fn cpu(self) -> Option<CpuBackend> {
         match self {
+            Backend::Python | Backend::Numpy | Backend::Numba => None,
             Backend::Scalar => Some(CpuBackend::Scalar),
             Backend::Simd => Some(CpuBackend::Simd),
             Backend::Rayon => Some(CpuBackend::Rayon),
@@ -137,7 +181,7 @@ mod tests {
         for backend in Backend::ALL {
             match backend.cpu() {
                 Some(cpu) => assert_eq!(Backend::from(cpu), backend),
-                None => assert_eq!(backend, Backend::Gpu),
+                None => assert!(backend == Backend::Gpu || backend.is_python()),
             }
             assert_eq!(backend.is_cpu(), backend != Backend::Gpu);
         }

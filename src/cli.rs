@@ -271,6 +271,7 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  hpclab run triad\n  hpclab run dot --size 16Mi --backend simd,rayon --runs 20\n  \
+                        hpclab run triad --backend ladder\n  \
                         hpclab run copy --backend gpu --format json --output copy.json"
 )]
 pub struct RunArgs {
@@ -281,8 +282,10 @@ pub struct RunArgs {
     /// kernel's own (`hpclab list`).
     #[arg(long, short = 'n', value_parser = parse_size)]
     pub size: Option<u64>,
-    /// Backends, comma-separated: scalar, simd, rayon, library, gpu, or all (every backend the
-    /// kernel has).
+    /// Backends, comma-separated: python, numpy, numba (the Python rungs, run by a Python
+    /// worker), scalar, simd, rayon, library, gpu; or all (every compiled backend the kernel
+    /// has), or ladder (python, numpy, numba, scalar, simd, rayon, gpu, each with its speed-up
+    /// over the rung above).
     #[arg(long, short, default_value = "all")]
     pub backend: String,
     /// Variants to run, comma-separated, for kernels with several implementations on a backend
@@ -310,6 +313,11 @@ pub struct RunArgs {
     /// shown as a ratio to it.
     #[arg(long)]
     pub compare: Option<PathBuf>,
+    /// The longest a Python row may take, in seconds: each is estimated from calibration runs
+    /// at small sizes first, and one that would take longer is not run (the largest size that
+    /// fits is named).
+    #[arg(long, default_value_t = crate::engine::plan::DEFAULT_MAX_SECONDS)]
+    pub max_seconds: f64,
 }
 
 /// Arguments of `hpclab sweep`.

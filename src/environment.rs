@@ -152,7 +152,7 @@ impl Environment {
 }
 
 /// The variables hpclab reads, and what each changes.
-pub const VARIABLES: [(&str, &str); 6] = [
+pub const VARIABLES: [(&str, &str); 8] = [
     ("HPCLAB_MAX_SIZE", "caps every size (e.g. 1Mi)"),
     (
         "HPCLAB_SIMD",
@@ -170,6 +170,14 @@ pub const VARIABLES: [(&str, &str); 6] = [
     (
         "HPCLAB_REQUIRE_BROWSER",
         "1: a missing Chromium fails the report.html test",
+    ),
+    (
+        "HPCLAB_PYTHON",
+        "the interpreter of the Python rungs (default python3)",
+    ),
+    (
+        "HPCLAB_REQUIRE_PYTHON",
+        "1: a missing NumPy or Numba fails the Python rungs' tests",
     ),
 ];
 

@@ -23,6 +23,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The Python worker of a Python rung failed (an exception, a crash, a garbled answer).
+    #[error("Python worker error while {context}: {message}")]
+    Python { context: String, message: String },
     /// Another MPI rank failed and reported why (or this one already did); this rank stops with
     /// the same exit code and prints nothing, so that a mistake is said once, not once per rank.
     #[error("stopped because another rank failed")]
@@ -57,6 +60,10 @@ impl Error {
         match self {
             Error::Usage(message) => Error::Usage(format!("rank {rank}: {message}")),
             Error::Gpu { context, message } => Error::Gpu {
+                context: format!("rank {rank}: {context}"),
+                message,
+            },
+            Error::Python { context, message } => Error::Python {
                 context: format!("rank {rank}: {context}"),
                 message,
             },

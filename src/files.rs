@@ -389,6 +389,44 @@ impl StagedFolder {
     }
 }
 
+/// A private scratch folder in the system's temporary folder (the Python worker's inputs,
+/// outputs and sources), removed when dropped and when SIGINT/SIGTERM stop hpclab.
+pub struct ScratchFolder {
+    folder: tempfile::TempDir,
+    _listed: Listed,
+}
+
+impl ScratchFolder {
+    /// Creates it under `std::env::temp_dir()`.
+    pub fn new(purpose: &str) -> Result<ScratchFolder> {
+        let folder = tempfile::Builder::new()
+            .prefix("hpclab-")
+            .tempdir()
+            .map_err(|e| Error::io(format!("creating a scratch folder for {purpose}"), e))?;
+        let listed = Listed::new(folder.path());
+        Ok(ScratchFolder {
+            folder,
+            _listed: listed,
+        })
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        self.folder.path()
+    }
+
+    /// Writes `bytes` to `name` inside it (folders created as needed) and returns the path.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        let path = self.folder.path().join(name);
+        let failed = |e: std::io::Error| Error::io(format!("writing {}", path.display()), e);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(failed)?;
+        }
+        std::fs::write(&path, bytes).map_err(failed)?;
+        Ok(path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

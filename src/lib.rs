@@ -20,6 +20,7 @@ pub mod kernels;
 pub mod measure;
 pub mod outcome;
 pub mod phase;
+pub mod python;
 pub mod report;
 pub mod size;
 

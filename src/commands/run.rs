@@ -32,6 +32,7 @@ impl Measure<RunArgs> for RunConfig {
             .threads(args.threads.count())
             .gpu(args.gpu.request()?)
             .seed(args.kernel_args.seed)
+            .max_seconds(args.max_seconds)
             .build()?;
         let destination = args.out.destination();
         if let Some(image) = &args.image

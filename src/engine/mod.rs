@@ -4,20 +4,22 @@
 
 pub mod gpu_state;
 pub mod plan;
+pub mod python_rung;
 
 pub use crate::kernels::Implementation;
 pub use gpu_state::GpuState;
 pub use plan::{Plan, PlanBuilder};
+use python_rung::PythonOutcome;
 
 use crate::backend::{Backend, CpuBackend};
 use crate::cpu::info::cache_levels;
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
-use crate::experiments::run::{GpuSetupReport, RunDocument};
+use crate::experiments::run::{GpuSetupReport, NotRun, RunDocument};
 use crate::kernels::Verification;
 use crate::measure::Record;
 use crate::measure::noise::record_warnings;
-use crate::measure::record::{RecordInput, fill_speedups};
+use crate::measure::record::{RecordInput, fill_ladder_steps, fill_speedups};
 use crate::measure::residence::resides_in;
 use crate::measure::runner::{take_samples, time_compute};
 use crate::measure::verdict::judge;
@@ -62,12 +64,15 @@ pub fn run(
     );
     let mut records = Vec::new();
     let mut gpu_setup: Option<GpuSetupReport> = None;
+    let mut python_setup = Vec::new();
+    let mut not_run = Vec::new();
     let working_set_bytes = plan.kernel.footprint(plan.size).working_set_bytes;
     let caches = cache_levels();
     for implementation in implementations {
         let Implementation { backend, variant } = implementation;
         let threads = match backend {
             Backend::Rayon | Backend::Library => plan.threads,
+            _ if backend.is_python() => python_rung::row_threads(implementation, plan.threads),
             _ => 1,
         };
         progress.set_message(format!("{} on {}", info.name, implementation.label()));
@@ -77,6 +82,28 @@ pub fn run(
         // passes. The record keeps the worse of the two.
         let mut first: Option<Verification> = None;
         let samples = match (backend.cpu(), gpu) {
+            _ if backend.is_python() => {
+                match python_rung::measure(plan, problem.as_mut(), implementation, &progress)? {
+                    PythonOutcome::Ran(row) => {
+                        first = row.first;
+                        python_setup.push(row.setup);
+                        row.samples
+                    }
+                    PythonOutcome::NotRun(reason) => {
+                        if plan.backends_explicit {
+                            return Err(Error::usage(format!(
+                                "{} cannot run: {reason}",
+                                implementation.label()
+                            )));
+                        }
+                        not_run.push(NotRun {
+                            implementation: implementation.label(),
+                            reason,
+                        });
+                        continue;
+                    }
+                }
+            }
             (None, None) => continue,
             (None, Some(context)) => {
                 problem.clear_output();
@@ -177,6 +204,9 @@ pub fn run(
         problem.write_image(path)?;
     }
     fill_speedups(&mut records);
+    if plan.ladder {
+        fill_ladder_steps(&mut records);
+    }
     let mut provenance = Provenance::new(
         command_line,
         Environment::capture(plan.threads, gpu.map(|g| g.adapter.clone())),
@@ -190,6 +220,8 @@ pub fn run(
         warmup: plan.sampling.warmup,
         runs: plan.sampling.runs,
         gpu_setup,
+        python_setup,
+        not_run,
         gpu_unavailable: gpu_state.unavailable.clone(),
         machine_model,
         comparison: None,

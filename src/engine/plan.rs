@@ -25,7 +25,14 @@ pub struct Plan {
     pub threads: usize,
     pub gpu: GpuRequest,
     pub seed: u64,
+    /// The longest a Python row may take, estimated before it runs (`--max-seconds`).
+    pub max_seconds: f64,
+    /// True for `--backend ladder`: the table shows each rung's speed-up over the one above.
+    pub ladder: bool,
 }
+
+/// `--max-seconds` when not given.
+pub const DEFAULT_MAX_SECONDS: f64 = 60.0;
 
 impl Plan {
     /// A builder for a plan of the kernel called `name`.
@@ -49,7 +56,8 @@ impl Plan {
 
     /// The same plan at another size, checked against this machine's memory.
     pub fn at_size(&self, size: u64) -> Result<Plan> {
-        check_memory(self.kernel, size, self.wants_gpu())?;
+        let backends: Vec<Backend> = self.implementations.iter().map(|i| i.backend).collect();
+        check_plan_memory(self.kernel, size, &backends)?;
         Ok(Plan {
             size,
             ..self.clone()
@@ -68,8 +76,10 @@ impl Plan {
 /// Which backends a plan runs.
 #[derive(Debug, Clone)]
 enum BackendChoice {
-    /// Every backend the kernel has.
+    /// Every compiled backend the kernel has.
     All,
+    /// The course's ladder, Python rungs first (`--backend ladder`).
+    Ladder,
     /// As typed: `scalar,simd,gpu` or `all`.
     Named(String),
     /// Chosen in code; those the kernel lacks are left out.
@@ -88,6 +98,7 @@ pub struct PlanBuilder {
     threads: Option<usize>,
     gpu: GpuRequest,
     seed: u64,
+    max_seconds: f64,
 }
 
 impl PlanBuilder {
@@ -107,6 +118,7 @@ impl PlanBuilder {
             threads: None,
             gpu: GpuRequest::default(),
             seed: 42,
+            max_seconds: DEFAULT_MAX_SECONDS,
         }
     }
 
@@ -118,10 +130,10 @@ impl PlanBuilder {
 
     /// The backends as a user types them: `scalar,simd,gpu` or `all`.
     pub fn backends_named(mut self, text: &str) -> Self {
-        self.backends = if text.trim() == "all" {
-            BackendChoice::All
-        } else {
-            BackendChoice::Named(text.to_string())
+        self.backends = match text.trim() {
+            "all" => BackendChoice::All,
+            "ladder" => BackendChoice::Ladder,
+            _ => BackendChoice::Named(text.to_string()),
         };
         self
     }
@@ -170,6 +182,12 @@ impl PlanBuilder {
         self
     }
 
+    /// The longest a Python row may take (seconds, positive).
+    pub fn max_seconds(mut self, max_seconds: f64) -> Self {
+        self.max_seconds = max_seconds;
+        self
+    }
+
     /// The kernel this plan is for.
     pub fn kernel_ref(&self) -> &'static dyn Kernel {
         self.kernel
@@ -181,12 +199,20 @@ impl PlanBuilder {
         let kernel = self.kernel;
         let (backends, backends_explicit) = match &self.backends {
             BackendChoice::All => (kernel.backends().to_vec(), false),
+            BackendChoice::Ladder => {
+                let every = kernel.every_backend();
+                let ladder: Vec<Backend> = Backend::LADDER
+                    .into_iter()
+                    .filter(|b| every.contains(b))
+                    .collect();
+                (ladder, false)
+            }
             BackendChoice::Named(text) => (parse_backends(text, kernel)?, true),
             BackendChoice::Wanted(wanted) => {
                 let mut backends: Vec<Backend> = wanted
                     .iter()
                     .copied()
-                    .filter(|b| kernel.backends().contains(b))
+                    .filter(|b| kernel.every_backend().contains(b))
                     .collect();
                 backends.sort();
                 backends.dedup();
@@ -214,9 +240,15 @@ impl PlanBuilder {
         if size < wanted {
             eprintln!("hpclab: HPCLAB_MAX_SIZE caps the size {wanted} to {size}");
         }
-        check_memory(kernel, size, backends.contains(&Backend::Gpu))?;
+        check_plan_memory(kernel, size, &backends)?;
         if let Some(threads) = self.threads {
             check_threads("--threads", threads, THREADS_PER_CORE)?;
+        }
+        if !(self.max_seconds.is_finite() && self.max_seconds > 0.0) {
+            return Err(Error::usage(format!(
+                "--max-seconds takes a positive number of seconds, not {}",
+                self.max_seconds
+            )));
         }
         Ok(Plan {
             kernel,
@@ -228,21 +260,23 @@ impl PlanBuilder {
             threads: self.threads.unwrap_or_else(logical_cores),
             gpu: self.gpu,
             seed: self.seed,
+            max_seconds: self.max_seconds,
+            ladder: matches!(self.backends, BackendChoice::Ladder),
         })
     }
 }
 
 /// Parses `scalar,simd,gpu` or `all` against the backends `kernel` has.
 pub fn parse_backends(text: &str, kernel: &dyn Kernel) -> Result<Vec<Backend>> {
-    let available = kernel.backends();
     if text.trim() == "all" {
-        return Ok(available.to_vec());
+        return Ok(kernel.backends().to_vec());
     }
+    let available = kernel.every_backend();
     let mut backends = Vec::new();
     for name in text.split(',').map(str::trim) {
         let backend = Backend::parse(name).ok_or_else(|| {
             Error::usage(format!(
-                "unknown backend '{name}'; use scalar, simd, rayon, library, gpu (comma-separated) or all"
+                "unknown backend '{name}'; use python, numpy, numba, scalar, simd, rayon, library, gpu (comma-separated), all or ladder"
             ))
         })?;
         if !available.contains(&backend) {
@@ -356,6 +390,24 @@ pub const MAX_SIZE: u64 = 1 << 40;
 
 /// Refuses a size above [`MAX_SIZE`] or whose arrays do not fit in this machine's memory.
 pub fn check_memory(kernel: &dyn Kernel, size: u64, with_gpu: bool) -> Result<()> {
+    let backends: &[Backend] = if with_gpu { &[Backend::Gpu] } else { &[] };
+    check_plan_memory(kernel, size, backends)
+}
+
+/// Bytes a Python worker holds per byte of the kernel's host arrays: pure Python's lists hold a
+/// 24-byte float object and an 8-byte pointer per 4-byte element; NumPy and Numba a copy of
+/// the inputs and the result.
+fn python_memory_factor(backend: Backend) -> u64 {
+    match backend {
+        Backend::Python => 8,
+        _ => 2,
+    }
+}
+
+/// [`check_memory`] for a plan that runs `backends`: the GPU's staging buffers and the largest
+/// Python worker (one runs at a time) come on top of the kernel's own arrays.
+pub fn check_plan_memory(kernel: &dyn Kernel, size: u64, backends: &[Backend]) -> Result<()> {
+    let with_gpu = backends.contains(&Backend::Gpu);
     if usize::try_from(size).is_err() || size > MAX_SIZE {
         return Err(Error::usage(format!(
             "--size {size} ({}) is above the largest size {} runs at, {}; use a smaller --size",
@@ -371,6 +423,13 @@ pub fn check_memory(kernel: &dyn Kernel, size: u64, with_gpu: bool) -> Result<()
         // software adapter); count them so that a run never thrashes halfway.
         needed = needed.saturating_add(footprint.gpu_bytes);
     }
+    let worker = backends
+        .iter()
+        .filter(|b| b.is_python())
+        .map(|&b| python_memory_factor(b).saturating_mul(footprint.host_bytes))
+        .max()
+        .unwrap_or(0);
+    needed = needed.saturating_add(worker);
     check_host_memory(
         &format!("--size {size}: {}", kernel.info().name),
         "--size",

@@ -35,6 +35,13 @@ pub struct RunDocument {
     /// One-time GPU costs, when the GPU ran: never inside any phase.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_setup: Option<GpuSetupReport>,
+    /// One-time costs of each Python row (interpreter start, imports, loading, Numba's first
+    /// call): never inside any phase.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub python_setup: Vec<PythonSetupReport>,
+    /// Rows that did not run, with why (no NumPy, over `--max-seconds`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<NotRun>,
     /// Why the GPU backend did not run, when it was asked for and could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_unavailable: Option<String>,
@@ -49,6 +56,35 @@ pub struct RunDocument {
     pub baseline_command: Option<String>,
     /// One record per backend.
     pub records: Vec<Record>,
+}
+
+/// What a Python rung cost before its samples: never inside any phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct PythonSetupReport {
+    /// The row: `numba serial`.
+    pub implementation: String,
+    /// The interpreter.
+    pub interpreter: crate::python::worker::Interpreter,
+    /// Starting the interpreter until it answered.
+    pub start_s: f64,
+    /// Imports, loading, first call, versions.
+    #[serde(flatten)]
+    pub load: crate::python::worker::LoadReport,
+    /// The calibration behind the time estimate: `n = 65 536: 12 ms`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<String>,
+    /// Why the row kept fewer samples than asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fewer_samples: Option<String>,
+}
+
+/// A row that did not run.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotRun {
+    /// `numba serial`.
+    pub implementation: String,
+    /// Why, with what fixes it.
+    pub reason: String,
 }
 
 /// One-time GPU costs, in seconds.
@@ -170,6 +206,9 @@ fn run_rows(document: &RunDocument) -> Rows {
         "backend".into(),
         false,
         Box::new(|r: &Record| match (&r.variant, r.threads) {
+            (Some(variant), Some(threads)) if threads > 1 && r.backend == Backend::Numba => {
+                format!("{} {variant} ×{threads}", r.backend)
+            }
             (Some(variant), _) => format!("{} {variant}", r.backend),
             (None, Some(threads)) if r.backend == Backend::Rayon => format!("rayon ×{threads}"),
             _ => r.backend.to_string(),
@@ -227,6 +266,13 @@ fn run_rows(document: &RunDocument) -> Rows {
         ));
     }
     columns.push(("speed-up".into(), false, Box::new(speedup_cell)));
+    if records.iter().any(|r| r.speedup_vs_previous.is_some()) {
+        columns.push((
+            "step".into(),
+            true,
+            Box::new(move |r: &Record| r.speedup_vs_previous.map_or_else(dash, ratio)),
+        ));
+    }
     if any_gpu {
         columns.push((
             "transfers".into(),
@@ -278,6 +324,14 @@ fn run_rows(document: &RunDocument) -> Rows {
         .iter()
         .map(|r| columns.iter().map(|(_, _, cell)| cell(r)).collect())
         .collect();
+    for not_run in &document.not_run {
+        let mut row = vec![
+            not_run.implementation.clone(),
+            "not run (see below)".to_string(),
+        ];
+        row.resize(columns.len(), String::new());
+        rows.push(row);
+    }
     if document.gpu_unavailable.is_some() {
         let mut row = vec!["gpu".to_string(), "not run (see below)".to_string()];
         row.resize(columns.len(), String::new());
@@ -413,6 +467,7 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
     if let Some(reason) = &document.gpu_unavailable {
         lines.push(format!("GPU not run: {reason}"));
     }
+    lines.extend(python_lines(document));
     lines.push("medians; GB/s and GFLOP/s from the cost model (hpclab list) over the compute median; 1 GB = 10^9 B".to_string());
     lines.extend(residence_note(&document.records));
     for record in document.records.iter().filter(|r| !r.verified) {
@@ -427,6 +482,75 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// The Python rows' setup, the clock that timed them, and the rows that did not run.
+fn python_lines(document: &RunDocument) -> Vec<String> {
+    let mut lines = Vec::new();
+    for setup in &document.python_setup {
+        let mut parts = vec![format!(
+            "Python {} started in {}",
+            setup.interpreter.python,
+            seconds(setup.start_s)
+        )];
+        for (module, import_s) in &setup.load.imports_s {
+            let version = setup
+                .load
+                .versions
+                .iter()
+                .find(|(name, _)| name == module)
+                .map_or(String::new(), |(_, v)| format!(" {v}"));
+            parts.push(format!("import {module}{version} {}", seconds(*import_s)));
+        }
+        parts.push(format!("loading the inputs {}", seconds(setup.load.load_s)));
+        if let Some(first_call_s) = setup.load.first_call_s {
+            let warm = document
+                .records
+                .iter()
+                .find(|r| label(r) == setup.implementation)
+                .map_or(String::new(), |r| {
+                    format!(" (warm: {})", seconds(r.phases.compute.median_s))
+                });
+            parts.push(format!(
+                "first call, compiling just in time, {}{warm}",
+                seconds(first_call_s)
+            ));
+        }
+        if let Some(calibration) = &setup.calibration {
+            parts.push(format!("calibrated at {calibration}"));
+        }
+        let mut line = format!(
+            "{} setup, once, outside every phase: {}",
+            setup.implementation,
+            parts.join(" · ")
+        );
+        if let Some(fewer) = &setup.fewer_samples {
+            line.push_str(&format!("; {fewer}"));
+        }
+        lines.push(line);
+    }
+    if !document.python_setup.is_empty() {
+        lines.push(
+            "python, numpy, numba: timed inside the Python worker (time.perf_counter around the kernel call alone); \
+             python computes in Python floats (f64), rounded to f32 once when stored, within the f32 check"
+                .to_string(),
+        );
+    }
+    for not_run in &document.not_run {
+        lines.push(format!(
+            "{} not run: {}",
+            not_run.implementation, not_run.reason
+        ));
+    }
+    lines
+}
+
+/// A record's row label: `numba serial`, `rayon`.
+fn label(record: &Record) -> String {
+    match &record.variant {
+        Some(variant) => format!("{} {variant}", record.backend),
+        None => record.backend.to_string(),
+    }
 }
 
 /// What a marked GB/s means, when some row is marked: where each backend's working set lives.

@@ -18,6 +18,7 @@ pub mod verify;
 use crate::backend::{Backend, CpuBackend, CpuLoop};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
+use crate::python::{ArrayMut, PythonCall};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -93,6 +94,21 @@ pub struct Variant {
     /// True when it runs without `--variant` naming it.
     pub default: bool,
 }
+
+/// The Numba rung's variants: the loop compiled for one thread, and split over threads with
+/// `prange` (the course's threads rung in Python).
+pub const NUMBA_VARIANTS: [Variant; 2] = [
+    Variant {
+        name: "serial",
+        summary: "@njit on the plain loop: compiled just in time, one thread",
+        default: true,
+    },
+    Variant {
+        name: "parallel",
+        summary: "@njit(parallel=True) with prange: the loop split over the plan's threads",
+        default: false,
+    },
+];
 
 /// One row of a run: a backend and, where the kernel has several implementations there, the
 /// variant, resolved once from its name.
@@ -208,9 +224,41 @@ pub trait Kernel: Sync {
     fn backends(&self) -> &'static [Backend] {
         &Backend::STANDARD
     }
-    /// Its variants on `backend`; empty when it has one implementation there.
-    fn variants(&self, _backend: Backend) -> &'static [Variant] {
+    /// Its variants on `backend` among the compiled backends; empty when it has one
+    /// implementation there.
+    fn native_variants(&self, _backend: Backend) -> &'static [Variant] {
         &[]
+    }
+    /// The Python rungs it has: all three when `python/kernels/NAME.py` exists (a kernel with
+    /// that module implements [`Problem::python_call`] and [`Problem::python_outputs`]).
+    fn python_rungs(&self) -> &'static [Backend] {
+        match crate::python::sources::has_kernel(self.info().name) {
+            true => &Backend::PYTHON_RUNGS,
+            false => &[],
+        }
+    }
+    /// Every backend it runs on, the Python rungs included (`--backend` accepts these; `all`
+    /// means [`Kernel::backends`] only).
+    fn every_backend(&self) -> Vec<Backend> {
+        let mut every: Vec<Backend> = self
+            .backends()
+            .iter()
+            .chain(self.python_rungs())
+            .copied()
+            .collect();
+        every.sort();
+        every
+    }
+    /// Its variants on `backend`; empty when it has one implementation there. Numba's are the
+    /// same for every kernel that has the rung.
+    fn variants(&self, backend: Backend) -> &'static [Variant] {
+        if backend.is_python() {
+            return match backend == Backend::Numba && self.python_rungs().contains(&backend) {
+                true => &NUMBA_VARIANTS,
+                false => &[],
+            };
+        }
+        self.native_variants(backend)
     }
     /// Its variant called `name` on `backend`, if it has one.
     fn variant(&self, backend: Backend, name: &str) -> Option<&'static Variant> {
@@ -274,6 +322,21 @@ pub trait Problem: Send {
     /// its size, which the run then uses.
     fn cost_of(&self, _variant: Option<&'static Variant>) -> Option<Cost> {
         None
+    }
+    /// Its parameters, inputs and expected outputs for a Python rung. Only a kernel that lists
+    /// [`Kernel::python_rungs`] overrides this, and a plan offers those rungs to no other.
+    fn python_call(&self) -> PythonCall<'_> {
+        unreachable!("{} has no Python rungs", self.kernel().info().name)
+    }
+    /// Lends its outputs, in [`Problem::python_call`]'s order, to read the results of `rung`
+    /// into; a check that depends on how the result was computed (a summation bound, the
+    /// precision) is set for `rung` here.
+    fn python_outputs(
+        &mut self,
+        _rung: Backend,
+        _variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        unreachable!("{} has no Python rungs", self.kernel().info().name)
     }
     /// The last output as a picture, for kernels that take `--image`.
     fn picture(&self) -> Option<Picture> {

@@ -89,6 +89,10 @@ pub struct Record {
     /// Scalar total median / this total median: the end-to-end speed-up, transfers included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speedup_total_vs_scalar: Option<f64>,
+    /// With `--backend ladder`: the row above's compute median / this one's (host clock), the
+    /// step this rung gains over the one before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speedup_vs_previous: Option<f64>,
     /// (upload + download) / total, from the medians (GPU only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_share: Option<f64>,
@@ -182,6 +186,7 @@ impl Record {
             speedup_vs_scalar: None,
             speedup_timestamp_vs_scalar: None,
             speedup_total_vs_scalar: None,
+            speedup_vs_previous: None,
             transfer_share: has_transfers.then(|| transfer_s / total.median_s),
             upload_gbs: upload
                 .as_ref()
@@ -231,6 +236,15 @@ pub fn fill_speedups(records: &mut [Record]) {
                 .then(|| compute / record.phases.compute.median_s);
             record.speedup_total_vs_scalar = Some(total / record.phases.total.median_s);
         }
+    }
+}
+
+/// Fills `speedup_vs_previous` on every record after the first, in table order (the ladder).
+pub fn fill_ladder_steps(records: &mut [Record]) {
+    for index in 1..records.len() {
+        let previous = records[index - 1].compute_host_clock().median_s;
+        let record = &mut records[index];
+        record.speedup_vs_previous = Some(previous / record.compute_host_clock().median_s);
     }
 }
 

@@ -288,7 +288,7 @@ impl Kernel for Fractal {
         }
     }
 
-    fn variants(&self, backend: Backend) -> &'static [Variant] {
+    fn native_variants(&self, backend: Backend) -> &'static [Variant] {
         match backend {
             Backend::Rayon => &RAYON_VARIANTS,
             _ => &[],

@@ -89,7 +89,7 @@ impl Kernel for Histogram {
         }
     }
 
-    fn variants(&self, backend: Backend) -> &'static [Variant] {
+    fn native_variants(&self, backend: Backend) -> &'static [Variant] {
         match backend {
             Backend::Gpu => &GPU_VARIANTS,
             _ => &[],

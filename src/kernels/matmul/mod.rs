@@ -100,10 +100,10 @@ impl Kernel for Matmul {
     }
 
     fn backends(&self) -> &'static [Backend] {
-        &Backend::ALL
+        &Backend::NATIVE
     }
 
-    fn variants(&self, backend: Backend) -> &'static [Variant] {
+    fn native_variants(&self, backend: Backend) -> &'static [Variant] {
         match backend {
             Backend::Gpu => &GPU_VARIANTS,
             _ => &[],

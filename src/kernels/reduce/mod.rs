@@ -129,7 +129,7 @@ impl Strategy {
             Backend::Simd => &[Strategy::Accumulators],
             Backend::Rayon => &[Strategy::ChunkAccumulators],
             Backend::Gpu => &[Strategy::Tree, Strategy::Subgroup, Strategy::Atomics],
-            Backend::Library => &[],
+            Backend::Library | Backend::Python | Backend::Numpy | Backend::Numba => &[],
         }
     }
 
@@ -196,13 +196,13 @@ impl Kernel for Reduce {
         }
     }
 
-    fn variants(&self, backend: Backend) -> &'static [Variant] {
+    fn native_variants(&self, backend: Backend) -> &'static [Variant] {
         match backend {
             Backend::Scalar => &SCALAR_VARIANTS,
             Backend::Simd => &SIMD_VARIANTS,
             Backend::Rayon => &RAYON_VARIANTS,
             Backend::Gpu => &GPU_VARIANTS,
-            Backend::Library => &[],
+            Backend::Library | Backend::Python | Backend::Numpy | Backend::Numba => &[],
         }
     }
 

@@ -121,7 +121,7 @@ impl Kernel for Stencil {
         }
     }
 
-    fn variants(&self, backend: Backend) -> &'static [Variant] {
+    fn native_variants(&self, backend: Backend) -> &'static [Variant] {
         match backend {
             Backend::Gpu => &VARIANTS,
             _ => &[],

@@ -6,6 +6,7 @@
 //! `for_chunks1` or `for_chunks2`, so a formula and the arrays it gets always agree.
 
 use super::{Elementwise, SCALAR};
+use crate::backend::Backend;
 use crate::backend::CpuLoop;
 use crate::cpu::AlignedVec;
 use crate::cpu::parallel::{for_chunks1, for_chunks2};
@@ -15,6 +16,7 @@ use crate::gpu::{Dispatch, GpuContext, Setup, ShaderSpec, chunks};
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_elements;
 use crate::kernels::{GpuRun, Kernel, Problem, Variant, Verification};
+use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 use std::marker::PhantomData;
 
 /// The number of input arrays of an element-wise kernel, as a type.
@@ -254,6 +256,31 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
 
     fn clear_output(&mut self) {
         self.output.fill(f32::NAN);
+    }
+
+    fn python_call(&self) -> PythonCall<'_> {
+        let n = self.output.len();
+        PythonCall {
+            params: serde_json::json!({ "q": SCALAR as f64 }),
+            inputs: ["a", "b"]
+                .into_iter()
+                .zip(&self.inputs)
+                .map(|(name, values)| Input {
+                    name,
+                    shape: vec![n],
+                    data: ArrayRef::Float32(values),
+                })
+                .collect(),
+            outputs: vec![OutputSpec::new("out", &[n], Dtype::Float32)],
+        }
+    }
+
+    fn python_outputs(
+        &mut self,
+        _rung: Backend,
+        _variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        vec![ArrayMut::Float32(&mut self.output)]
     }
 }
 

@@ -1,0 +1,65 @@
+"""STREAM triad, out[i] = a[i] + q*b[i], on the Python rungs (hpclab's src/kernels/stream/triad.rs).
+
+python: the loop as the textbooks write it, over Python floats (f64; the one rounding to f32 when
+        the result is stored is within the kernel's two-rounding bound).
+numpy:  one vectorized expression on float32 arrays (q as float32, so NumPy stays in f32).
+numba:  the same loop as python, compiled by @njit; the parallel variant splits it with prange.
+"""
+
+
+def make_python(inputs, params, variant):
+    a, b, q = inputs["a"], inputs["b"], params["q"]
+
+    def run():
+        out = [0.0] * len(a)
+        for i in range(len(a)):
+            out[i] = a[i] + q * b[i]
+        return out
+
+    return run
+
+
+def make_numpy(inputs, params, variant):
+    import numpy as np
+
+    a, b, q = inputs["a"], inputs["b"], np.float32(params["q"])
+
+    def run():
+        return a + q * b
+
+    return run
+
+
+_COMPILED = {}
+
+
+def compiled(parallel):
+    """The loop compiled by Numba, once per process and variant (later loads reuse it)."""
+    if parallel not in _COMPILED:
+        import numba
+        import numpy as np
+
+        @numba.njit(parallel=parallel)
+        def triad(a, b, q):
+            out = np.empty_like(a)
+            for i in numba.prange(a.shape[0]):
+                out[i] = a[i] + q * b[i]
+            return out
+
+        _COMPILED[parallel] = triad
+    return _COMPILED[parallel]
+
+
+def make_numba(inputs, params, variant):
+    import numpy as np
+
+    a, b, q = inputs["a"], inputs["b"], np.float32(params["q"])
+    triad = compiled(variant == "parallel")
+
+    def run():
+        return triad(a, b, q)
+
+    return run
+
+
+RUNGS = {"python": make_python, "numpy": make_numpy, "numba": make_numba}

@@ -1,0 +1,24 @@
+//! The Python sources, built into the binary so that hpclab runs its rungs from anywhere; the
+//! worker writes them into its scratch folder before it starts the interpreter.
+
+/// `(path relative to the scratch folder, text)` of every Python file the worker needs.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "hpclab_worker.py",
+        include_str!("../../python/hpclab_worker.py"),
+    ),
+    (
+        "kernels/__init__.py",
+        include_str!("../../python/kernels/__init__.py"),
+    ),
+    (
+        "kernels/triad.py",
+        include_str!("../../python/kernels/triad.py"),
+    ),
+];
+
+/// True when `kernel` has a module of Python rungs.
+pub fn has_kernel(kernel: &str) -> bool {
+    let path = format!("kernels/{kernel}.py");
+    FILES.iter().any(|(name, _)| *name == path)
+}

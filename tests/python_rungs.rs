@@ -1,0 +1,181 @@
+//! The Python rungs (python, numpy, numba serial and parallel) of every kernel that has them:
+//! run through the engine at odd sizes and verified with the kernel's own check; a wrong or
+//! missing result fails that check. Without NumPy or Numba the tests skip loudly, unless
+//! `HPCLAB_REQUIRE_PYTHON=1` (CI) makes that a failure.
+
+use hpclab::Backend;
+use hpclab::engine::{GpuState, Plan, PlanBuilder, run};
+use hpclab::kernels::{self, KernelOptions};
+use hpclab::measure::MeasureOptions;
+use hpclab::python::worker::Worker;
+
+/// True when the machine has NumPy and Numba under the worker's interpreter; otherwise a loud
+/// note, or a failure under `HPCLAB_REQUIRE_PYTHON=1`.
+fn python_ready() -> bool {
+    let interpreter = hpclab::python::worker::interpreter();
+    let found = std::process::Command::new(&interpreter)
+        .args(["-c", "import numpy, numba"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !std::env::var("HPCLAB_REQUIRE_PYTHON").is_ok_and(|v| v == "1"),
+            "HPCLAB_REQUIRE_PYTHON=1 but {} cannot import numpy and numba",
+            interpreter.to_string_lossy()
+        );
+        eprintln!(
+            "\n*** SKIPPING PYTHON RUNG CHECKS: {} cannot import numpy and numba ***\n*** python3 -m pip install numpy numba, or set HPCLAB_REQUIRE_PYTHON=1 to make this a failure ***\n",
+            interpreter.to_string_lossy()
+        );
+    }
+    found
+}
+
+/// A plan of every Python rung of `kernel` at `size`, two samples each, one thread pool of 2.
+fn rungs(kernel: &str, size: u64) -> PlanBuilder {
+    Plan::kernel(kernel)
+        .unwrap()
+        .backends(&Backend::PYTHON_RUNGS)
+        .variants(Some("all"))
+        .size(Some(size))
+        .sampling(MeasureOptions { warmup: 0, runs: 2 })
+        .threads(Some(2))
+}
+
+/// Every Python rung of `kernel` verifies at each of `sizes`.
+fn assert_rungs_verify(kernel: &str, sizes: &[u64]) {
+    for &size in sizes {
+        let plan = rungs(kernel, size).build().unwrap();
+        let document = run(&plan, &GpuState::none(), "test".into(), true).unwrap();
+        assert!(document.not_run.is_empty(), "{:?}", document.not_run);
+        let labels: Vec<String> = document
+            .records
+            .iter()
+            .map(|r| format!("{} {}", r.backend, r.variant.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            labels,
+            ["python ", "numpy ", "numba serial", "numba parallel"],
+            "{kernel}"
+        );
+        for record in &document.records {
+            assert!(
+                record.verified,
+                "{kernel} n={size} {} {:?}: {:?}",
+                record.backend, record.variant, record.verification.first_mismatch
+            );
+        }
+        assert_eq!(document.python_setup.len(), 4);
+        let numba = &document.python_setup[2];
+        assert!(
+            numba.load.first_call_s.is_some(),
+            "Numba's first call is reported"
+        );
+    }
+}
+
+#[test]
+fn every_kernel_with_a_python_module_lists_the_three_rungs() {
+    let with: Vec<&str> = kernels::all()
+        .into_iter()
+        .filter(|k| !k.python_rungs().is_empty())
+        .map(|k| k.info().name)
+        .collect();
+    assert!(with.contains(&"triad"), "{with:?}");
+    for name in with {
+        let kernel = kernels::find(name).unwrap();
+        assert_eq!(kernel.python_rungs(), Backend::PYTHON_RUNGS);
+        assert!(
+            !kernel.backends().contains(&Backend::Python),
+            "not in --backend all"
+        );
+    }
+}
+
+#[test]
+fn triad_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("triad", &[1, 17, 1001]);
+    }
+}
+
+/// The check is trusted only once it has failed: a rung fed another problem's inputs, and a rung
+/// that wrote nothing, must both fail the kernel's check.
+#[test]
+fn a_wrong_or_missing_python_result_fails_the_check() {
+    if !python_ready() {
+        return;
+    }
+    let triad = kernels::find("triad").unwrap();
+    let options = KernelOptions::default();
+    let mut problem = triad.prepare(1001, 1, &options);
+    let other = triad.prepare(1001, 2, &options);
+    let mut worker = Worker::start(1).unwrap().unwrap();
+    worker
+        .load("triad", "numpy", None, other.python_call())
+        .unwrap()
+        .unwrap();
+    problem.clear_output();
+    worker.sample().unwrap();
+    worker
+        .read_outputs(problem.python_outputs(Backend::Numpy, None))
+        .unwrap();
+    assert!(!problem.verify().passed, "another problem's result passed");
+    // The same worker on the right inputs passes, then a rung that writes nothing fails.
+    worker
+        .load("triad", "numpy", None, problem.python_call())
+        .unwrap()
+        .unwrap();
+    problem.clear_output();
+    worker.sample().unwrap();
+    worker
+        .read_outputs(problem.python_outputs(Backend::Numpy, None))
+        .unwrap();
+    assert!(problem.verify().passed);
+    problem.clear_output();
+    assert!(!problem.verify().passed, "a cleared output passed");
+}
+
+#[test]
+fn a_missing_interpreter_is_a_row_not_run_or_a_usage_error_when_asked_for() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hpclab"))
+        .args(["run", "triad", "--size", "100", "--backend", "python"])
+        .env("HPCLAB_PYTHON", "/nonexistent/python3")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no Python interpreter"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hpclab"))
+        .args([
+            "run",
+            "triad",
+            "--size",
+            "100",
+            "--backend",
+            "ladder",
+            "--runs",
+            "1",
+        ])
+        .args(["--warmup", "0", "--format", "json"])
+        .env("HPCLAB_PYTHON", "/nonexistent/python3")
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let not_run = json["not_run"].as_array().unwrap();
+    assert_eq!(not_run.len(), 3, "{json}");
+    assert!(
+        not_run[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no Python interpreter")
+    );
+}
