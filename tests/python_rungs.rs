@@ -92,12 +92,16 @@ fn every_kernel_with_a_python_module_lists_the_three_rungs() {
     }
 }
 
+// The STREAM family, reduce, matmul, histogram.
+
 #[test]
 fn triad_rungs_verify() {
     if python_ready() {
         assert_rungs_verify("triad", &[1, 17, 1001]);
     }
 }
+
+// The fractals, pi, the stencil, nbody.
 
 /// The check is trusted only once it has failed: a rung fed another problem's inputs, and a rung
 /// that wrote nothing, must both fail the kernel's check.

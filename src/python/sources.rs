@@ -11,10 +11,13 @@ pub const FILES: &[(&str, &str)] = &[
         "kernels/__init__.py",
         include_str!("../../python/kernels/__init__.py"),
     ),
+    // The STREAM family, reduce, matmul, histogram.
     (
         "kernels/triad.py",
         include_str!("../../python/kernels/triad.py"),
     ),
+    // The fractals, pi, the stencil, nbody.
+    // The GIL experiment.
 ];
 
 /// True when `kernel` has a module of Python rungs.
