@@ -8,6 +8,9 @@ command per line on stdin; the worker answers one JSON line per command on stdou
                                    "load_s": s, "first_call_s": s or null,
                                    "versions": [[module, version], ...]}
   {"cmd": "run"}               -> {"event": "sample", "seconds": s}   (the kernel call alone)
+  {"cmd": "gil-load", ...}     -> as load, for one mode of the GIL experiment (gil.py)
+  {"cmd": "gil-run", "workers": k} -> {"event": "sample", "seconds": s, "start_s": s or null,
+                                       "busiest_s": s or null}
   {"cmd": "quit"} or EOF       -> exit 0
 
 A module that is missing answers {"event": "missing", "module": name}; any other failure
@@ -156,6 +159,7 @@ def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     answer(ready())
     loaded = None
+    gil = gil_output = None
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -175,15 +179,35 @@ def main():
                 )
             elif command["cmd"] == "run":
                 answer({"event": "sample", "seconds": loaded.sample()})
-            elif command["cmd"] == "gil":
-                gil = importlib.import_module("gil")
-                answer(gil.measure(command))
+            elif command["cmd"] == "gil-load":
+                gil = None
+                gil = import_module("gil").GilRun(command)
+                gil_output = command["outputs"][0]
+                answer(
+                    {
+                        "event": "loaded",
+                        "imports_s": gil.imports_s,
+                        "load_s": 0.0,
+                        "first_call_s": gil.first_call_s,
+                        "versions": [],
+                    }
+                )
+            elif command["cmd"] == "gil-run":
+                try:
+                    os.remove(gil_output["path"])
+                except FileNotFoundError:
+                    pass
+                image, seconds, timings = gil.sample(command["workers"])
+                write_output(gil_output, image, gil.np)
+                answer({"event": "sample", "seconds": seconds, **timings})
             elif command["cmd"] == "quit":
                 break
             else:
                 raise ValueError(f"unknown command {command['cmd']!r}")
         except Missing as missing:
             answer({"event": "missing", "module": missing.module})
+        except ModuleNotFoundError as error:
+            answer({"event": "missing", "module": error.name})
         except MemoryError:
             answer({"event": "error", "message": "out of memory in the Python worker"})
         except Exception as error:  # noqa: BLE001 - every failure goes back to hpclab as one line

@@ -34,6 +34,9 @@ pub enum Command {
     Sweep(Box<SweepArgs>),
     /// Strong scaling of the rayon backend: threads 1..N and 2N, Amdahl fit, Karp–Flatt.
     Scaling(Box<ScalingArgs>),
+    /// Python workers and the GIL: an escape-time image over 1..N threads (pure Python, NumPy,
+    /// Numba nogil), processes, and a free-threaded CPython where one is installed.
+    Gil(Box<GilArgs>),
     /// The roofline: measured memory and compute ceilings of CPU and GPU, the catalogue placed on it.
     Roofline(RooflineArgs),
     /// Run a fixed suite and write DIR/report.md, DIR/report.html, the JSON and the plots.
@@ -386,6 +389,67 @@ pub struct ScalingArgs {
     pub kernel_args: KernelArgs,
     #[command(flatten)]
     pub out: ExperimentOutput,
+}
+
+/// Arguments of `hpclab gil`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hpclab gil\n  hpclab gil julia --workers 1..4 --size 400 --plot gil.svg",
+    mut_arg(
+        "runs",
+        default_and_help("3", "Samples kept per mode and worker count")
+    ),
+    mut_arg("warmup", default_and_help("0", "Samples discarded first"))
+)]
+pub struct GilArgs {
+    /// The escape-time kernel whose rows the workers share: julia or mandelbrot.
+    #[arg(default_value = "julia")]
+    pub kernel: String,
+    /// Pixels per side of the image (pure Python takes seconds per 100 000 pixels).
+    #[arg(long, short = 'n', value_parser = parse_size, default_value = "400")]
+    pub size: u64,
+    /// Worker counts: A..B (every count from A to B), a comma list (1,2,4), or N (1..N).
+    /// Default: 1 to the number of cores.
+    #[arg(long, short = 'w', value_parser = parse_workers)]
+    pub workers: Option<std::vec::Vec<usize>>,
+    #[command(flatten)]
+    pub sampling: Sampling,
+    #[command(flatten)]
+    pub kernel_args: KernelArgs,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
+}
+
+/// Parses `--workers`: `A..B`, `1,2,4` or `N` (meaning 1..N); every count at least 1.
+pub fn parse_workers(text: &str) -> std::result::Result<std::vec::Vec<usize>, String> {
+    let number = |part: &str| -> std::result::Result<usize, String> {
+        match part.trim().parse::<usize>() {
+            Ok(count) if count >= 1 => Ok(count),
+            _ => Err(format!(
+                "'{}' is not a worker count (1 or more)",
+                part.trim()
+            )),
+        }
+    };
+    let counts: std::vec::Vec<usize> = if let Some((first, last)) = text.split_once("..") {
+        let (first, last) = (number(first)?, number(last)?);
+        if first > last {
+            return Err(format!(
+                "{first}..{last} counts down; write the smaller count first"
+            ));
+        }
+        (first..=last).collect()
+    } else if text.contains(',') {
+        text.split(',')
+            .map(number)
+            .collect::<std::result::Result<_, _>>()?
+    } else {
+        (1..=number(text)?).collect()
+    };
+    let mut sorted = counts;
+    sorted.sort_unstable();
+    sorted.dedup();
+    Ok(sorted)
 }
 
 /// Arguments of `hpclab roofline`.

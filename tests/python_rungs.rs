@@ -183,3 +183,46 @@ fn a_missing_interpreter_is_a_row_not_run_or_a_usage_error_when_asked_for() {
             .contains("no Python interpreter")
     );
 }
+
+/// The Python sources pass ruff (or pyflakes) and their own unit tests.
+#[test]
+fn the_python_sources_pass_the_linter_and_their_unit_tests() {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
+    let required = std::env::var("HPCLAB_REQUIRE_PYTHON").is_ok_and(|v| v == "1");
+    let interpreter = hpclab::python::worker::interpreter();
+    let linters: [(&str, &[&str]); 2] = [("ruff", &["check"]), ("pyflakes", &[])];
+    let linted = linters.iter().find_map(|(module, args)| {
+        std::process::Command::new(&interpreter)
+            .args(["-m", module])
+            .args(*args)
+            .arg(&python)
+            .output()
+            .ok()
+            .filter(|o| !String::from_utf8_lossy(&o.stderr).contains("No module named"))
+    });
+    match linted {
+        Some(output) => assert!(
+            output.status.success(),
+            "the linter found problems:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        None if required => {
+            panic!("HPCLAB_REQUIRE_PYTHON=1 but neither ruff nor pyflakes is installed")
+        }
+        None => eprintln!("\n*** SKIPPING THE PYTHON LINT: python3 -m pip install ruff ***\n"),
+    }
+    if !python_ready() {
+        return;
+    }
+    let output = std::process::Command::new(&interpreter)
+        .args(["-m", "unittest", "discover", "-s", "tests", "-t", "."])
+        .current_dir(&python)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -2,6 +2,7 @@
 //! work) → the engine or an experiment → a document → [`publish`] → the outcome.
 
 pub mod devices;
+pub mod gil;
 pub mod latency;
 pub mod list;
 pub mod mpi;
@@ -36,6 +37,7 @@ pub fn execute(cli: Cli, command_line: String) -> Result<Outcome> {
         Command::Report(args) => report::execute(&args),
         Command::Roofline(args) => measure::<_, roofline::RooflineConfig>(&args, command_line),
         Command::Scaling(args) => measure::<_, scaling::ScalingConfig>(&args, command_line),
+        Command::Gil(args) => measure::<_, gil::GilConfig>(&args, command_line),
         Command::Sweep(args) => measure::<_, sweep::SweepConfig>(&args, command_line),
         Command::Transfer(args) => measure::<_, transfer::TransferConfig>(&args, command_line),
         Command::Latency(args) => measure::<_, latency::LatencyConfig>(&args, command_line),

@@ -179,7 +179,16 @@ pub fn run(
                 backend,
                 size: plan.size,
                 working_set_bytes,
-                resides_in: resides_in(working_set_bytes, backend, threads, &caches),
+                resides_in: resides_in(
+                    match backend.is_python() {
+                        // A Python worker's working set is its own objects, not hpclab's arrays.
+                        true => working_set_bytes * plan::python_memory_factor(backend),
+                        false => working_set_bytes,
+                    },
+                    backend,
+                    threads,
+                    &caches,
+                ),
                 cost: problem
                     .cost_of(variant)
                     .unwrap_or_else(|| plan.kernel.cost(plan.size)),

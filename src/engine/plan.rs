@@ -397,7 +397,7 @@ pub fn check_memory(kernel: &dyn Kernel, size: u64, with_gpu: bool) -> Result<()
 /// Bytes a Python worker holds per byte of the kernel's host arrays: pure Python's lists hold a
 /// 24-byte float object and an 8-byte pointer per 4-byte element; NumPy and Numba a copy of
 /// the inputs and the result.
-fn python_memory_factor(backend: Backend) -> u64 {
+pub fn python_memory_factor(backend: Backend) -> u64 {
     match backend {
         Backend::Python => 8,
         _ => 2,

@@ -29,10 +29,10 @@ struct BackendVariants {
 fn entry(kernel: &'static dyn Kernel) -> Entry<'static> {
     Entry {
         info: kernel.info(),
-        backends: kernel.backends().to_vec(),
+        backends: kernel.every_backend(),
         default_size: kernel.default_size(),
         variants: kernel
-            .backends()
+            .every_backend()
             .iter()
             .filter(|&&b| !kernel.variants(b).is_empty())
             .map(|&backend| BackendVariants {
@@ -128,6 +128,10 @@ fn notes(entries: &[Entry]) -> Vec<String> {
     text.push_str(
         "The simd and rayon backends write output arrays of 8 MiB or more with streaming (non-temporal) stores, which skip \
          the read-for-ownership of each cache line; HPCLAB_STORES=cached turns that off to show its cost.\n",
+    );
+    text.push_str(
+        "python, numpy and numba are the Python rungs, run by a Python worker (HPCLAB_PYTHON, default python3): not part of \
+         --backend all; --backend ladder runs python, numpy, numba, scalar, simd, rayon and gpu in that order.\n",
     );
     for e in entries {
         let k = e.info;

@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 pub mod devices;
+pub mod gil;
 pub mod latency;
 #[cfg(feature = "mpi")]
 pub mod mpi;

@@ -532,7 +532,8 @@ fn python_lines(document: &RunDocument) -> Vec<String> {
     if !document.python_setup.is_empty() {
         lines.push(
             "python, numpy, numba: timed inside the Python worker (time.perf_counter around the kernel call alone); \
-             python computes in Python floats (f64), rounded to f32 once when stored, within the f32 check"
+             python computes in Python floats (f64), stored once in the kernel's type, and holds each element as an object \
+             (about 8× the arrays' bytes, which decides where its working set lives); numpy and numba compute in float32"
                 .to_string(),
         );
     }

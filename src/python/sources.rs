@@ -18,6 +18,7 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     // The fractals, pi, the stencil, nbody.
     // The GIL experiment.
+    ("gil.py", include_str!("../../python/gil.py")),
 ];
 
 /// True when `kernel` has a module of Python rungs.

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::files::ScratchFolder;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -55,6 +55,16 @@ pub struct LoadReport {
     pub versions: Vec<(String, String)>,
 }
 
+/// One run of a GIL mode: the parallel section's seconds, and for processes the start of the
+/// pool (apart) and the busiest worker's own compute (the rest of `seconds` is pickling and
+/// scheduling).
+#[derive(Debug, Clone, Copy)]
+pub struct GilSample {
+    pub seconds: f64,
+    pub start_s: Option<f64>,
+    pub busiest_s: Option<f64>,
+}
+
 /// A running worker.
 pub struct Worker {
     child: Child,
@@ -67,17 +77,26 @@ pub struct Worker {
     pub interpreter: Interpreter,
     outputs: Vec<PathBuf>,
     scratch: ScratchFolder,
+    program: OsString,
 }
 
 impl Worker {
     /// Starts the interpreter with the sources in a scratch folder; `threads` caps the threads
     /// of Numba's `prange` and of NumPy's BLAS.
     pub fn start(threads: usize) -> Result<std::result::Result<Worker, Unavailable>> {
+        Worker::start_with(&interpreter(), threads)
+    }
+
+    /// [`Worker::start`] under `program` instead of [`interpreter`].
+    pub fn start_with(
+        program: &OsStr,
+        threads: usize,
+    ) -> Result<std::result::Result<Worker, Unavailable>> {
         let scratch = ScratchFolder::new("the Python worker")?;
         for (name, text) in sources::FILES {
             scratch.write(name, text.as_bytes())?;
         }
-        let program = interpreter();
+        let program = program.to_os_string();
         let threads = threads.to_string();
         let started = Instant::now();
         let spawned = Command::new(&program)
@@ -136,6 +155,7 @@ impl Worker {
             },
             outputs: Vec::new(),
             scratch,
+            program: program.clone(),
         };
         let ready = match worker.answer("starting") {
             Ok(ready) => ready,
@@ -168,6 +188,48 @@ impl Worker {
         variant: Option<&str>,
         call: PythonCall<'_>,
     ) -> Result<std::result::Result<LoadReport, Unavailable>> {
+        let command = json!({"cmd": "load", "kernel": kernel, "rung": rung, "variant": variant});
+        self.load_with(command, call, &format!("loading {kernel} on {rung}"))
+    }
+
+    /// Loads one `mode` of the GIL experiment (`python/gil.py`) on `call`'s parameters.
+    pub fn load_gil(
+        &mut self,
+        mode: &str,
+        call: PythonCall<'_>,
+    ) -> Result<std::result::Result<LoadReport, Unavailable>> {
+        let command = json!({"cmd": "gil-load", "mode": mode});
+        self.load_with(
+            command,
+            call,
+            &format!("loading the GIL experiment's {mode}"),
+        )
+    }
+
+    /// One run of the loaded GIL mode on `workers` workers.
+    pub fn sample_gil(&mut self, workers: usize) -> Result<GilSample> {
+        let context = format!("running on {workers} workers");
+        let answer = self.request(&json!({"cmd": "gil-run", "workers": workers}), &context)?;
+        let seconds = answer["seconds"]
+            .as_f64()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .ok_or_else(|| Error::Python {
+                context,
+                message: format!("no time in its answer {answer}"),
+            })?;
+        Ok(GilSample {
+            seconds,
+            start_s: answer["start_s"].as_f64(),
+            busiest_s: answer["busiest_s"].as_f64(),
+        })
+    }
+
+    fn load_with(
+        &mut self,
+        mut command: Value,
+        call: PythonCall<'_>,
+        context: &str,
+    ) -> Result<std::result::Result<LoadReport, Unavailable>> {
         let mut inputs = Vec::new();
         for input in &call.inputs {
             let path = self
@@ -189,31 +251,20 @@ impl Worker {
                 "dtype": output.dtype,
                 "shape": output.shape,
                 "path": path,
-                "bytes": output.bytes(),
             }));
             self.outputs.push(path);
         }
-        let params = call.params;
-        let answer = self.command(
-            &json!({
-                "cmd": "load",
-                "kernel": kernel,
-                "rung": rung,
-                "variant": variant,
-                "params": params,
-                "inputs": inputs,
-                "outputs": outputs,
-            }),
-            &format!("loading {kernel} on {rung}"),
-        );
-        let answer = match answer {
+        command["params"] = call.params;
+        command["inputs"] = Value::Array(inputs);
+        command["outputs"] = Value::Array(outputs);
+        let answer = match self.command(&command, context) {
             Ok(answer) => answer,
             Err(Missing(module)) => {
                 return Ok(Err(Unavailable {
                     reason: format!(
                         "{} has no {module} (install it: {} -m pip install {module})",
                         self.describe(),
-                        interpreter().to_string_lossy()
+                        self.program.to_string_lossy()
                     ),
                 }));
             }
@@ -292,7 +343,7 @@ impl Worker {
         format!(
             "Python {} ({})",
             self.interpreter.python,
-            interpreter().to_string_lossy()
+            self.program.to_string_lossy()
         )
     }
 
