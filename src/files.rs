@@ -70,9 +70,13 @@ pub fn remove_temporaries_on_signal() {
                 } else {
                     "SIGTERM"
                 };
-                crate::error::say(&format!(
-                    "stopped by {name}; no output file was left half-written"
-                ));
+                // Said only when something was cleaned up: an MPI rank that mpirun stops
+                // after another rank failed has nothing to add to that rank's one line.
+                if !listed.is_empty() {
+                    crate::error::say(&format!(
+                        "stopped by {name}; no output file was left half-written"
+                    ));
+                }
                 std::process::exit(128 + signal);
             }
         });

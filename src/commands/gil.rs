@@ -28,6 +28,7 @@ impl Measure<GilArgs> for GilConfig {
             )));
         }
         let kernel = kernels::find(&args.kernel).expect("the row kernels are registered");
+        let size = crate::size::cap_size(args.size);
         let workers = args
             .workers
             .clone()
@@ -37,7 +38,7 @@ impl Measure<GilArgs> for GilConfig {
         // The same check as every plan of the kernel: size limits and host memory.
         crate::engine::plan::check_plan_memory(
             kernel,
-            args.size,
+            size,
             &[crate::backend::Backend::Python],
         )?;
         let kernel_options = args.kernel_args.options(None);
@@ -54,7 +55,7 @@ impl Measure<GilArgs> for GilConfig {
         Ok(GilConfig {
             plan: GilPlan {
                 kernel,
-                size: args.size,
+                size,
                 kernel_options,
                 seed: args.kernel_args.seed,
                 workers,

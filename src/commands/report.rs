@@ -2,7 +2,7 @@
 //! Each step is an ordinary hpclab command line, shown in the report so anyone can rerun it;
 //! `HPCLAB_MAX_SIZE` caps every size so the whole suite can run quickly anywhere.
 
-use super::{Measure, latency, roofline, run, scaling, sweep, transfer};
+use super::{Measure, gil, latency, roofline, run, scaling, sweep, transfer};
 use crate::Outcome;
 use crate::cli::{Cli, Command, ReportArgs};
 use crate::environment::{Environment, environment_warnings};
@@ -14,7 +14,17 @@ use clap::Parser;
 use std::path::Path;
 
 /// The suite: (file name, title, command line). Sizes are capped by `HPCLAB_MAX_SIZE`.
-pub const SUITE: [(&str, &str, &str); 15] = [
+pub const SUITE: [(&str, &str, &str); 18] = [
+    (
+        "ladder-triad",
+        "The points of attack: triad from pure Python to the GPU, each rung's step",
+        "hpclab run triad --backend ladder --size 4Mi --runs 3",
+    ),
+    (
+        "ladder-julia",
+        "The points of attack on a compute-bound kernel: the Julia set",
+        "hpclab run julia --backend ladder --size 400 --runs 3",
+    ),
     (
         "run-triad",
         "Bandwidth: STREAM triad on every backend (the cache or memory its data lives in marked)",
@@ -78,6 +88,11 @@ pub const SUITE: [(&str, &str, &str); 15] = [
     ),
     ("latency", "Launch latency", "hpclab latency --runs 20"),
     (
+        "gil",
+        "Python threads, processes and the GIL",
+        "hpclab gil julia --size 300 --runs 3",
+    ),
+    (
         "roofline",
         "The roofline",
         "hpclab roofline --size 4Mi --runs 3",
@@ -101,6 +116,7 @@ fn step(line: &str) -> Result<Box<dyn Document>> {
         Command::Transfer(args) => measured::<_, transfer::TransferConfig>(&args, line),
         Command::Latency(args) => measured::<_, latency::LatencyConfig>(&args, line),
         Command::Roofline(args) => measured::<_, roofline::RooflineConfig>(&args, line),
+        Command::Gil(args) => measured::<_, gil::GilConfig>(&args, line),
         _ => Err(Error::usage(format!(
             "suite step '{line}' is not a measuring command"
         ))),
