@@ -98,6 +98,17 @@ pub struct KernelPoint {
     pub resides_in: String,
 }
 
+impl KernelPoint {
+    /// The device whose ceilings it sits under: `gpu` for every GPU row (`gpu`, `gpu tiled`),
+    /// `cpu` otherwise.
+    pub fn device(&self) -> &'static str {
+        match self.backend.split_whitespace().next() == Some("gpu") {
+            true => "gpu",
+            false => "cpu",
+        }
+    }
+}
+
 /// The output of `hpclab roofline`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RooflineDocument {
@@ -466,7 +477,7 @@ impl Document for RooflineDocument {
                         let ridge = self
                             .ceilings
                             .iter()
-                            .find(|c| (c.device == "gpu") == (k.backend == "gpu"))
+                            .find(|c| c.device == k.device())
                             .map(|c| c.ridge_flop_per_byte);
                         vec![
                             k.kernel.clone(),
@@ -605,7 +616,7 @@ impl Document for RooflineDocument {
             let kernels: Vec<((f64, f64), String)> = self
                 .kernels
                 .iter()
-                .filter(|k| k.backend.starts_with("gpu") == gpu)
+                .filter(|k| (k.device() == "gpu") == gpu)
                 .map(|k| {
                     let label = format!("{} ({})", k.kernel, k.backend);
                     ((k.intensity, k.gflops), label)
@@ -627,5 +638,28 @@ impl Document for RooflineDocument {
             Axis::log("GFLOP/s", Unit::Number),
         );
         Some(chart.with_series(series).with_markers(markers))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_gpu_row_sits_under_the_gpu_ceilings() {
+        let point = |backend: &str| KernelPoint {
+            kernel: "matmul".into(),
+            backend: backend.into(),
+            size: 64,
+            intensity: 1.0,
+            gflops: 1.0,
+            resides_in: "memory".into(),
+        };
+        for backend in ["gpu", "gpu tiled", "gpu naive"] {
+            assert_eq!(point(backend).device(), "gpu", "{backend}");
+        }
+        for backend in ["scalar", "rayon", "library", "numba parallel", "gpuish"] {
+            assert_eq!(point(backend).device(), "cpu", "{backend}");
+        }
     }
 }
