@@ -274,3 +274,14 @@ pub fn environment_warnings(environment: &Environment) -> Vec<String> {
     }
     warnings
 }
+
+/// The variables a launcher sets for each process: Open MPI, PMIx (Open MPI 5, Slurm), and the
+/// PMI of MPICH, Intel MPI and MVAPICH.
+const RANK_VARIABLES: [&str; 4] = ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "PMI_ID"];
+
+/// This process's rank as its launcher announced it; `None` when no launcher started it.
+pub fn launcher_rank() -> Option<usize> {
+    RANK_VARIABLES
+        .iter()
+        .find_map(|name| std::env::var(name).ok()?.trim().parse().ok())
+}

@@ -70,9 +70,9 @@ pub fn remove_temporaries_on_signal() {
                 } else {
                     "SIGTERM"
                 };
-                // Said only when something was cleaned up: an MPI rank that mpirun stops
-                // after another rank failed has nothing to add to that rank's one line.
-                if !listed.is_empty() {
+                // An MPI rank stopped by its launcher (after another rank's mistake, which that
+                // rank said) adds a line only when it removed something.
+                if !listed.is_empty() || crate::environment::launcher_rank().is_none() {
                     crate::error::say(&format!(
                         "stopped by {name}; no output file was left half-written"
                     ));

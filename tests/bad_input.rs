@@ -493,7 +493,7 @@ const NAMES: &[Case] = &[
     refused(&["run", "triad", "-b", "fpga"], &["unknown backend 'fpga'"]),
     refused(&["run", "triad", "-b", "scalar,nosuch"], &["unknown backend 'nosuch'"]),
     refused(&["run", "triad", "-b", "library"], &["triad has no 'library' backend"]),
-    refused(&["run", "triad", "--variant", "nosuch"], &["triad has no variants"]),
+    refused(&["run", "triad", "--variant", "nosuch"], &["triad has no variant 'nosuch'; it has numba: serial, parallel"]),
     refused(&["run", "matmul", "--variant", "nosuch"], &["no variant 'nosuch'"]),
     refused(&["run", "stencil", "--residency", "nowhere"], &["no variant 'nowhere'"]),
     refused(&["run", "stencil", "--variant", "resident", "--residency", "resident"], &["not both"]),
@@ -573,6 +573,16 @@ const FILES: &[Case] = &[
         .says(&["--output same.json and --plot same.json"]).absent(&["same.json"]),
     refused(&["run", "mandelbrot", "-n", "16", "-o", "x.png", "--image", "x.png"], &[])
         .says(&["--output x.png and --image x.png"]).absent(&["x.png"]),
+    refused(&["run", "triad", "-n", "1Ki", "--export-json", "r.csv"], &["--export-json r.csv names a csv file", "--export-csv"])
+        .absent(&["r.csv"]),
+    refused(&["run", "triad", "-n", "1Ki", "--max-seconds", "0"], &["--max-seconds takes a positive number"]),
+    refused(&["run", "triad", "-n", "1Ki", "-b", "scalar", "--variant", "parallel"], &["no chosen backend of triad has it"]),
+    refused(&["run", "triad", "-n", "1Ki", "-b", "pyton"], &["unknown backend 'pyton'", "ladder"]),
+    refused(&["gil", "triad"], &["gil runs the rows of julia or mandelbrot"]),
+    refused(&["gil", "--workers", "0"], &["'0' is not a worker count"]),
+    refused(&["gil", "--workers", "3..1"], &["counts down"]),
+    refused(&["gil", "--workers", "1000"], &["--workers"]),
+    refused(&["gil", "-o", "g.json", "--plot", "g.json"], &["--output g.json and --plot g.json"]).absent(&["g.json"]),
     refused(&["run", "triad", "-n", "1Ki", "-b", "scalar", "-o", "ro.json"], &["--output ro.json", "read-only"])
         .setup(|dir| {
             write(dir, "ro.json", "old");

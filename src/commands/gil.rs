@@ -36,11 +36,7 @@ impl Measure<GilArgs> for GilConfig {
         let most = workers.iter().copied().max().unwrap_or(1);
         check_threads("--workers", most, THREADS_PER_CORE)?;
         // The same check as every plan of the kernel: size limits and host memory.
-        crate::engine::plan::check_plan_memory(
-            kernel,
-            size,
-            &[crate::backend::Backend::Python],
-        )?;
+        crate::engine::plan::check_plan_memory(kernel, size, &[crate::backend::Backend::Python])?;
         let kernel_options = args.kernel_args.options(None);
         for option in kernel_options.given() {
             if !kernel.options().contains(&option) {
@@ -52,6 +48,13 @@ impl Measure<GilArgs> for GilConfig {
             }
         }
         let destination = super::checked(args.out.destination())?;
+        if kernel.python_rungs().is_empty() {
+            return Err(Error::usage(format!(
+                "{} has no Python rungs in this build",
+                args.kernel
+            )));
+        }
+
         Ok(GilConfig {
             plan: GilPlan {
                 kernel,

@@ -337,6 +337,15 @@ pub fn plan_implementations(
             .iter()
             .flat_map(|&b| kernel.variants(b).iter().map(|v| v.name))
             .collect();
+        // "serial, parallel" alone would not say they are Numba's.
+        let listed: Vec<String> = Backend::ALL
+            .iter()
+            .filter(|&&b| !kernel.variants(b).is_empty())
+            .map(|&b| {
+                let names: Vec<&str> = kernel.variants(b).iter().map(|v| v.name).collect();
+                format!("{b}: {}", names.join(", "))
+            })
+            .collect();
         for name in names.iter().filter(|n| **n != "both" && **n != "all") {
             if !known.contains(name) {
                 return Err(Error::usage(if known.is_empty() {
@@ -348,7 +357,7 @@ pub fn plan_implementations(
                     format!(
                         "{} has no variant '{name}'; it has {}",
                         kernel.info().name,
-                        known.join(", ")
+                        listed.join("; ")
                     )
                 }));
             }

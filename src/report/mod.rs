@@ -188,6 +188,20 @@ impl Destination {
                 _ => {}
             }
         }
+        for (format, path) in &self.exports {
+            if let Some(named) = format_of_extension(path)
+                && named != *format
+            {
+                return Err(Error::usage(format!(
+                    "{} {} names a {} file; end it in .{} or use {}",
+                    export_flag(*format),
+                    path.display(),
+                    format_name(named),
+                    extension_of(*format),
+                    export_flag(named)
+                )));
+            }
+        }
         if let Some(path) = &self.plot
             && !path
                 .extension()
@@ -200,6 +214,16 @@ impl Destination {
             )));
         }
         Ok(())
+    }
+}
+
+/// The extension of a file in `format`.
+fn extension_of(format: Format) -> &'static str {
+    match format {
+        Format::Table => "txt",
+        Format::Json => "json",
+        Format::Csv => "csv",
+        Format::Md => "md",
     }
 }
 
