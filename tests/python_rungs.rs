@@ -226,3 +226,55 @@ fn the_python_sources_pass_the_linter_and_their_unit_tests() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `hpclab gil` runs every mode on 1 and 2 workers and checks each image with julia's rule;
+/// processes report their pool start apart; a free-threaded CPython is run or said missing.
+#[test]
+fn gil_runs_every_mode_and_checks_each_image() {
+    if !python_ready() {
+        return;
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hpclab"))
+        .args([
+            "gil",
+            "julia",
+            "--size",
+            "61",
+            "--workers",
+            "1..2",
+            "--runs",
+            "1",
+        ])
+        .args(["--format", "json"])
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let points = json["points"].as_array().unwrap();
+    let modes: std::collections::BTreeSet<&str> =
+        points.iter().map(|p| p["mode"].as_str().unwrap()).collect();
+    for mode in [
+        "threads, pure Python",
+        "processes, pure Python",
+        "threads, NumPy",
+        "threads, Numba nogil",
+    ] {
+        assert!(modes.contains(mode), "{mode} missing from {modes:?}");
+    }
+    for point in points {
+        assert_eq!(point["verified"], true, "{point}");
+        let processes = point["mode"] == "processes, pure Python";
+        assert_eq!(point["start"].is_object(), processes, "{point}");
+        if point["workers"] == 1 {
+            assert_eq!(point["speedup"], 1.0);
+        }
+    }
+    let free_threaded = modes.contains("threads, free-threaded Python");
+    let said_missing = json["not_run"].as_array().is_some_and(|rows| {
+        rows.iter()
+            .any(|r| r["implementation"] == "threads, free-threaded Python")
+    });
+    assert!(free_threaded != said_missing, "{json}");
+}
