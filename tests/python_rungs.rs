@@ -101,6 +101,15 @@ fn triad_rungs_verify() {
     }
 }
 
+#[test]
+fn copy_scale_add_rungs_verify() {
+    if python_ready() {
+        for kernel in ["copy", "scale", "add"] {
+            assert_rungs_verify(kernel, &[1, 17, 1001]);
+        }
+    }
+}
+
 // The fractals, pi, the stencil, nbody.
 
 /// The check is trusted only once it has failed: a rung fed another problem's inputs, and a rung

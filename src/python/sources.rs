@@ -16,6 +16,18 @@ pub const FILES: &[(&str, &str)] = &[
         "kernels/triad.py",
         include_str!("../../python/kernels/triad.py"),
     ),
+    (
+        "kernels/copy.py",
+        include_str!("../../python/kernels/copy.py"),
+    ),
+    (
+        "kernels/scale.py",
+        include_str!("../../python/kernels/scale.py"),
+    ),
+    (
+        "kernels/add.py",
+        include_str!("../../python/kernels/add.py"),
+    ),
     // The fractals, pi, the stencil, nbody.
     // The GIL experiment.
 ];
