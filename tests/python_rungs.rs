@@ -110,6 +110,53 @@ fn copy_scale_add_rungs_verify() {
     }
 }
 
+#[test]
+fn dot_rungs_verify_and_a_wrong_dot_fails() {
+    if python_ready() {
+        assert_rungs_verify("dot", &[1, 17, 1001]);
+        assert_wrong_results_fail_every_rung("dot", 1001);
+    }
+}
+
+/// On every Python rung of `kernel` at `size`: a result computed from another problem's inputs
+/// fails the check, the right inputs pass, and a cleared output fails (for the kernels whose
+/// check the rung selects or reads apart: dot, reduce, histogram).
+fn assert_wrong_results_fail_every_rung(kernel: &str, size: usize) {
+    let found = kernels::find(kernel).unwrap();
+    let options = KernelOptions::default();
+    let mut problem = found.prepare(size, 1, &options);
+    let other = found.prepare(size, 2, &options);
+    let mut worker = Worker::start(2).unwrap().unwrap();
+    for rung in Backend::PYTHON_RUNGS {
+        let variants: Vec<Option<&'static hpclab::kernels::Variant>> = match found.variants(rung) {
+            [] => vec![None],
+            variants => variants.iter().map(Some).collect(),
+        };
+        for variant in variants {
+            let label = format!("{kernel} {rung:?} {:?}", variant.map(|v| v.name));
+            let name = variant.map(|v| v.name);
+            for passes in [false, true] {
+                let call = match passes {
+                    false => other.python_call(),
+                    true => problem.python_call(),
+                };
+                worker
+                    .load(kernel, rung.name(), name, call)
+                    .unwrap()
+                    .unwrap();
+                problem.clear_output();
+                worker.sample().unwrap();
+                worker
+                    .read_outputs(problem.python_outputs(rung, variant))
+                    .unwrap();
+                assert_eq!(problem.verify().passed, passes, "{label}");
+            }
+            problem.clear_output();
+            assert!(!problem.verify().passed, "{label}: a cleared output passed");
+        }
+    }
+}
+
 // The fractals, pi, the stencil, nbody.
 
 /// The check is trusted only once it has failed: a rung fed another problem's inputs, and a rung

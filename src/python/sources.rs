@@ -28,6 +28,10 @@ pub const FILES: &[(&str, &str)] = &[
         "kernels/add.py",
         include_str!("../../python/kernels/add.py"),
     ),
+    (
+        "kernels/dot.py",
+        include_str!("../../python/kernels/dot.py"),
+    ),
     // The fractals, pi, the stencil, nbody.
     // The GIL experiment.
 ];
