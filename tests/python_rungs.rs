@@ -118,6 +118,40 @@ fn dot_rungs_verify_and_a_wrong_dot_fails() {
     }
 }
 
+#[test]
+fn reduce_rungs_verify_and_a_wrong_sum_fails() {
+    if python_ready() {
+        assert_rungs_verify("reduce", &[1, 17, 1001, 100_003]);
+        assert_wrong_results_fail_every_rung("reduce", 1001);
+    }
+}
+
+/// Each Python rung's bound in reduce is tight enough to catch a sum missing one element at
+/// n = 1001, and the python rung's (the exact sum rounded once) one f32 step off.
+#[test]
+fn reduce_python_bounds_reject_a_missing_element() {
+    use hpclab::kernels::reduce::{ReduceProblem, Strategy};
+    let problem = ReduceProblem::new(1001, 3);
+    let largest = problem.inputs().iter().fold(0.0f32, |m, &v| m.max(v)) as f64;
+    for (rung, variant) in [
+        (Backend::Python, None),
+        (Backend::Numpy, None),
+        (Backend::Numba, Some("serial")),
+        (Backend::Numba, Some("parallel")),
+    ] {
+        let strategy = Strategy::of(rung, variant).unwrap();
+        let rounded = problem.exact() as f32;
+        assert!(problem.check(strategy, rounded).passed, "{strategy:?}");
+        let missing_one = (problem.exact() - largest) as f32;
+        assert!(
+            !problem.check(strategy, missing_one).passed,
+            "{strategy:?}: a sum missing its largest element ({largest}) must fail"
+        );
+    }
+    let two_steps = f32::from_bits((problem.exact() as f32).to_bits() + 2);
+    assert!(!problem.check(Strategy::PythonFloats, two_steps).passed);
+}
+
 /// On every Python rung of `kernel` at `size`: a result computed from another problem's inputs
 /// fails the check, the right inputs pass, and a cleared output fails (for the kernels whose
 /// check the rung selects or reads apart: dot, reduce, histogram).

@@ -32,6 +32,10 @@ pub const FILES: &[(&str, &str)] = &[
         "kernels/dot.py",
         include_str!("../../python/kernels/dot.py"),
     ),
+    (
+        "kernels/reduce.py",
+        include_str!("../../python/kernels/reduce.py"),
+    ),
     // The fractals, pi, the stencil, nbody.
     // The GIL experiment.
 ];
