@@ -152,6 +152,13 @@ fn reduce_python_bounds_reject_a_missing_element() {
     assert!(!problem.check(Strategy::PythonFloats, two_steps).passed);
 }
 
+#[test]
+fn matmul_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("matmul", &[1, 7, 33]);
+    }
+}
+
 /// On every Python rung of `kernel` at `size`: a result computed from another problem's inputs
 /// fails the check, the right inputs pass, and a cleared output fails (for the kernels whose
 /// check the rung selects or reads apart: dot, reduce, histogram).

@@ -36,6 +36,10 @@ pub const FILES: &[(&str, &str)] = &[
         "kernels/reduce.py",
         include_str!("../../python/kernels/reduce.py"),
     ),
+    (
+        "kernels/matmul.py",
+        include_str!("../../python/kernels/matmul.py"),
+    ),
     // The fractals, pi, the stencil, nbody.
     // The GIL experiment.
 ];
