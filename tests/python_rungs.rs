@@ -159,6 +159,14 @@ fn matmul_rungs_verify() {
     }
 }
 
+#[test]
+fn histogram_rungs_verify_and_a_wrong_histogram_fails() {
+    if python_ready() {
+        assert_rungs_verify("histogram", &[1, 17, 100_003]);
+        assert_wrong_results_fail_every_rung("histogram", 100_003);
+    }
+}
+
 /// On every Python rung of `kernel` at `size`: a result computed from another problem's inputs
 /// fails the check, the right inputs pass, and a cleared output fails (for the kernels whose
 /// check the rung selects or reads apart: dot, reduce, histogram).

@@ -40,6 +40,10 @@ pub const FILES: &[(&str, &str)] = &[
         "kernels/matmul.py",
         include_str!("../../python/kernels/matmul.py"),
     ),
+    (
+        "kernels/histogram.py",
+        include_str!("../../python/kernels/histogram.py"),
+    ),
     // The fractals, pi, the stencil, nbody.
     // The GIL experiment.
 ];
