@@ -101,6 +101,111 @@ fn triad_rungs_verify() {
     }
 }
 
+#[test]
+fn copy_scale_add_rungs_verify() {
+    if python_ready() {
+        for kernel in ["copy", "scale", "add"] {
+            assert_rungs_verify(kernel, &[1, 17, 1001]);
+        }
+    }
+}
+
+#[test]
+fn dot_rungs_verify_and_a_wrong_dot_fails() {
+    if python_ready() {
+        assert_rungs_verify("dot", &[1, 17, 1001]);
+        assert_wrong_results_fail_every_rung("dot", 1001);
+    }
+}
+
+#[test]
+fn reduce_rungs_verify_and_a_wrong_sum_fails() {
+    if python_ready() {
+        assert_rungs_verify("reduce", &[1, 17, 1001, 100_003]);
+        assert_wrong_results_fail_every_rung("reduce", 1001);
+    }
+}
+
+/// Each Python rung's bound in reduce is tight enough to catch a sum missing one element at
+/// n = 1001, and the python rung's (the exact sum rounded once) one f32 step off.
+#[test]
+fn reduce_python_bounds_reject_a_missing_element() {
+    use hpclab::kernels::reduce::{ReduceProblem, Strategy};
+    let problem = ReduceProblem::new(1001, 3);
+    let largest = problem.inputs().iter().fold(0.0f32, |m, &v| m.max(v)) as f64;
+    for (rung, variant) in [
+        (Backend::Python, None),
+        (Backend::Numpy, None),
+        (Backend::Numba, Some("serial")),
+        (Backend::Numba, Some("parallel")),
+    ] {
+        let strategy = Strategy::of(rung, variant).unwrap();
+        let rounded = problem.exact() as f32;
+        assert!(problem.check(strategy, rounded).passed, "{strategy:?}");
+        let missing_one = (problem.exact() - largest) as f32;
+        assert!(
+            !problem.check(strategy, missing_one).passed,
+            "{strategy:?}: a sum missing its largest element ({largest}) must fail"
+        );
+    }
+    let two_steps = f32::from_bits((problem.exact() as f32).to_bits() + 2);
+    assert!(!problem.check(Strategy::PythonFloats, two_steps).passed);
+}
+
+#[test]
+fn matmul_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("matmul", &[1, 7, 33]);
+    }
+}
+
+#[test]
+fn histogram_rungs_verify_and_a_wrong_histogram_fails() {
+    if python_ready() {
+        assert_rungs_verify("histogram", &[1, 17, 100_003]);
+        assert_wrong_results_fail_every_rung("histogram", 100_003);
+    }
+}
+
+/// On every Python rung of `kernel` at `size`: a result computed from another problem's inputs
+/// fails the check, the right inputs pass, and a cleared output fails (for the kernels whose
+/// check the rung selects or reads apart: dot, reduce, histogram).
+fn assert_wrong_results_fail_every_rung(kernel: &str, size: usize) {
+    let found = kernels::find(kernel).unwrap();
+    let options = KernelOptions::default();
+    let mut problem = found.prepare(size, 1, &options);
+    let other = found.prepare(size, 2, &options);
+    let mut worker = Worker::start(2).unwrap().unwrap();
+    for rung in Backend::PYTHON_RUNGS {
+        let variants: Vec<Option<&'static hpclab::kernels::Variant>> = match found.variants(rung) {
+            [] => vec![None],
+            variants => variants.iter().map(Some).collect(),
+        };
+        for variant in variants {
+            let label = format!("{kernel} {rung:?} {:?}", variant.map(|v| v.name));
+            let name = variant.map(|v| v.name);
+            for passes in [false, true] {
+                let call = match passes {
+                    false => other.python_call(),
+                    true => problem.python_call(),
+                };
+                worker
+                    .load(kernel, rung.name(), name, call)
+                    .unwrap()
+                    .unwrap();
+                problem.clear_output();
+                worker.sample().unwrap();
+                worker
+                    .read_outputs(problem.python_outputs(rung, variant))
+                    .unwrap();
+                assert_eq!(problem.verify().passed, passes, "{label}");
+            }
+            problem.clear_output();
+            assert!(!problem.verify().passed, "{label}: a cleared output passed");
+        }
+    }
+}
+
 // The fractals, pi, the stencil, nbody.
 
 /// The check is trusted only once it has failed: a rung fed another problem's inputs, and a rung

@@ -16,6 +16,34 @@ pub const FILES: &[(&str, &str)] = &[
         "kernels/triad.py",
         include_str!("../../python/kernels/triad.py"),
     ),
+    (
+        "kernels/copy.py",
+        include_str!("../../python/kernels/copy.py"),
+    ),
+    (
+        "kernels/scale.py",
+        include_str!("../../python/kernels/scale.py"),
+    ),
+    (
+        "kernels/add.py",
+        include_str!("../../python/kernels/add.py"),
+    ),
+    (
+        "kernels/dot.py",
+        include_str!("../../python/kernels/dot.py"),
+    ),
+    (
+        "kernels/reduce.py",
+        include_str!("../../python/kernels/reduce.py"),
+    ),
+    (
+        "kernels/matmul.py",
+        include_str!("../../python/kernels/matmul.py"),
+    ),
+    (
+        "kernels/histogram.py",
+        include_str!("../../python/kernels/histogram.py"),
+    ),
     // The fractals, pi, the stencil, nbody.
     // The GIL experiment.
     ("gil.py", include_str!("../../python/gil.py")),

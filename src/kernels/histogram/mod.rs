@@ -17,6 +17,7 @@ use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
     Verification,
 };
+use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 use cpu::{BINS, Counts};
 use rayon::prelude::*;
 
@@ -39,7 +40,9 @@ const INFO: KernelInfo = KernelInfo {
                   through memory the compiler cannot rule out (a vector scatter would lose increments when two lanes \
                   hit one bin)",
     verification: "exact: each of the 256 counts equals the reference count (a plain loop over 64 KiB blocks, in \
-                   parallel, in prepare); GPU bins are u32, exact while no bin passes 2^32 − 1",
+                   parallel, in prepare); GPU bins are u32, exact while no bin passes 2^32 − 1; so are the counts the \
+                   Python rungs return (python's list of ints, numpy's np.bincount, numba's int64 tables, each \
+                   written as 256 u32)",
 };
 
 /// The GPU variant with one global atomic add per byte.
@@ -104,6 +107,9 @@ impl Kernel for Histogram {
 /// Count that no run leaves in a bin (more than any n can give): the poisoned output.
 const POISON: u64 = u64::MAX;
 
+/// The poisoned output of a Python rung: read back as [`POISON`] ("no count was written").
+const PYTHON_POISON: u32 = u32::MAX;
+
 /// n random bytes, their reference histogram, and the histogram of the last run.
 pub struct HistogramProblem {
     n: usize,
@@ -111,6 +117,10 @@ pub struct HistogramProblem {
     data: AlignedVec<u8>,
     reference: Counts,
     counts: Counts,
+    /// The counts a Python rung returned (u32, as the worker writes them), and whether the
+    /// last run was a Python rung's (then they are the result).
+    python_counts: [u32; BINS],
+    from_python: bool,
 }
 
 impl HistogramProblem {
@@ -134,6 +144,8 @@ impl HistogramProblem {
             data,
             reference,
             counts: [POISON; BINS],
+            python_counts: [PYTHON_POISON; BINS],
+            from_python: false,
         }
     }
 
@@ -191,6 +203,7 @@ impl Problem for HistogramProblem {
     }
 
     fn run_loop(&mut self, form: CpuLoop, _variant: Option<&'static Variant>) {
+        self.from_python = false;
         let data = &self.data[..self.n];
         self.counts = match form {
             CpuLoop::Scalar => cpu::scalar(data),
@@ -204,6 +217,7 @@ impl Problem for HistogramProblem {
         context: &'a GpuContext,
         variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
+        self.from_python = false;
         let method = if variant == Some(&PRIVATE) {
             gpu::Method::Private
         } else {
@@ -213,10 +227,42 @@ impl Problem for HistogramProblem {
     }
 
     fn verify(&self) -> Verification {
+        if self.from_python {
+            let counts = self.python_counts.map(|count| match count {
+                PYTHON_POISON => POISON,
+                count => count as u64,
+            });
+            return self.check(&counts);
+        }
         self.check(&self.counts)
     }
 
     fn clear_output(&mut self) {
         self.counts = [POISON; BINS];
+        self.python_counts = [PYTHON_POISON; BINS];
+    }
+
+    fn python_call(&self) -> PythonCall<'_> {
+        PythonCall {
+            params: serde_json::json!({}),
+            inputs: vec![Input {
+                name: "data",
+                shape: vec![self.n],
+                data: ArrayRef::Uint8(self.data()),
+            }],
+            outputs: vec![OutputSpec::new("counts", &[BINS], Dtype::Uint32)],
+        }
+    }
+
+    /// The u32 counts the worker writes; [`Problem::verify`] widens them and checks them
+    /// exactly (a count of 2^32 − 1 reads as "no count was written": a Python rung counts far
+    /// fewer bytes).
+    fn python_outputs(
+        &mut self,
+        _rung: Backend,
+        _variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        self.from_python = true;
+        vec![ArrayMut::Uint32(&mut self.python_counts)]
     }
 }

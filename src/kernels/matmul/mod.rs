@@ -17,6 +17,7 @@ use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
     Verification,
 };
+use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 use cpu::Workspace;
 
 /// The matmul kernel.
@@ -46,7 +47,10 @@ const INFO: KernelInfo = KernelInfo {
     verification: "|C - C64| <= 2·n·2^-24·(|A|·|B|)_ij for every element, C64 the product in f64: any f32 dot product of \
                    length n, in any summation order, with or without FMA, is within γ_n = n·u/(1 - n·u) <= 2·n·u of the \
                    exact one (Higham, Accuracy and Stability of Numerical Algorithms, §3.1); the factor 2 also covers the f64 \
-                   reference's own n·2^-53. Inputs are uniform in [0, 1), so |A|·|B| = A·B = C64",
+                   reference's own n·2^-53. Inputs are uniform in [0, 1), so |A|·|B| = A·B = C64. The same bound holds \
+                   for the Python rungs: numpy's a @ b is BLAS sgemm (an f32 dot product per element, its order), numba \
+                   the i-k-j loop in f32, and python a dot product over Python floats (f64: exact products, n − 1 \
+                   roundings of 2^-53) rounded to f32 once, within (n·2^-29 + 1)·2^-24 ≤ 2n·2^-24 relative",
 };
 
 /// The GPU variant that reads every operand from global memory.
@@ -199,5 +203,36 @@ impl Problem for MatmulProblem {
 
     fn clear_output(&mut self) {
         self.c.fill(f32::NAN);
+    }
+
+    fn python_call(&self) -> PythonCall<'_> {
+        let n = self.n;
+        PythonCall {
+            params: serde_json::json!({ "n": n }),
+            inputs: vec![
+                Input {
+                    name: "a",
+                    shape: vec![n, n],
+                    data: ArrayRef::Float32(&self.a),
+                },
+                Input {
+                    name: "b",
+                    shape: vec![n, n],
+                    data: ArrayRef::Float32(&self.b),
+                },
+            ],
+            outputs: vec![OutputSpec::new("c", &[n, n], Dtype::Float32)],
+        }
+    }
+
+    /// One check for every rung: the bound holds for an f32 dot product in any order (numpy's
+    /// BLAS, numba's i-k-j loop) and for python's f64 dot product rounded once to f32, whose
+    /// error (n − 1)·2^-53 + 2^-24 (relative to |A|·|B|) is below 2n·2^-24 for every n ≥ 1.
+    fn python_outputs(
+        &mut self,
+        _rung: Backend,
+        _variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        vec![ArrayMut::Float32(&mut self.c)]
     }
 }

@@ -13,9 +13,10 @@ use crate::gpu::GpuContext;
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_value;
 use crate::kernels::{
-    Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
-    Verification,
+    Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, NUMBA_VARIANTS, Problem,
+    Variant, Verification,
 };
+use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 use bound::{CPU_UNIT, Depth, GPU_UNIT};
 use rayon::prelude::*;
 
@@ -44,8 +45,12 @@ const INFO: KernelInfo = KernelInfo {
                    arithmetic on the 24-bit inputs); h the most roundings on any element's path for the strategy: \
                    sequential n − 1; pairwise block + halvings; accumulators n/(8·lanes) + 8 + lanes; GPU \
                    per-invocation share + tree levels + partials per lane + tree levels (subgroup: 2·workgroup size \
-                   per level, subgroupAdd's order is unspecified); atomics + one per workgroup. u = 2^-24 on the CPU, \
-                   2^-23 on the GPU (WGSL may round either way). rel. error = |ŝ − s|/s",
+                   per level, subgroupAdd's order is unspecified); atomics + one per workgroup; Python rungs: python \
+                   1 (Python floats: the f64 sum of 24-bit inputs is exact below 2^29 elements, then rounded to f32 \
+                   once; + n/2^29 above), numpy (np.sum, NumPy's pairwise sum) ≤ 15 in one of 8 accumulators + 3 to \
+                   combine them + ≤ 7 for the remainder of a block of ≤ 128 + its halvings, numba serial n − 1 (f32 accumulator in order), numba parallel (prange) \
+                   n − 1 too, the longest path of any split into parts summed in order and then added. u = 2^-24 on \
+                   the CPU, 2^-23 on the GPU (WGSL may round either way). rel. error = |ŝ − s|/s",
 };
 
 /// Scalar: one f32 accumulator in order.
@@ -97,6 +102,26 @@ pub const ATOMICS: Variant = Variant {
     default: true,
 };
 
+/// Python: the one implementation of the `python` rung (not a variant to choose).
+pub const PYTHON_FLOATS: Variant = Variant {
+    name: "floats",
+    summary: "for x in values: total += x over Python floats (f64), rounded to f32 once",
+    default: true,
+};
+
+/// NumPy: the one implementation of the `numpy` rung (not a variant to choose).
+pub const NUMPY_SUM: Variant = Variant {
+    name: "np.sum",
+    summary: "np.sum: NumPy's pairwise sum in f32 (8 accumulators in blocks of ≤ 128, blocks halved recursively)",
+    default: true,
+};
+
+/// Numba serial (the rung's first variant): one f32 accumulator in order, compiled.
+static NUMBA_SERIAL: Variant = NUMBA_VARIANTS[0];
+
+/// Numba parallel: a `prange` reduction.
+static NUMBA_PARALLEL: Variant = NUMBA_VARIANTS[1];
+
 static SCALAR_VARIANTS: [Variant; 2] = [SEQUENTIAL, PAIRWISE];
 static SIMD_VARIANTS: [Variant; 1] = [ACCUMULATORS];
 static RAYON_VARIANTS: [Variant; 1] = [CHUNK_ACCUMULATORS];
@@ -119,17 +144,29 @@ pub enum Strategy {
     Subgroup,
     /// Workgroup trees, partials added atomically (gpu).
     Atomics,
+    /// A loop over Python floats, rounded to f32 once (python).
+    PythonFloats,
+    /// `np.sum`: NumPy's pairwise sum (numpy).
+    NumpySum,
+    /// One f32 accumulator in order, compiled by Numba (numba serial).
+    NumbaSequential,
+    /// A `prange` reduction: parts in order over threads, then added (numba parallel).
+    NumbaPrange,
 }
 
 impl Strategy {
-    /// The strategies of `backend`, its default first.
+    /// The strategies of `backend`, its default first. The python and numpy rungs have one
+    /// each, which they list as no variant (there is nothing to choose).
     fn on_backend(backend: Backend) -> &'static [Strategy] {
         match backend {
             Backend::Scalar => &[Strategy::Sequential, Strategy::Pairwise],
             Backend::Simd => &[Strategy::Accumulators],
             Backend::Rayon => &[Strategy::ChunkAccumulators],
             Backend::Gpu => &[Strategy::Tree, Strategy::Subgroup, Strategy::Atomics],
-            Backend::Library | Backend::Python | Backend::Numpy | Backend::Numba => &[],
+            Backend::Python => &[Strategy::PythonFloats],
+            Backend::Numpy => &[Strategy::NumpySum],
+            Backend::Numba => &[Strategy::NumbaSequential, Strategy::NumbaPrange],
+            Backend::Library => &[],
         }
     }
 
@@ -152,7 +189,8 @@ impl Strategy {
         Strategy::on(backend, variant)
     }
 
-    /// The variant this strategy is.
+    /// The variant this strategy is (for the python and numpy rungs, which list no variant, a
+    /// description of their one implementation).
     pub fn variant(self) -> &'static Variant {
         match self {
             Strategy::Sequential => &SEQUENTIAL,
@@ -162,6 +200,10 @@ impl Strategy {
             Strategy::Tree => &TREE,
             Strategy::Subgroup => &SUBGROUP,
             Strategy::Atomics => &ATOMICS,
+            Strategy::PythonFloats => &PYTHON_FLOATS,
+            Strategy::NumpySum => &NUMPY_SUM,
+            Strategy::NumbaSequential => &NUMBA_SERIAL,
+            Strategy::NumbaPrange => &NUMBA_PARALLEL,
         }
     }
 
@@ -307,6 +349,37 @@ pub(crate) fn summation_depth(n: u64, strategy: Strategy, gpu_shape: Option<GpuS
     };
     match strategy {
         Strategy::Sequential => cpu(n.saturating_sub(1), 1, n, "n − 1 additions in order".into()),
+        // The inputs are k·2^-24 with k < 2^24: every partial sum below 2^29 is a multiple of
+        // 2^-24 with at most 53 significant bits, exact in f64, so below 2^29 elements the sum
+        // is exact and rounded once; above, each f64 add is 2^-29 of an f32 rounding. No f32
+        // accumulator: each element is its own chain (no stagnation).
+        Strategy::PythonFloats => {
+            let f64_adds = match n < 1 << 29 {
+                true => 0,
+                false => n.div_ceil(1 << 29),
+            };
+            cpu(
+                1 + f64_adds,
+                n.max(1),
+                1,
+                "Python floats: the f64 sum exact below 2^29 elements, one rounding to f32".into(),
+            )
+        }
+        Strategy::NumpySum => numpy_pairwise_depth(n),
+        // Whatever split of the range prange makes, an element meets the additions of its part
+        // before it and then the parts' sums: at most n − 1 in all, the sequential chain.
+        Strategy::NumbaSequential | Strategy::NumbaPrange => {
+            let why = match strategy {
+                Strategy::NumbaSequential => "Numba, one f32 accumulator: n − 1 additions in order",
+                _ => {
+                    "Numba prange: parts in order, then added: ≤ n − 1 additions whatever the split"
+                }
+            };
+            Depth {
+                why: why.into(),
+                ..summation_depth(n, Strategy::Sequential, None)
+            }
+        }
         Strategy::Pairwise => {
             let block = cpu::PAIRWISE_BLOCK as u64;
             let mut levels = 0;
@@ -394,6 +467,51 @@ pub(crate) fn summation_depth(n: u64, strategy: Strategy, gpu_shape: Option<GpuS
     }
 }
 
+/// Elements NumPy's pairwise sum adds in one call of its base case (`PW_BLOCKSIZE`).
+const NUMPY_BLOCK: u64 = 128;
+
+/// The rounding structure of `np.sum` on a contiguous f32 array: NumPy's `pairwise_sum`
+/// (numpy/_core/src/umath/loops_utils.h.src) over the whole array. Below 8 elements, a loop in
+/// order; up to [`NUMPY_BLOCK`], 8 accumulators of ⌊m/8⌋ elements each, combined in 3 levels,
+/// then the m mod 8 remaining elements added in order (≤ 15 + 3 + 7 = 25 roundings on a path);
+/// above, the array is cut in two (the first part ⌊m/16⌋·8 elements) and the parts' sums added.
+/// Every distinct part size of every level is followed (a few per level), so the count is exact.
+/// `python/tests/test_reduce.py` checks that np.sum is, bit for bit, that algorithm.
+fn numpy_pairwise_depth(n: u64) -> Depth {
+    let in_block = |m: u64| match m < 8 {
+        true => m.saturating_sub(1),
+        false => m / 8 - 1 + 3 + m % 8,
+    };
+    let (mut level, mut halvings, mut roundings) = (vec![n], 0, 0);
+    loop {
+        let mut next = Vec::new();
+        for &m in &level {
+            if m <= NUMPY_BLOCK {
+                roundings = roundings.max(in_block(m) + halvings);
+            } else {
+                let first = m / 16 * 8;
+                next.extend([first, m - first]);
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        next.sort_unstable();
+        next.dedup();
+        level = next;
+        halvings += 1;
+    }
+    Depth {
+        roundings,
+        unit: CPU_UNIT,
+        chains: 8 * n.div_ceil(NUMPY_BLOCK).max(1),
+        chain_len: NUMPY_BLOCK / 8,
+        why: format!(
+            "np.sum: 8 accumulators in blocks of ≤ 128, ≤ 25 roundings there, + ≤ {halvings} halvings"
+        ),
+    }
+}
+
 impl Problem for ReduceProblem {
     fn kernel(&self) -> &'static dyn Kernel {
         &Reduce
@@ -440,11 +558,46 @@ impl Problem for ReduceProblem {
     fn clear_output(&mut self) {
         self.result[0] = f32::NAN;
     }
+
+    fn python_call(&self) -> PythonCall<'_> {
+        PythonCall {
+            params: serde_json::json!({}),
+            inputs: vec![Input {
+                name: "x",
+                shape: vec![self.x.len()],
+                data: ArrayRef::Float32(&self.x),
+            }],
+            outputs: vec![OutputSpec::new("sum", &[1], Dtype::Float32)],
+        }
+    }
+
+    /// The rung's strategy, for its bound: see [`Strategy::on_backend`] and
+    /// `python/kernels/reduce.py`.
+    fn python_outputs(
+        &mut self,
+        rung: Backend,
+        variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        self.strategy = Strategy::on(rung, variant).expect("every Python rung has a strategy");
+        vec![ArrayMut::Float32(&mut self.result)]
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numpy_pairwise_depth_follows_every_part() {
+        let roundings = |n| numpy_pairwise_depth(n).roundings;
+        // A loop in order; 8 accumulators of one element, combined; 15 + 3; 14 + 3 + 7.
+        assert_eq!([1, 7, 8, 128, 127].map(roundings), [0, 6, 3, 18, 24]);
+        // 129 = 64 + 65: 7 + 3 + 1 in the second part, + 1 halving.
+        assert_eq!(roundings(129), 12);
+        // 255 = 120 + 135 = 120 + (64 + 71): 7 + 3 + 7 + 2.
+        assert_eq!(roundings(255), 19);
+        assert!(roundings(1 << 30) <= 25 + 23);
+    }
 
     #[test]
     fn every_listed_variant_is_one_strategy_and_none_is_the_first() {
@@ -455,10 +608,16 @@ mod tests {
                 assert_eq!(strategy.variant(), variant);
                 assert_eq!(Strategy::of(backend, Some(variant.name)), Some(strategy));
             }
-            assert_eq!(
-                Strategy::on(backend, None).map(Strategy::variant),
-                variants.first()
-            );
+            match variants.first() {
+                Some(first) => {
+                    assert_eq!(
+                        Strategy::on(backend, None).map(Strategy::variant),
+                        Some(first)
+                    )
+                }
+                // One implementation (python, numpy) or none (library): nothing to choose.
+                None => assert!(Strategy::on_backend(backend).len() <= 1, "{backend:?}"),
+            }
         }
         assert_eq!(Strategy::on(Backend::Scalar, Some(&TREE)), None);
         assert_eq!(Strategy::of(Backend::Gpu, Some("pairwise")), None);

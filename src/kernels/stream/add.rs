@@ -37,6 +37,8 @@ impl Elementwise for Add {
     }
 
     fn expected([a, b]: [f32; 2]) -> (f64, f64) {
+        // The python rung adds in f64, where a + b (multiples of 2^-24 below 2) is exact, and
+        // rounds once when the result is stored as f32: the same one rounding.
         let exact = a as f64 + b as f64;
         (exact, F32_ROUNDING * exact.abs())
     }

@@ -1,7 +1,7 @@
 //! STREAM dot: `sum(a[i] * b[i])`, a reduction: one serial chain in the plain loop, several
 //! vector accumulators with SIMD, a tree per workgroup and then over the partials on the GPU.
 
-use crate::backend::CpuLoop;
+use crate::backend::{Backend, CpuLoop};
 use crate::cpu::AlignedVec;
 use crate::cpu::parallel::sum_chunks2;
 use crate::cpu::simd::{F32Lanes, SimdKernel, dispatch};
@@ -12,9 +12,10 @@ use crate::kernels::reduce::bound::{CPU_UNIT, Depth, allowed_error};
 use crate::kernels::reduce::{GpuShape, Strategy, summation_depth};
 use crate::kernels::verify::check_value;
 use crate::kernels::{
-    Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
-    Verification,
+    Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, NUMBA_VARIANTS, Problem,
+    Variant, Verification,
 };
+use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 use rayon::prelude::*;
 
 /// The dot kernel.
@@ -40,8 +41,11 @@ const INFO: KernelInfo = KernelInfo {
                    roundings) + 1 (to f32); simd 1 + n/(8·lanes) + 8 + lanes (8 vector accumulators, then combined), \
                    or 8·lanes + 1 in the tail; rayon the same + 2 (f64 combination of chunks, rounding); GPU 1 + \
                    per-invocation share + tree levels + partials per lane + tree levels. u = 2^-24 on the CPU, 2^-23 \
-                   on the GPU (WGSL may round either way). Exact value in f64 (products of f32 are exact there). A \
-                   result missing one workgroup's partial (1/1024 of the sum) fails (shown at n = 2^23)",
+                   on the GPU (WGSL may round either way). Python rungs: python 1 (products exact in f64) + n/2^29 \
+                   (f64 adds) rounded to f32 once; numpy's np.dot (BLAS sdot, the library's order and accumulators) \
+                   and numba (f32 accumulator: serial in order, parallel a prange reduction whose parts are added at \
+                   the end) 1 + n − 1, the most roundings of any order. Exact value in f64 (products of f32 are exact \
+                   there). A result missing one workgroup's partial (1/1024 of the sum) fails (shown at n = 2^23)",
 };
 
 /// Accumulator registers kept in flight by the SIMD loop: enough to cover the FMA latency of two
@@ -93,6 +97,14 @@ enum Summation {
     /// Grid-stride sums per invocation, a tree per workgroup, then one workgroup over the
     /// partials (what [`gpu_run`] set up): reduce's `tree`, in shape too.
     Gpu(GpuShape),
+    /// The python rung: exact products, added in f64 (Python floats), rounded to f32 once.
+    PythonFloats,
+    /// numpy's `np.dot`: BLAS's sdot, in an order of the library's choosing.
+    Blas,
+    /// numba serial: products rounded to f32, one f32 accumulator in order.
+    InOrder,
+    /// numba parallel: a `prange` reduction, each thread's part in order, the parts then added.
+    Prange,
 }
 
 /// The plain loop: one accumulator (f64, so that the result stays accurate; still serial).
@@ -207,6 +219,34 @@ impl DotProblem {
                     why: "a·b rounded to f32, added in f64, one rounding to f32".into(),
                 };
             }
+            // Products exact in f64, n − 1 f64 adds, one rounding to f32; no f32 accumulator.
+            Summation::PythonFloats => {
+                return Depth {
+                    roundings: 1 + n.saturating_sub(1).div_ceil(1 << 29),
+                    unit: CPU_UNIT,
+                    chains: n.max(1),
+                    chain_len: 1,
+                    why: "a·b exact in f64 (Python floats), added in f64, one rounding to f32"
+                        .into(),
+                };
+            }
+            // Any order of n − 1 additions (a tree, accumulators, chunks) puts at most n − 1 of
+            // them on one product's path: the sequential chain is the longest there is.
+            Summation::Blas | Summation::InOrder | Summation::Prange => {
+                let sum = summation_depth(n, Strategy::Sequential, None);
+                let how = match self.summation {
+                    Summation::Blas => "np.dot (BLAS sdot, the library's order): ≤ n − 1 additions",
+                    Summation::InOrder => "Numba, one f32 accumulator: n − 1 additions in order",
+                    _ => {
+                        "Numba prange, parts in order then added: ≤ n − 1 additions whatever the split"
+                    }
+                };
+                return Depth {
+                    roundings: sum.roundings + 1,
+                    why: format!("a·b rounded to f32, {how}"),
+                    ..sum
+                };
+            }
             Summation::Accumulators => (Strategy::Accumulators, None),
             Summation::Chunks => (Strategy::ChunkAccumulators, None),
             Summation::Gpu(shape) => (Strategy::Tree, Some(shape)),
@@ -248,6 +288,41 @@ impl Problem for DotProblem {
 
     fn clear_output(&mut self) {
         self.result[0] = f32::NAN;
+    }
+
+    fn python_call(&self) -> PythonCall<'_> {
+        let n = self.a.len();
+        PythonCall {
+            params: serde_json::json!({}),
+            inputs: vec![
+                Input {
+                    name: "a",
+                    shape: vec![n],
+                    data: ArrayRef::Float32(&self.a),
+                },
+                Input {
+                    name: "b",
+                    shape: vec![n],
+                    data: ArrayRef::Float32(&self.b),
+                },
+            ],
+            outputs: vec![OutputSpec::new("dot", &[1], Dtype::Float32)],
+        }
+    }
+
+    /// Each rung's summation, for its bound: see [`Summation`] and `python/kernels/dot.py`.
+    fn python_outputs(
+        &mut self,
+        rung: Backend,
+        variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        self.summation = match rung {
+            Backend::Python => Summation::PythonFloats,
+            Backend::Numpy => Summation::Blas,
+            _ if variant == Some(&NUMBA_VARIANTS[1]) => Summation::Prange,
+            _ => Summation::InOrder,
+        };
+        vec![ArrayMut::Float32(&mut self.result)]
     }
 }
 

@@ -38,6 +38,8 @@ impl Elementwise for Scale {
     }
 
     fn expected([a]: [f32; 1]) -> (f64, f64) {
+        // The python rung multiplies in f64, where q·a (two 24-bit significands) is exact, and
+        // rounds once when the result is stored as f32: the same one rounding.
         let exact = SCALAR as f64 * a as f64;
         (exact, F32_ROUNDING * exact.abs())
     }
