@@ -4,8 +4,11 @@ python: the loop as the textbooks write it, over Python floats (f64). a[i] and b
         multiples of 2^-24 in [0, 1), so their sum (25 significant bits at most) is exact in f64,
         and the one rounding to f32 when the result is stored is the kernel's one-rounding bound.
 numpy:  one vectorized expression on float32 arrays.
-numba:  the same loop as python, compiled by @njit; the parallel variant splits it with prange.
+numba:  the same loop as python, compiled by @njit, into an output allocated once (elementwise.py);
+        the parallel variant splits the loop with prange.
 """
+
+from kernels import elementwise
 
 
 def make_python(inputs, params, variant):
@@ -29,34 +32,20 @@ def make_numpy(inputs, params, variant):
     return run
 
 
-_COMPILED = {}
+def build(parallel):
+    import numba
 
+    @numba.njit(parallel=parallel)
+    def add(out, a, b):
+        for i in numba.prange(a.shape[0]):
+            out[i] = a[i] + b[i]
 
-def compiled(parallel):
-    """The loop compiled by Numba, once per process and variant (later loads reuse it)."""
-    if parallel not in _COMPILED:
-        import numba
-        import numpy as np
-
-        @numba.njit(parallel=parallel)
-        def add(a, b):
-            out = np.empty_like(a)
-            for i in numba.prange(a.shape[0]):
-                out[i] = a[i] + b[i]
-            return out
-
-        _COMPILED[parallel] = add
-    return _COMPILED[parallel]
+    return add
 
 
 def make_numba(inputs, params, variant):
-    a, b = inputs["a"], inputs["b"]
-    add = compiled(variant == "parallel")
-
-    def run():
-        return add(a, b)
-
-    return run
+    loop = elementwise.compiled("add", variant == "parallel", build)
+    return elementwise.into_output(loop, [inputs["a"], inputs["b"]])
 
 
 RUNGS = {"python": make_python, "numpy": make_numpy, "numba": make_numba}

@@ -7,6 +7,8 @@ numba:  the same loop as python, compiled by @njit, into an output allocated onc
         compiled backends write theirs); the parallel variant splits the loop with prange.
 """
 
+from kernels import elementwise
+
 
 def make_python(inputs, params, variant):
     a, b, q = inputs["a"], inputs["b"], params["q"]
@@ -31,37 +33,22 @@ def make_numpy(inputs, params, variant):
     return run
 
 
-_COMPILED = {}
+def build(parallel):
+    import numba
 
+    @numba.njit(parallel=parallel)
+    def triad(out, a, b, q):
+        for i in numba.prange(a.shape[0]):
+            out[i] = a[i] + q * b[i]
 
-def compiled(parallel):
-    """The loop compiled by Numba, once per process and variant (later loads reuse it)."""
-    if parallel not in _COMPILED:
-        import numba
-
-        @numba.njit(parallel=parallel)
-        def triad(out, a, b, q):
-            for i in numba.prange(a.shape[0]):
-                out[i] = a[i] + q * b[i]
-
-        _COMPILED[parallel] = triad
-    return _COMPILED[parallel]
+    return triad
 
 
 def make_numba(inputs, params, variant):
-    """Into an output allocated (and its pages touched) once, as the compiled backends do."""
     import numpy as np
 
-    a, b, q = inputs["a"], inputs["b"], np.float32(params["q"])
-    out = np.full_like(a, np.nan)
-    triad = compiled(variant == "parallel")
-
-    def run():
-        triad(out, a, b, q)
-        return out
-
-    run.clear = lambda: out.fill(np.nan)
-    return run
+    loop = elementwise.compiled("triad", variant == "parallel", build)
+    return elementwise.into_output(loop, [inputs["a"], inputs["b"]], np.float32(params["q"]))
 
 
 RUNGS = {"python": make_python, "numpy": make_numpy, "numba": make_numba}

@@ -532,8 +532,9 @@ fn python_lines(document: &RunDocument) -> Vec<String> {
     if !document.python_setup.is_empty() {
         lines.push(
             "python, numpy, numba: timed inside the Python worker (time.perf_counter around the kernel call alone); \
-             python computes in Python floats (f64), stored once in the kernel's type, and holds each element as an object \
-             (about 8× the arrays' bytes, which decides where its working set lives); numpy and numba compute in float32"
+             python computes in Python floats (f64), stores its result once in the kernel's type (hpclab list says how each check covers that) \
+             and holds each element as an object (about 8× the arrays' bytes, which decides where its working set lives); \
+             numpy and numba compute in float32"
                 .to_string(),
         );
     }

@@ -13,6 +13,10 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     // The STREAM family, reduce, matmul, histogram.
     (
+        "kernels/elementwise.py",
+        include_str!("../../python/kernels/elementwise.py"),
+    ),
+    (
         "kernels/triad.py",
         include_str!("../../python/kernels/triad.py"),
     ),
