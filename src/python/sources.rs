@@ -17,6 +17,18 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../python/kernels/triad.py"),
     ),
     // The fractals, pi, the stencil, nbody.
+    (
+        "kernels/escape.py",
+        include_str!("../../python/kernels/escape.py"),
+    ),
+    (
+        "kernels/mandelbrot.py",
+        include_str!("../../python/kernels/mandelbrot.py"),
+    ),
+    (
+        "kernels/julia.py",
+        include_str!("../../python/kernels/julia.py"),
+    ),
     // The GIL experiment.
 ];
 
