@@ -111,6 +111,27 @@ fn mandelbrot_and_julia_rungs_verify() {
     }
 }
 
+#[test]
+fn pi_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("pi", &[1, 1001, 30_001]);
+    }
+}
+
+#[test]
+fn stencil_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("stencil", &[1, 17, 33]);
+    }
+}
+
+#[test]
+fn nbody_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("nbody", &[1, 17, 101]);
+    }
+}
+
 /// Gorelick & Ozsvald's Julia set (ch. 2): c = −0.62772 − 0.42193i over [−1.8, 1.8]², 300
 /// iterations.
 fn book_julia() -> KernelOptions {

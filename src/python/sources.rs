@@ -29,6 +29,15 @@ pub const FILES: &[(&str, &str)] = &[
         "kernels/julia.py",
         include_str!("../../python/kernels/julia.py"),
     ),
+    ("kernels/pi.py", include_str!("../../python/kernels/pi.py")),
+    (
+        "kernels/stencil.py",
+        include_str!("../../python/kernels/stencil.py"),
+    ),
+    (
+        "kernels/nbody.py",
+        include_str!("../../python/kernels/nbody.py"),
+    ),
     // The GIL experiment.
 ];
 
