@@ -3,12 +3,12 @@
 //
 // What is an override and what is a uniform:
 // - override constants fix the shape of the code, so the compiler specialises it: the workgroup
-//   size, which set (JULIA: the unused start is compiled away) and the Julia constant c. They are
-//   set from Rust at pipeline creation; c is passed as the f32 value widened to f64, which
-//   converts back exactly.
+//   size and which set (JULIA: the unused start is compiled away). They are set from Rust at
+//   pipeline creation.
 // - the uniform `params` carries what changes from run to run: the grid (n, the coordinate
-//   offsets and the pixel step), the iteration cap, and where this chunk starts. One compiled
-//   pipeline per set then serves every size and every --max-iter. A uniform cap costs nothing
+//   offsets and the pixel steps, from --window), the Julia constant c (--c), the iteration cap,
+//   and where this chunk starts. One compiled pipeline per set then serves every size, window,
+//   c and --max-iter. A uniform cap costs nothing
 //   measurable here: the loop exit is data-dependent anyway, so an override cap would not let the
 //   compiler unroll it usefully.
 //
@@ -24,8 +24,6 @@
 // chunk with more pixels than 65 535 workgroups hold.
 override WORKGROUP_SIZE: u32 = 256u;
 override JULIA: bool = false;
-override C_RE: f32 = 0.0;
-override C_IM: f32 = 0.0;
 
 struct Params {
     first_row: u32,
@@ -34,9 +32,13 @@ struct Params {
     max_iter: u32,
     a: f32,
     b: f32,
-    step: f32,
+    step_x: f32,
+    step_y: f32,
+    c_re: f32,
+    c_im: f32,
     // Always 0; the compiler cannot know that (see `exact`).
     zero: u32,
+    padding: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> counts: array<u32>;
@@ -83,14 +85,14 @@ fn main(
         let row = params.first_row + along / params.n;
         let col = along % params.n;
         let point = vec2<f32>(
-            exact(f32(col) + params.a) * params.step,
-            exact(params.b - f32(row)) * params.step,
+            exact(f32(col) + params.a) * params.step_x,
+            exact(params.b - f32(row)) * params.step_y,
         );
         var z = vec2<f32>(0.0, 0.0);
         var c = point;
         if (JULIA) {
             z = point;
-            c = vec2<f32>(C_RE, C_IM);
+            c = vec2<f32>(params.c_re, params.c_im);
         }
         counts[i] = escape_count(z, c);
     }

@@ -101,6 +101,15 @@ pub struct KernelArgs {
     /// Time steps of the simulation kernels (stencil).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub steps: Option<u32>,
+    /// Region of the complex plane an escape-time kernel draws (mandelbrot, julia), e.g.
+    /// --window=-1.8,1.8,-1.8,1.8.
+    #[arg(long, value_name = "X0,X1,Y0,Y1", allow_hyphen_values = true,
+          value_parser = crate::kernels::fractal::parse_window)]
+    pub window: Option<[f64; 4]>,
+    /// The Julia set's constant (julia), e.g. --c=-0.62772,-0.42193.
+    #[arg(long = "c", value_name = "RE,IM", allow_hyphen_values = true,
+          value_parser = crate::kernels::fractal::parse_c)]
+    pub c: Option<[f64; 2]>,
     /// Seed of the deterministic inputs.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -113,6 +122,8 @@ impl KernelArgs {
             max_iter: self.max_iter,
             steps: self.steps,
             image,
+            window: self.window,
+            c: self.c,
         }
     }
 }

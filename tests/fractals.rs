@@ -266,3 +266,177 @@ fn cli_uses_the_kernels_own_default_size() {
         .success()
         .stdout(predicates::str::contains("n = 2^10"));
 }
+
+/// Gorelick & Ozsvald's Julia set (ch. 2): c = −0.62772 − 0.42193i over [−1.8, 1.8]², 300
+/// iterations; and a Mandelbrot window that is not square (non-square pixels).
+fn view_options() -> [(Set, KernelOptions); 2] {
+    [
+        (
+            Set::Julia,
+            KernelOptions {
+                max_iter: Some(300),
+                window: Some([-1.8, 1.8, -1.8, 1.8]),
+                c: Some([-0.62772, -0.42193]),
+                ..Default::default()
+            },
+        ),
+        (
+            Set::Mandelbrot,
+            KernelOptions {
+                window: Some([-0.8, -0.7, 0.05, 0.25]),
+                ..Default::default()
+            },
+        ),
+    ]
+}
+
+/// --window and --c reach every CPU backend (exact agreement with the reference) and change
+/// the image; the grid puts the pixel centres where the window says.
+#[test]
+fn window_and_c_reach_every_cpu_backend() {
+    for (set, options) in view_options() {
+        for n in SIZES {
+            let mut problem = kernel(set).prepare(n, 0, &options);
+            let default = kernel(set).prepare(n, 0, &KernelOptions::default());
+            for (backend, variant) in [
+                (Backend::Scalar, None),
+                (Backend::Simd, None),
+                (Backend::Rayon, Some("rows")),
+                (Backend::Rayon, Some("blocks")),
+            ] {
+                problem.clear_output();
+                problem.run_cpu(backend, variant);
+                let verification = problem.verify();
+                assert!(
+                    verification.passed && verification.mismatches == 0,
+                    "{set:?} {backend} {variant:?} n={n}: {verification:?}"
+                );
+            }
+            if n > 1 {
+                let mut default = default;
+                default.run_cpu(Backend::Scalar, None);
+                assert_ne!(default.checksum(), problem.checksum(), "{set:?} n={n}");
+            }
+        }
+    }
+    let [x0, x1, y0, y1] = [-0.8, -0.7, 0.05, 0.25];
+    let grid = Grid::over(Set::Mandelbrot, 10, 50, [x0, x1, y0, y1], (0.0, 0.0));
+    let close = |got: f32, want: f64| (got as f64 - want).abs() < 1e-6;
+    assert!(close(grid.x(0), x0 + 0.005) && close(grid.x(9), x1 - 0.005));
+    assert!(close(grid.y(0), y1 - 0.01) && close(grid.y(9), y0 + 0.01));
+}
+
+/// The shader takes the window's steps and c from its uniform.
+#[test]
+fn gpu_matches_the_reference_over_a_window_and_c() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    for (set, options) in view_options() {
+        for n in SIZES {
+            let mut problem = kernel(set).prepare(n, 0, &options);
+            problem.clear_output();
+            {
+                let mut run = problem.gpu(&context, None).expect("GPU set-up");
+                run.sample().expect("GPU sample");
+            }
+            let verification = problem.verify();
+            eprintln!(
+                "{set:?} {options:?} gpu n={n}: {} of {} pixels differ",
+                verification.mismatches, verification.checked
+            );
+            assert!(verification.passed, "{set:?} gpu n={n}: {verification:?}");
+        }
+    }
+}
+
+/// The pure-Python rung's f64 reference: the same iteration in f64 (known points), and over a
+/// grid it differs from the f32 reference at a few boundary points only.
+#[test]
+fn the_f64_reference_runs_the_same_iteration() {
+    use hpclab::kernels::fractal::reference_count_f64;
+    assert_eq!(reference_count_f64((0.0, 0.0), (1.0, 0.0), 256), 3);
+    assert_eq!(reference_count_f64((0.0, 0.0), (-1.0, 0.0), 256), 256);
+    assert_eq!(reference_count_f64((2.0, 1.0), (0.0, 0.0), 256), 0);
+    let grid = Grid::new(Set::Julia, 101, 256);
+    let f32_counts = FractalProblem::new(grid).reference().to_vec();
+    let f64_counts = FractalProblem::reference_f64(&grid);
+    let differ = f32_counts
+        .iter()
+        .zip(&f64_counts)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(differ > 0 && differ < 101 * 101 / 20, "{differ}");
+}
+
+fn hpclab_run(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("hpclab")
+        .unwrap()
+        .args(["run", "--runs", "1", "--warmup", "0", "--size", "64"])
+        .args(args)
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .output()
+        .unwrap()
+}
+
+/// A bad --window or --c is a usage error: exit 2 and one line; --c does not apply to the
+/// Mandelbrot set; the JSON record carries the checksum, which --c and --window change.
+#[test]
+fn cli_validates_window_and_c_and_records_the_checksum() {
+    for args in [
+        ["julia", "--window", "1,-1,-1,1"],
+        ["julia", "--window", "-1,1,1,1"],
+        ["julia", "--window", "-1,1,-1"],
+        ["julia", "--window", "-1,1,-1,inf"],
+        ["julia", "--window", "-1,1,-1,1e40"],
+        ["julia", "--c", "nan,0"],
+        ["julia", "--c", "0.3"],
+        ["julia", "--c", "a,b"],
+        ["mandelbrot", "--c", "0.3,0.1"],
+        ["triad", "--window", "-1,1,-1,1"],
+    ] {
+        let output = hpclab_run(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    }
+    let checksum = |args: &[&str]| {
+        let output =
+            hpclab_run(&[args, &["--backend", "scalar,simd", "--format", "json"]].concat());
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let sums: Vec<u64> = json["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["checksum"].as_u64().expect("checksum"))
+            .collect();
+        assert_eq!(sums.len(), 2);
+        assert_eq!(sums[0], sums[1], "{args:?}");
+        sums[0]
+    };
+    let julia = checksum(&["julia"]);
+    let book = checksum(&[
+        "julia",
+        "--c",
+        "-0.62772,-0.42193",
+        "--window",
+        "-1.8,1.8,-1.8,1.8",
+    ]);
+    let book_eq = checksum(&[
+        "julia",
+        "--c=-0.62772,-0.42193",
+        "--window=-1.8,1.8,-1.8,1.8",
+    ]);
+    assert_ne!(julia, book);
+    assert_eq!(book, book_eq);
+    let mandelbrot = checksum(&["mandelbrot"]);
+    assert_ne!(
+        mandelbrot,
+        checksum(&["mandelbrot", "--window", "-1,0,-0.5,0.5"])
+    );
+}

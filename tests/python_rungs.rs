@@ -208,6 +208,178 @@ fn assert_wrong_results_fail_every_rung(kernel: &str, size: usize) {
 
 // The fractals, pi, the stencil, nbody.
 
+#[test]
+fn mandelbrot_and_julia_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("mandelbrot", &[1, 17, 101]);
+        assert_rungs_verify("julia", &[1, 17, 101]);
+    }
+}
+
+#[test]
+fn pi_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("pi", &[1, 1001, 30_001]);
+    }
+}
+
+#[test]
+fn stencil_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("stencil", &[1, 17, 33]);
+    }
+}
+
+#[test]
+fn nbody_rungs_verify() {
+    if python_ready() {
+        assert_rungs_verify("nbody", &[1, 17, 101]);
+    }
+}
+
+/// Gorelick & Ozsvald's Julia set (ch. 2): c = −0.62772 − 0.42193i over [−1.8, 1.8]², 300
+/// iterations.
+fn book_julia() -> KernelOptions {
+    KernelOptions {
+        max_iter: Some(300),
+        window: Some([-1.8, 1.8, -1.8, 1.8]),
+        c: Some([-0.62772, -0.42193]),
+        ..KernelOptions::default()
+    }
+}
+
+/// Every Python rung and every CPU backend of `kernel` with `options` at n = 101: each verified,
+/// and the checksums (sums of the counts) of the records.
+fn fractal_rows(kernel: &str, options: KernelOptions) -> Vec<(String, u64)> {
+    let backends = [
+        Backend::Python,
+        Backend::Numpy,
+        Backend::Numba,
+        Backend::Scalar,
+        Backend::Simd,
+        Backend::Rayon,
+    ];
+    let plan = rungs(kernel, 101)
+        .backends(&backends)
+        .kernel_options(options)
+        .build()
+        .unwrap();
+    let document = run(&plan, &GpuState::none(), "test".into(), true).unwrap();
+    assert!(document.not_run.is_empty(), "{:?}", document.not_run);
+    document
+        .records
+        .iter()
+        .map(|record| {
+            let label = format!(
+                "{} {}",
+                record.backend,
+                record.variant.as_deref().unwrap_or("")
+            );
+            assert!(
+                record.verified,
+                "{kernel} {label}: {:?}",
+                record.verification.first_mismatch
+            );
+            (
+                label,
+                record.checksum.expect("a fractal record has a checksum"),
+            )
+        })
+        .collect()
+}
+
+/// --window and --c change the image on every rung (the checksum differs from the default
+/// image's), and every rung still verifies. The f32 rungs agree on the checksum exactly; pure
+/// Python (f64) differs from them by a few boundary points at most.
+#[test]
+fn window_and_c_change_the_image_and_every_rung_verifies() {
+    if !python_ready() {
+        return;
+    }
+    let window = KernelOptions {
+        window: Some([-0.75, -0.7, 0.1, 0.2]),
+        ..KernelOptions::default()
+    };
+    let cases = [
+        ("julia", book_julia()),
+        (
+            "julia",
+            KernelOptions {
+                c: Some([0.285, 0.01]),
+                ..KernelOptions::default()
+            },
+        ),
+        ("julia", window.clone()),
+        ("mandelbrot", window),
+    ];
+    for (kernel, options) in cases {
+        let default = fractal_rows(kernel, KernelOptions::default());
+        let changed = fractal_rows(kernel, options.clone());
+        for ((label, before), (_, after)) in default.iter().zip(&changed) {
+            assert_ne!(before, after, "{kernel} {label} {options:?}");
+        }
+        let f32_sums: Vec<u64> = changed
+            .iter()
+            .filter(|(label, _)| label != "python ")
+            .map(|(_, sum)| *sum)
+            .collect();
+        assert_eq!(f32_sums.len(), changed.len() - 1, "{changed:?}");
+        assert!(
+            f32_sums.iter().all(|&sum| sum == f32_sums[0]),
+            "{kernel} {options:?}: {changed:?}"
+        );
+    }
+}
+
+/// The pure-Python rung is checked against an f64 reference: it passes there, fails there on
+/// another image and when it wrote nothing; and the f32 reference would refuse it (which is
+/// why it has its own), while the f32 rungs pass the f32 one.
+#[test]
+fn the_python_fractal_check_is_f64_and_fails_on_a_wrong_image() {
+    if !python_ready() {
+        return;
+    }
+    let julia = kernels::find("julia").unwrap();
+    let mut problem = julia.prepare(101, 1, &KernelOptions::default());
+    let other = julia.prepare(101, 1, &book_julia());
+    let mut worker = Worker::start(1).unwrap().unwrap();
+    // The python rung fed another image's grid.
+    worker
+        .load("julia", "python", None, other.python_call())
+        .unwrap()
+        .unwrap();
+    problem.clear_output();
+    worker.sample().unwrap();
+    worker
+        .read_outputs(problem.python_outputs(Backend::Python, None))
+        .unwrap();
+    assert!(
+        !problem.verify().passed,
+        "another image passed the f64 check"
+    );
+    // The right grid: the f64 reference matches bit for bit.
+    worker
+        .load("julia", "python", None, problem.python_call())
+        .unwrap()
+        .unwrap();
+    problem.clear_output();
+    worker.sample().unwrap();
+    worker
+        .read_outputs(problem.python_outputs(Backend::Python, None))
+        .unwrap();
+    let right = problem.verify();
+    assert!(right.passed && right.mismatches == 0, "{right:?}");
+    // The same f64 counts under the numpy rung's check (the f32 reference): at n = 101 about 1%
+    // of the Julia pixels differ between f64 and f32, ten times the slack.
+    drop(problem.python_outputs(Backend::Numpy, None));
+    let f32_check = problem.verify();
+    assert!(!f32_check.passed, "f64 counts passed the f32 check");
+    // Nothing written fails too.
+    problem.clear_output();
+    drop(problem.python_outputs(Backend::Python, None));
+    assert!(!problem.verify().passed, "a cleared output passed");
+}
+
 /// The check is trusted only once it has failed: a rung fed another problem's inputs, and a rung
 /// that wrote nothing, must both fail the kernel's check.
 #[test]

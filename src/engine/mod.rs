@@ -197,6 +197,7 @@ pub fn run(
             },
             &samples,
         ));
+        records.last_mut().expect("just pushed").checksum = problem.checksum();
     }
     progress.finish();
     let machine_model = if records.iter().any(|r| r.backend == Backend::Gpu) {

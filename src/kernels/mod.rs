@@ -153,6 +153,10 @@ pub enum KernelOption {
     Steps,
     /// `--image FILE.png`: write the result as a picture.
     Image,
+    /// `--window X0,X1,Y0,Y1`: the region of the complex plane an escape-time fractal draws.
+    Window,
+    /// `--c RE,IM`: the Julia set's constant.
+    C,
 }
 
 impl KernelOption {
@@ -162,6 +166,8 @@ impl KernelOption {
             KernelOption::MaxIter => "--max-iter",
             KernelOption::Steps => "--steps",
             KernelOption::Image => "--image",
+            KernelOption::Window => "--window",
+            KernelOption::C => "--c",
         }
     }
 }
@@ -173,6 +179,10 @@ pub struct KernelOptions {
     pub max_iter: Option<u32>,
     pub steps: Option<u32>,
     pub image: Option<PathBuf>,
+    /// `[x0, x1, y0, y1]`, checked (x0 < x1, y0 < y1, finite) when parsed.
+    pub window: Option<[f64; 4]>,
+    /// `[re, im]`, finite.
+    pub c: Option<[f64; 2]>,
 }
 
 impl KernelOptions {
@@ -187,6 +197,12 @@ impl KernelOptions {
         }
         if self.image.is_some() {
             given.push(KernelOption::Image);
+        }
+        if self.window.is_some() {
+            given.push(KernelOption::Window);
+        }
+        if self.c.is_some() {
+            given.push(KernelOption::C);
         }
         given
     }
@@ -340,6 +356,11 @@ pub trait Problem: Send {
     }
     /// The last output as a picture, for kernels that take `--image`.
     fn picture(&self) -> Option<Picture> {
+        None
+    }
+    /// A checksum of the last output that the record carries (`"checksum"`): the escape-time
+    /// kernels' sum of all counts; `None` for the others.
+    fn checksum(&self) -> Option<u64> {
         None
     }
 

@@ -110,6 +110,10 @@ pub struct Record {
     /// time the machine model predicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<super::verdict::Verdict>,
+    /// A checksum of the output (`Problem::checksum`): the escape-time kernels' sum of all
+    /// escape counts, to compare images across backends and runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<u64>,
 }
 
 /// What [`Record::from_samples`] needs besides the samples.
@@ -196,6 +200,7 @@ impl Record {
                 .map(|s| per_second(input.cost.download_bytes, s.median_s)),
             threads: input.threads,
             verdict: None,
+            checksum: None,
             cv: compute.coefficient_of_variation(),
             outliers: compute.outliers(),
             cost: input.cost,

@@ -49,6 +49,27 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../python/kernels/histogram.py"),
     ),
     // The fractals, pi, the stencil, nbody.
+    (
+        "kernels/escape.py",
+        include_str!("../../python/kernels/escape.py"),
+    ),
+    (
+        "kernels/mandelbrot.py",
+        include_str!("../../python/kernels/mandelbrot.py"),
+    ),
+    (
+        "kernels/julia.py",
+        include_str!("../../python/kernels/julia.py"),
+    ),
+    ("kernels/pi.py", include_str!("../../python/kernels/pi.py")),
+    (
+        "kernels/stencil.py",
+        include_str!("../../python/kernels/stencil.py"),
+    ),
+    (
+        "kernels/nbody.py",
+        include_str!("../../python/kernels/nbody.py"),
+    ),
     // The GIL experiment.
     ("gil.py", include_str!("../../python/gil.py")),
 ];

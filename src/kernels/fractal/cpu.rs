@@ -29,7 +29,7 @@ pub fn scalar(grid: &Grid, out: &mut [u32]) {
     for (row, line) in out.chunks_mut(grid.n).enumerate() {
         let y = grid.y(row);
         for (col, count) in line.iter_mut().enumerate() {
-            let (z, c) = grid.set.start(grid.x(col), y);
+            let (z, c) = grid.start(grid.x(col), y);
             *count = escape_count(z, c, grid.max_iter);
         }
     }
@@ -95,7 +95,7 @@ impl SimdKernel for SimdRows<'_> {
     #[inline(always)]
     fn run<S: F32Lanes>(self) {
         let grid = self.grid;
-        let (a, step) = (S::splat(grid.a), S::splat(grid.step));
+        let (a, step) = (S::splat(grid.a), S::splat(grid.step_x));
         let group = REGISTERS * S::LANES;
         for (r, line) in self.out.chunks_mut(grid.n).enumerate() {
             let y = S::splat(grid.y(self.first_row + r));
@@ -104,7 +104,7 @@ impl SimdKernel for SimdRows<'_> {
             for first in (0..grid.n).step_by(group) {
                 let points: [(S, S); REGISTERS] = std::array::from_fn(|k| {
                     // Column numbers are small integers, exact in f32, so this is the scalar
-                    // (col + a)·step lane by lane.
+                    // (col + a)·step_x lane by lane.
                     let col = S::iota().add(S::splat((first + k * S::LANES) as f32));
                     (col.add(a).mul(step), y)
                 });
@@ -114,7 +114,7 @@ impl SimdKernel for SimdRows<'_> {
                         ([(zero, zero); REGISTERS], points)
                     }
                     super::Set::Julia => {
-                        let (re, im) = super::JULIA_C;
+                        let (re, im) = grid.c;
                         (points, [(S::splat(re), S::splat(im)); REGISTERS])
                     }
                 };

@@ -1,15 +1,15 @@
 //! The GPU backend of the escape-time kernels: `shaders/fractal.wgsl`, one invocation per
 //! pixel, the n × n u32 counts bound chunk by chunk when they exceed one storage binding.
 //!
-//! There is no upload: each chunk's grid parameters sit in a small uniform written once at
+//! There is no upload: each chunk's grid parameters (and the Julia constant) sit in a small uniform written once at
 //! set-up. The compute pass runs one dispatch per chunk; the download brings back 4·n² bytes.
 
-use super::{FractalProblem, JULIA_C, Set};
+use super::{FractalProblem, Set};
 use crate::error::Result;
 use crate::gpu::{Chunk, Dispatch, GpuContext, Setup, ShaderSpec, chunks};
 use crate::kernels::GpuRun;
 
-/// The shader's `Params` uniform (32 bytes, std140-compatible: scalars only).
+/// The shader's `Params` uniform (48 bytes, std140-compatible: scalars only).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
@@ -19,9 +19,15 @@ struct Params {
     max_iter: u32,
     a: f32,
     b: f32,
-    step: f32,
+    step_x: f32,
+    step_y: f32,
+    /// The Julia constant (unused for the Mandelbrot set).
+    c_re: f32,
+    c_im: f32,
     /// Always 0: the shader XORs intermediate results with it to hide them from the compiler.
     zero: u32,
+    /// Pads the block to 16 bytes.
+    padding: u32,
 }
 
 /// One escape-time image set up on the GPU.
@@ -31,9 +37,9 @@ pub(super) fn run<'a>(
 ) -> Result<Box<dyn GpuRun + 'a>> {
     let grid = problem.grid;
     let workgroup_size = context.workgroup_size(256);
-    let (julia, (c_re, c_im)) = match grid.set {
-        Set::Mandelbrot => (0.0, (0.0, 0.0)),
-        Set::Julia => (1.0, JULIA_C),
+    let julia = match grid.set {
+        Set::Mandelbrot => 0.0,
+        Set::Julia => 1.0,
     };
     let mut setup = Setup::new(context, "fractal");
     let pipeline = setup.pipeline(
@@ -44,9 +50,6 @@ pub(super) fn run<'a>(
         )
         .constant("WORKGROUP_SIZE", workgroup_size)
         .constant("JULIA", julia)
-        // f32 → f64 is exact, and the shader converts back to the same f32.
-        .constant("C_RE", c_re)
-        .constant("C_IM", c_im)
         .trusted("one grid-stride loop, i < arrayLength(&counts)"),
     )?;
 
@@ -65,8 +68,12 @@ pub(super) fn run<'a>(
             max_iter: grid.max_iter,
             a: grid.a,
             b: grid.b,
-            step: grid.step,
+            step_x: grid.step_x,
+            step_y: grid.step_y,
+            c_re: grid.c.0,
+            c_im: grid.c.1,
             zero: 0,
+            padding: 0,
         })
         .collect();
     let dispatches = context.scoped("creating the fractal uniforms and bind groups", || {

@@ -4,7 +4,10 @@
 //! |z| > 2 or `max_iter` iterations; the pixel's value is the number of iterations done. The
 //! Mandelbrot set starts at z = 0 with c = p; the Julia set starts at z = p with a fixed c. That
 //! is the only difference, so [`Set`] picks the start and everything else ([`Grid`], the four
-//! backends in `cpu.rs` and `gpu.rs`, the shader `shaders/fractal.wgsl`) exists once.
+//! backends in `cpu.rs` and `gpu.rs`, the shader `shaders/fractal.wgsl`, the Python rungs in
+//! `python/kernels/escape.py`) exists once. `--window X0,X1,Y0,Y1` moves the grid over the
+//! plane and `--c RE,IM` sets the Julia constant; every record carries the sum of the counts
+//! as its `checksum`.
 //!
 //! Divergent, compute-bound work and rows of very different cost: the lessons of labs 2 and 3.
 //! Every backend runs the same f32 operations in the same order with no fused multiply-add (see
@@ -22,13 +25,18 @@ use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOption, KernelOptions,
     Picture, Problem, Variant, Verification,
 };
+use crate::python::{ArrayMut, Dtype, OutputSpec, PythonCall};
 use rayon::prelude::*;
 
 /// Iteration cap when `--max-iter` is not given.
 pub const DEFAULT_MAX_ITER: u32 = 256;
 
-/// The constant c of the Julia set.
+/// The constant c of the Julia set when `--c` is not given.
 pub const JULIA_C: (f32, f32) = (-0.8, 0.156);
+
+/// Gorelick & Ozsvald's Julia constant (*High Performance Python*, ch. 2): with
+/// `--window -1.8,1.8,-1.8,1.8 --max-iter 300 --size 1000` it draws the book's figure.
+pub const BOOK_JULIA_C: (f32, f32) = (-0.62772, -0.42193);
 
 /// Useful flops of one full iteration: 3 multiplies (x·x, y·y, x·y) and 5 additions or
 /// subtractions (x² + y² for the test, x² − y², + cx, xy + xy, + cy). Compares are not counted.
@@ -70,14 +78,16 @@ pub const ITERATION: &str = "x2 = x·x, y2 = y·y; escape if x2 + y2 > 4; x ← 
 /// Which escape-time set: the only thing that differs between the two kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Set {
-    /// z₀ = 0, c = the pixel's point; window x ∈ [−2.0, 0.6], y ∈ [−1.3, 1.3].
+    /// z₀ = 0, c = the pixel's point; default window x ∈ [−2.0, 0.6], y ∈ [−1.3, 1.3].
     Mandelbrot,
-    /// z₀ = the pixel's point, c = −0.8 + 0.156i; window [−1.6, 1.6]².
+    /// z₀ = the pixel's point, c fixed (default −0.8 + 0.156i, `--c`); default window
+    /// [−1.6, 1.6]².
     Julia,
 }
 
 impl Set {
-    /// The window `[x_min, x_max, y_min, y_max]` (square, so pixels are square).
+    /// The default window `[x_min, x_max, y_min, y_max]` (square, so pixels are square);
+    /// `--window` replaces it.
     pub fn window(self) -> [f64; 4] {
         match self {
             Set::Mandelbrot => [-2.0, 0.6, -1.3, 1.3],
@@ -85,21 +95,22 @@ impl Set {
         }
     }
 
-    /// `(z₀, c)` for the pixel at point `(x, y)`.
-    #[inline(always)]
-    pub fn start(self, x: f32, y: f32) -> ((f32, f32), (f32, f32)) {
+    /// Its name, as the kernel's.
+    pub fn name(self) -> &'static str {
         match self {
-            Set::Mandelbrot => ((0.0, 0.0), (x, y)),
-            Set::Julia => ((x, y), JULIA_C),
+            Set::Mandelbrot => "mandelbrot",
+            Set::Julia => "julia",
         }
     }
 }
 
-/// One image: the set, the grid of n × n pixel centres over its window, and the cap.
+/// One image: the set, the grid of n × n pixel centres over its window, the Julia constant and
+/// the cap.
 ///
-/// Column `col` lies at x = (col + a)·step and row `row` at y = (b − row)·step (row 0 at the
-/// top). `a`, `b` and `step` are rounded to f32 once, here; every backend, the shader included,
-/// computes the coordinates from them with the same two f32 operations.
+/// Column `col` lies at x = (col + a)·step_x and row `row` at y = (b − row)·step_y (row 0 at
+/// the top). `a`, `b` and the steps are rounded to f32 once, here; every backend, the shader
+/// included, computes the coordinates from them with the same two f32 operations. The image is
+/// always n × n: a window that is not square makes pixels that are not square.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grid {
     /// Which set.
@@ -108,39 +119,62 @@ pub struct Grid {
     pub n: usize,
     /// Iteration cap; the count of a point that never escapes.
     pub max_iter: u32,
-    /// Column offset: x_min / step + ½ (pixel centres).
+    /// Column offset: x_min / step_x + ½ (pixel centres).
     pub a: f32,
-    /// Row offset: y_max / step − ½.
+    /// Row offset: y_max / step_y − ½.
     pub b: f32,
-    /// Width (and height) of one pixel.
-    pub step: f32,
+    /// Width of one pixel.
+    pub step_x: f32,
+    /// Height of one pixel.
+    pub step_y: f32,
+    /// The Julia set's constant c (unused by the Mandelbrot set, whose c is the pixel).
+    pub c: (f32, f32),
 }
 
 impl Grid {
-    /// The grid of `set` at `n` pixels per side (n ≥ 1) with cap `max_iter`.
+    /// The grid of `set` at `n` pixels per side (n ≥ 1) with cap `max_iter`, over the set's
+    /// default window, with the default Julia constant.
     pub fn new(set: Set, n: usize, max_iter: u32) -> Grid {
-        let [x_min, x_max, _, y_max] = set.window();
-        let step = (x_max - x_min) / n.max(1) as f64;
+        Grid::over(set, n, max_iter, set.window(), JULIA_C)
+    }
+
+    /// The grid over `window` = `[x_min, x_max, y_min, y_max]` (x_min < x_max, y_min < y_max,
+    /// finite: see [`parse_window`]) with Julia constant `c`.
+    pub fn over(set: Set, n: usize, max_iter: u32, window: [f64; 4], c: (f32, f32)) -> Grid {
+        let [x_min, x_max, y_min, y_max] = window;
+        let step_x = (x_max - x_min) / n.max(1) as f64;
+        let step_y = (y_max - y_min) / n.max(1) as f64;
         Grid {
             set,
             n: n.max(1),
             max_iter,
-            a: (x_min / step + 0.5) as f32,
-            b: (y_max / step - 0.5) as f32,
-            step: step as f32,
+            a: (x_min / step_x + 0.5) as f32,
+            b: (y_max / step_y - 0.5) as f32,
+            step_x: step_x as f32,
+            step_y: step_y as f32,
+            c,
         }
     }
 
     /// x of column `col`'s centre.
     #[inline(always)]
     pub fn x(&self, col: usize) -> f32 {
-        (col as f32 + self.a) * self.step
+        (col as f32 + self.a) * self.step_x
     }
 
     /// y of row `row`'s centre.
     #[inline(always)]
     pub fn y(&self, row: usize) -> f32 {
-        (self.b - row as f32) * self.step
+        (self.b - row as f32) * self.step_y
+    }
+
+    /// `(z₀, c)` for the pixel at point `(x, y)`.
+    #[inline(always)]
+    pub fn start(&self, x: f32, y: f32) -> ((f32, f32), (f32, f32)) {
+        match self.set {
+            Set::Mandelbrot => ((0.0, 0.0), (x, y)),
+            Set::Julia => ((x, y), self.c),
+        }
     }
 
     /// Pixels in the image (saturating: a size whose n² overflows fails at allocation instead
@@ -167,6 +201,61 @@ pub fn reference_count(z: (f32, f32), c: (f32, f32), max_iter: u32) -> u32 {
     max_iter
 }
 
+/// The same iteration as [`reference_count`] in f64, operation for operation: the reference of
+/// the pure-Python rung, which computes in Python floats (f64) and whose counts differ from the
+/// f32 ones at boundary points.
+pub fn reference_count_f64(z: (f64, f64), c: (f64, f64), max_iter: u32) -> u32 {
+    let (mut re, mut im) = z;
+    for done in 0..max_iter {
+        let re_squared = re * re;
+        let im_squared = im * im;
+        if re_squared + im_squared > 4.0 {
+            return done;
+        }
+        let product = re * im;
+        re = re_squared - im_squared + c.0;
+        im = product + product + c.1;
+    }
+    max_iter
+}
+
+/// Parses `--c RE,IM`: two finite numbers (finite as f32, the precision the kernels use).
+pub fn parse_c(text: &str) -> std::result::Result<[f64; 2], String> {
+    let values = parse_numbers(text, 2, "RE,IM")?;
+    Ok([values[0], values[1]])
+}
+
+/// Parses `--window X0,X1,Y0,Y1`: four finite numbers with X0 < X1 and Y0 < Y1 (in f32, the
+/// precision the kernels use).
+pub fn parse_window(text: &str) -> std::result::Result<[f64; 4], String> {
+    let v = parse_numbers(text, 4, "X0,X1,Y0,Y1")?;
+    if (v[0] as f32) >= (v[1] as f32) || (v[2] as f32) >= (v[3] as f32) {
+        return Err(format!(
+            "the window needs X0 < X1 and Y0 < Y1, got x from {} to {} and y from {} to {}",
+            v[0], v[1], v[2], v[3]
+        ));
+    }
+    Ok([v[0], v[1], v[2], v[3]])
+}
+
+/// `count` comma-separated numbers, each finite in f32.
+fn parse_numbers(text: &str, count: usize, shape: &str) -> std::result::Result<Vec<f64>, String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    if parts.len() != count {
+        return Err(format!(
+            "expected {shape} ({count} comma-separated numbers)"
+        ));
+    }
+    parts
+        .iter()
+        .map(|part| match part.parse::<f64>() {
+            Ok(value) if (value as f32).is_finite() => Ok(value),
+            Ok(_) => Err(format!("{part} is not a finite f32 number")),
+            Err(_) => Err(format!("'{part}' is not a number (expected {shape})")),
+        })
+        .collect()
+}
+
 const SIZE_MEANING: &str = "n = pixels per side of an n × n image (n² pixels, one u32 count each). \
     Default 1024; e.g. --size 2048 for the performance figures";
 
@@ -176,7 +265,7 @@ const COST_MODEL: CostModel = CostModel {
             pixels (data-dependent: counted once the reference is computed in prepare). One \
             iteration = 3 mul + 5 add/sub; an escaping pixel's last test = 2 mul + 1 add; \
             compares not counted; work of idle SIMD lanes and GPU threads not counted",
-    upload_bytes: "0 (window and cap go in a 32-byte uniform per chunk, written at set-up)",
+    upload_bytes: "0 (window, c and cap go in a 48-byte uniform per chunk, written at set-up)",
     download_bytes: "4·n²",
 };
 
@@ -194,12 +283,16 @@ pub const VERIFICATION: &str = "counts equal to the reference (an independent pl
     rounds differently (one ulp sends a point near the boundary onto another orbit, which may \
     escape much earlier or later); a compiler that reorders the iteration fails (without the \
     barriers lavapipe changed 0.2% of Mandelbrot and 1% of Julia pixels). An f64 reference would \
-    differ from every f32 backend at boundary points, so it is not the reference";
+    differ from every f32 backend at boundary points, so it is not the reference. The Python rungs: \
+    numpy and numba iterate in f32 in the same order (no FMA, no fastmath) and are checked against \
+    the f32 reference; pure Python iterates in Python floats (f64), so its counts are checked, with \
+    the same allowances, against a second reference computed in Rust in f64 with the same \
+    operations in the same order from the same f32 grid values";
 
 const MANDELBROT_INFO: KernelInfo = KernelInfo {
     name: "mandelbrot",
     summary: "escape-time counts of z ← z² + c from z = 0, c = pixel, over x ∈ [−2, 0.6], \
-              y ∈ [−1.3, 1.3]; compute-bound and divergent",
+              y ∈ [−1.3, 1.3] (--window X0,X1,Y0,Y1); compute-bound and divergent",
     reference: "the escape-time loop of Gorelick & Ozsvald, High Performance Python, ch. 2 and 7 \
                 (there the Julia set); Mandelbrot set",
     size_meaning: SIZE_MEANING,
@@ -210,8 +303,9 @@ const MANDELBROT_INFO: KernelInfo = KernelInfo {
 
 const JULIA_INFO: KernelInfo = KernelInfo {
     name: "julia",
-    summary: "escape-time counts of z ← z² + c from z = pixel, c = −0.8 + 0.156i, over \
-              [−1.6, 1.6]²; compute-bound and divergent",
+    summary: "escape-time counts of z ← z² + c from z = pixel, c = −0.8 + 0.156i (--c RE,IM), \
+              over [−1.6, 1.6]² (--window X0,X1,Y0,Y1); the book's figure: --c=-0.62772,-0.42193 \
+              --window=-1.8,1.8,-1.8,1.8 --max-iter 300 --size 1000; compute-bound and divergent",
     reference: "Gorelick & Ozsvald, High Performance Python, ch. 2 (profiling the Julia set) and \
                 ch. 7 (compiling it)",
     size_meaning: SIZE_MEANING,
@@ -296,7 +390,19 @@ impl Kernel for Fractal {
     }
 
     fn options(&self) -> &'static [KernelOption] {
-        &[KernelOption::MaxIter, KernelOption::Image]
+        match self.0 {
+            Set::Mandelbrot => &[
+                KernelOption::MaxIter,
+                KernelOption::Window,
+                KernelOption::Image,
+            ],
+            Set::Julia => &[
+                KernelOption::MaxIter,
+                KernelOption::Window,
+                KernelOption::C,
+                KernelOption::Image,
+            ],
+        }
     }
 
     fn check_gpu(&self, _n: u64, options: &KernelOptions, gpu: &GpuContext) -> Result<()> {
@@ -310,7 +416,11 @@ impl Kernel for Fractal {
 
     fn prepare(&self, n: usize, _seed: u64, options: &KernelOptions) -> Box<dyn Problem> {
         let max_iter = options.max_iter.unwrap_or(DEFAULT_MAX_ITER);
-        Box::new(FractalProblem::new(Grid::new(self.0, n, max_iter)))
+        let window = options.window.unwrap_or(self.0.window());
+        let c = options.c.map_or(JULIA_C, |[re, im]| (re as f32, im as f32));
+        Box::new(FractalProblem::new(Grid::over(
+            self.0, n, max_iter, window, c,
+        )))
     }
 }
 
@@ -323,6 +433,11 @@ pub struct FractalProblem {
     iterations: u64,
     /// Pixels of the reference that escaped (count < max_iter).
     escaped: u64,
+    /// The f64 reference of the pure-Python rung, made the first time that rung runs.
+    reference_f64: Option<Vec<u32>>,
+    /// True while the output came from the pure-Python rung: it is checked against
+    /// `reference_f64`.
+    check_f64: bool,
 }
 
 /// Written into the output by `clear_output`: larger than any count (max_iter ≤ 10^6).
@@ -340,7 +455,7 @@ impl FractalProblem {
             .for_each(|(row, line)| {
                 let y = grid.y(row);
                 for (col, count) in line.iter_mut().enumerate() {
-                    let (z, c) = grid.set.start(grid.x(col), y);
+                    let (z, c) = grid.start(grid.x(col), y);
                     *count = reference_count(z, c, grid.max_iter);
                 }
             });
@@ -354,7 +469,35 @@ impl FractalProblem {
             reference,
             iterations,
             escaped,
+            reference_f64: None,
+            check_f64: false,
         }
+    }
+
+    /// The counts of [`reference_count_f64`] over the same grid: the coordinates from the same
+    /// f32 `a`, `b` and steps, widened, with the two operations of [`Grid::x`] and [`Grid::y`]
+    /// in f64 (as the pure-Python rung computes them), and c widened from f32.
+    pub fn reference_f64(grid: &Grid) -> Vec<u32> {
+        let n = grid.n;
+        let (a, b) = (grid.a as f64, grid.b as f64);
+        let (step_x, step_y) = (grid.step_x as f64, grid.step_y as f64);
+        let julia_c = (grid.c.0 as f64, grid.c.1 as f64);
+        let mut reference = vec![0u32; grid.pixels()];
+        reference
+            .par_chunks_mut(n)
+            .enumerate()
+            .for_each(|(row, line)| {
+                let y = (b - row as f64) * step_y;
+                for (col, count) in line.iter_mut().enumerate() {
+                    let x = (col as f64 + a) * step_x;
+                    let (z, c) = match grid.set {
+                        Set::Mandelbrot => ((0.0, 0.0), (x, y)),
+                        Set::Julia => ((x, y), julia_c),
+                    };
+                    *count = reference_count_f64(z, c, grid.max_iter);
+                }
+            });
+        reference
     }
 
     /// The image's grid.
@@ -397,6 +540,7 @@ impl Problem for FractalProblem {
     }
 
     fn run_loop(&mut self, form: CpuLoop, variant: Option<&'static Variant>) {
+        self.check_f64 = false;
         let (grid, out) = (&self.grid, &mut self.output[..]);
         match form {
             CpuLoop::Scalar => cpu::scalar(grid, out),
@@ -411,11 +555,54 @@ impl Problem for FractalProblem {
         context: &'a GpuContext,
         _variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
+        self.check_f64 = false;
         gpu::run(self, context)
     }
 
     fn verify(&self) -> Verification {
-        check_counts(&self.output, &self.reference, self.grid.n)
+        let reference = match (self.check_f64, &self.reference_f64) {
+            (true, Some(reference)) => reference,
+            _ => &self.reference,
+        };
+        check_counts(&self.output, reference, self.grid.n)
+    }
+
+    fn checksum(&self) -> Option<u64> {
+        Some(self.output.par_iter().map(|&count| count as u64).sum())
+    }
+
+    /// The grid as numbers (the f32 values widened to f64, which JSON carries exactly), so that
+    /// every rung computes the pixel coordinates as [`Grid::x`] and [`Grid::y`] do; no inputs.
+    fn python_call(&self) -> PythonCall<'_> {
+        let grid = &self.grid;
+        PythonCall {
+            params: serde_json::json!({
+                "set": grid.set.name(),
+                "n": grid.n,
+                "max_iter": grid.max_iter,
+                "a": grid.a as f64,
+                "b": grid.b as f64,
+                "step_x": grid.step_x as f64,
+                "step_y": grid.step_y as f64,
+                "c": [grid.c.0 as f64, grid.c.1 as f64],
+            }),
+            inputs: Vec::new(),
+            outputs: vec![OutputSpec::new("counts", &[grid.n, grid.n], Dtype::Uint32)],
+        }
+    }
+
+    /// numpy and numba iterate in f32 like the compiled backends: the f32 reference. Pure
+    /// Python iterates in f64: the f64 reference (made here, once, outside every timed call).
+    fn python_outputs(
+        &mut self,
+        rung: Backend,
+        _variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        self.check_f64 = rung == Backend::Python;
+        if self.check_f64 && self.reference_f64.is_none() {
+            self.reference_f64 = Some(FractalProblem::reference_f64(&self.grid));
+        }
+        vec![ArrayMut::Uint32(&mut self.output)]
     }
 
     fn clear_output(&mut self) {

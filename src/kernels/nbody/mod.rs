@@ -14,7 +14,7 @@
 mod cpu;
 mod gpu;
 
-use crate::backend::CpuLoop;
+use crate::backend::{Backend, CpuLoop};
 use crate::cpu::AlignedVec;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -25,6 +25,7 @@ use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem, Variant,
     Verification,
 };
+use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 
 pub use cpu::{Bodies, rayon, reference, scalar, simd};
 
@@ -292,5 +293,48 @@ impl Problem for NBodyProblem {
 
     fn clear_output(&mut self) {
         self.output.fill(f32::NAN);
+    }
+
+    /// The seven arrays of the bodies; ε² and dt as the f32 values widened (as the reference
+    /// uses them).
+    fn python_call(&self) -> PythonCall<'_> {
+        let n = self.n;
+        let arrays: [(&'static str, &[f32]); 7] = [
+            ("x", &self.x),
+            ("y", &self.y),
+            ("z", &self.z),
+            ("m", &self.m),
+            ("vx", &self.vx),
+            ("vy", &self.vy),
+            ("vz", &self.vz),
+        ];
+        PythonCall {
+            params: serde_json::json!({
+                "softening_squared": SOFTENING_SQUARED as f64,
+                "dt": DT as f64,
+            }),
+            inputs: arrays
+                .into_iter()
+                .map(|(name, values)| Input {
+                    name,
+                    shape: vec![n],
+                    data: ArrayRef::Float32(values),
+                })
+                .collect(),
+            outputs: vec![OutputSpec::new("bodies", &[2, n, 4], Dtype::Float32)],
+        }
+    }
+
+    /// The same check for every rung. numpy and numba compute in f32: numba in the scalar
+    /// loop's order, numpy with NumPy's pairwise sums over j, whose error is below the bound's
+    /// (it holds for any order of the n terms). Pure Python computes in f64 in the reference's
+    /// order and rounds each value to f32 once: at most 2^-24 relative, below the two roundings
+    /// the bound allows for each updated velocity and position.
+    fn python_outputs(
+        &mut self,
+        _rung: Backend,
+        _variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        vec![ArrayMut::Float32(&mut self.output)]
     }
 }

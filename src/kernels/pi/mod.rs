@@ -10,13 +10,14 @@
 pub mod cpu;
 mod gpu;
 
-use crate::backend::CpuLoop;
+use crate::backend::{Backend, CpuLoop};
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOptions, Problem, Variant,
     Verification,
 };
+use crate::python::{ArrayMut, Dtype, OutputSpec, PythonCall};
 use std::f64::consts::PI;
 
 /// The Monte Carlo π kernel.
@@ -200,5 +201,75 @@ impl Problem for PiProblem {
 
     fn clear_output(&mut self) {
         self.count = POISON;
+    }
+
+    /// No inputs: n and the seed's key, from which every rung makes the same points.
+    fn python_call(&self) -> PythonCall<'_> {
+        PythonCall {
+            params: serde_json::json!({ "n": self.n, "seed_key": self.seed_key }),
+            inputs: Vec::new(),
+            // The 64-bit count as two u32 words, low then high (little-endian, as it lies in
+            // memory).
+            outputs: vec![OutputSpec::new("count", &[2], Dtype::Uint32)],
+        }
+    }
+
+    /// Every rung reproduces the generator exactly in integers (pure Python with 32-bit masks,
+    /// NumPy and Numba in uint64), so the check is the same exact one as for every backend.
+    fn python_outputs(
+        &mut self,
+        _rung: Backend,
+        _variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        let words: &mut [u32] = bytemuck::cast_slice_mut(std::slice::from_mut(&mut self.count));
+        vec![ArrayMut::Uint32(words)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpu::{block_key, lowbias32, sample_hits, seed_key};
+
+    /// The values python/tests/test_pi.py checks the Python rungs' generator against.
+    #[test]
+    fn the_python_rungs_generator_values() {
+        let hashes = [
+            (0, 0),
+            (1, 1753845952),
+            (42, 388445122),
+            (0xdead_beef, 3861431939),
+            (u32::MAX, 1734902346),
+        ];
+        for (x, h) in hashes {
+            assert_eq!(lowbias32(x), h);
+        }
+        for (seed, key) in [
+            (0, 2926543089),
+            (1, 2692512407),
+            (42, 3084001500),
+            ((1 << 40) | 7, 2937272898),
+        ] {
+            assert_eq!(seed_key(seed), key);
+        }
+        let key = seed_key(42);
+        for (block, value) in [(0, 3055533749), (1, 1307432647), (255, 1800554968)] {
+            assert_eq!(block_key(key, block), value);
+        }
+        for (index, hit) in [
+            (0, true),
+            (1, true),
+            (2, false),
+            (3, false),
+            ((1 << 32) + 5, false),
+            ((1 << 39) + 12345, true),
+        ] {
+            assert_eq!(sample_hits(index, key), hit);
+        }
+        let count = |range: std::ops::Range<u64>, key| {
+            range.filter(|&i| sample_hits(i, key)).count() as u64
+        };
+        assert_eq!(count(0..1000, seed_key(42)), 782);
+        assert_eq!(count(0..100_001, seed_key(7)), 78277);
+        assert_eq!(count((1 << 32) - 500..(1 << 32) + 500, key), 779);
     }
 }

@@ -26,6 +26,7 @@ use crate::kernels::{
     Cost, CostModel, Footprint, GpuRun, Items, Kernel, KernelInfo, KernelOption, KernelOptions,
     Picture, Problem, Variant, Verification,
 };
+use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 
 pub use cpu::{rayon, reference, scalar, simd, step_rows_parallel};
 pub(crate) use gpu::step_pipeline;
@@ -310,6 +311,36 @@ impl Problem for StencilProblem {
 
     fn clear_output(&mut self) {
         self.output.fill(f32::NAN);
+    }
+
+    /// The initial field (n × n) and the steps; D as the f32 value widened, as the reference
+    /// uses it.
+    fn python_call(&self) -> PythonCall<'_> {
+        PythonCall {
+            params: serde_json::json!({
+                "n": self.n,
+                "steps": self.steps,
+                "diffusion": DIFFUSION as f64,
+            }),
+            inputs: vec![Input {
+                name: "u",
+                shape: vec![self.n, self.n],
+                data: ArrayRef::Float32(&self.initial),
+            }],
+            outputs: vec![OutputSpec::new("u", &[self.n, self.n], Dtype::Float32)],
+        }
+    }
+
+    /// The same check for every rung. numpy and numba step in f32 (in their own order of the
+    /// additions, which the bound does not depend on: it counts every rounding of a step).
+    /// Pure Python steps in f64 like the reference and rounds to f32 once at the end: at most
+    /// 2^-24·max|u0| (a step never grows the max norm), within the f32 bound for any steps ≥ 1.
+    fn python_outputs(
+        &mut self,
+        _rung: Backend,
+        _variant: Option<&'static Variant>,
+    ) -> Vec<ArrayMut<'_>> {
+        vec![ArrayMut::Float32(&mut self.output)]
     }
 
     fn picture(&self) -> Option<Picture> {

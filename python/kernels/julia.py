@@ -1,0 +1,10 @@
+"""The Julia set on the Python rungs (hpclab's src/kernels/fractal/mod.rs, Set::Julia).
+
+The iteration, the grid and the three rungs are escape.py's, shared with the other escape-time
+kernel exactly as hpclab shares one body between mandelbrot and julia; hpclab's params say which
+set ("set": "julia").
+"""
+
+from .escape import RUNGS
+
+__all__ = ["RUNGS"]
