@@ -18,117 +18,16 @@ with the kernel's own check.
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from kernels import escape
+
 MODES = ("threads-python", "processes-python", "threads-numpy", "threads-numba")
-
-
-def coordinates(params):
-    """Pixel-centre coordinates as Grid::x and Grid::y compute them, in f64 from the f32 a, b, step."""
-    n, a, b, step = params["n"], params["a"], params["b"], params["step"]
-    xs = [(col + a) * step for col in range(n)]
-    ys = [(b - row) * step for row in range(n)]
-    return xs, ys
-
-
-def escape_count(x, y, cx, cy, max_iter):
-    for count in range(max_iter):
-        x2 = x * x
-        y2 = y * y
-        if x2 + y2 > 4.0:
-            return count
-        xy = x * y
-        x = x2 - y2 + cx
-        y = xy + xy + cy
-    return max_iter
-
-
-def python_rows(params, rows):
-    """Escape counts of `rows` in pure Python: a list of (row, counts)."""
-    xs, ys = coordinates(params)
-    max_iter = params["max_iter"]
-    julia = params["set"] == "julia"
-    cx, cy = params["c"]
-    done = []
-    for row in rows:
-        y = ys[row]
-        if julia:
-            counts = [escape_count(x, y, cx, cy, max_iter) for x in xs]
-        else:
-            counts = [escape_count(0.0, 0.0, x, y, max_iter) for x in xs]
-        done.append((row, counts))
-    return done
 
 
 def timed_python_rows(params, worker, workers):
     """One process's share, with the seconds it computed (for the overhead of the others)."""
     start = time.perf_counter()
-    rows = python_rows(params, range(worker, params["n"], workers))
+    rows = escape.python_rows(params, range(worker, params["n"], workers))
     return rows, time.perf_counter() - start
-
-
-def numpy_rows(np, params, rows):
-    """Escape counts of `rows` as a float32 NumPy computation: an array of len(rows) × n counts."""
-    f32 = np.float32
-    n = params["n"]
-    cols = np.arange(n, dtype=f32)
-    xs = (cols + f32(params["a"])) * f32(params["step"])
-    ys = (f32(params["b"]) - np.asarray(rows, dtype=f32)) * f32(params["step"])
-    px, py = np.meshgrid(xs, ys)
-    if params["set"] == "julia":
-        x, y = px.copy(), py.copy()
-        cx, cy = f32(params["c"][0]), f32(params["c"][1])
-    else:
-        x, y = np.zeros_like(px), np.zeros_like(py)
-        cx, cy = px, py
-    counts = np.full(px.shape, params["max_iter"], dtype=np.uint32)
-    active = np.ones(px.shape, dtype=bool)
-    for count in range(params["max_iter"]):
-        x2 = x * x
-        y2 = y * y
-        escaped = active & (x2 + y2 > f32(4.0))
-        counts[escaped] = count
-        active &= ~escaped
-        if not active.any():
-            break
-        xy = x * y
-        # Escaped points keep their values (frozen), so they never overflow.
-        x = np.where(active, x2 - y2 + cx, x)
-        y = np.where(active, xy + xy + cy, y)
-    return counts
-
-
-_NUMBA_ROWS = []
-
-
-def numba_rows():
-    """The rows' loop compiled by Numba with nogil=True (once per process)."""
-    if not _NUMBA_ROWS:
-        import numba
-        import numpy as np
-
-        @numba.njit(nogil=True)
-        def rows_nogil(out, first, stride, n, a, b, step, julia, cx, cy, max_iter):
-            for row in range(first, n, stride):
-                y0 = (b - np.float32(row)) * step
-                for col in range(n):
-                    x0 = (np.float32(col) + a) * step
-                    if julia:
-                        x, y, ccx, ccy = x0, y0, cx, cy
-                    else:
-                        x, y, ccx, ccy = np.float32(0.0), np.float32(0.0), x0, y0
-                    count = max_iter
-                    for done in range(max_iter):
-                        x2 = x * x
-                        y2 = y * y
-                        if x2 + y2 > np.float32(4.0):
-                            count = done
-                            break
-                        xy = x * y
-                        x = x2 - y2 + ccx
-                        y = xy + xy + ccy
-                    out[row, col] = count
-
-        _NUMBA_ROWS.append(rows_nogil)
-    return _NUMBA_ROWS[0]
 
 
 class GilRun:
@@ -155,15 +54,12 @@ class GilRun:
             importlib.import_module("numba")
             self.imports_s.append(["numba", time.perf_counter() - start])
             start = time.perf_counter()
-            out = self.np.zeros((1, 1), dtype=self.np.uint32)
-            self.call_numba(out, 0, 1, 1)
+            self.numba_rows = escape.compiled_rows(parallel=False, nogil=True)
+            self.numba_arguments = escape.numba_arguments(self.np, self.params)
+            # The first call compiles: one row, outside every sample.
+            first = self.np.zeros((self.params["n"], self.params["n"]), dtype=self.np.uint32)
+            self.numba_rows(first, 0, self.params["n"], *self.numba_arguments)
             self.first_call_s = time.perf_counter() - start
-
-    def call_numba(self, out, first, stride, n):
-        f32 = self.np.float32
-        p = self.params
-        numba_rows()(out, first, stride, n, f32(p["a"]), f32(p["b"]), f32(p["step"]),
-                     p["set"] == "julia", f32(p["c"][0]), f32(p["c"][1]), p["max_iter"])
 
     def sample(self, workers):
         """Runs the image on `workers` workers; returns (image as a flat list or array, timings)."""
@@ -195,7 +91,8 @@ class GilRun:
             start = time.perf_counter()
             with ThreadPoolExecutor(workers) as pool:
                 shares = list(pool.map(
-                    lambda w: python_rows(self.params, range(w, n, workers)), range(workers)
+                    lambda w: escape.python_rows(self.params, range(w, n, workers)),
+                    range(workers),
                 ))
             seconds = time.perf_counter() - start
             image = [None] * n
@@ -209,10 +106,10 @@ class GilRun:
             def share(w):
                 rows = list(range(w, n, workers))
                 if rows:
-                    image[w::workers] = numpy_rows(np, self.params, rows)
+                    image[w::workers] = escape.numpy_rows(np, self.params, rows)
         else:
             def share(w):
-                self.call_numba(image, w, workers, n)
+                self.numba_rows(image, w, workers, *self.numba_arguments)
         start = time.perf_counter()
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(share, range(workers)))
