@@ -309,7 +309,10 @@ fn user_mistakes_get_one_line_and_exit_code_2() {
         &["run", "triad", "--max-iter", "50"],
         "--max-iter does not apply",
     );
-    assert_usage_error(&["run", "triad", "--variant", "tiled"], "no variants");
+    assert_usage_error(
+        &["run", "triad", "--variant", "tiled"],
+        "triad has no variant 'tiled'; it has numba: serial, parallel",
+    );
     assert_usage_error(
         &["run", "triad", "--backend", "library"],
         "no 'library' backend",
