@@ -96,7 +96,7 @@ pub struct OutputSpec {
 }
 
 /// What a problem hands the Python worker: parameters (JSON), inputs, and the outputs it expects
-/// back, in the order [`crate::kernels::Problem::python_outputs`] lends them.
+/// back, in the order the problem's `python_outputs` lends them.
 pub struct PythonCall<'a> {
     pub params: serde_json::Value,
     pub inputs: Vec<Input<'a>>,
