@@ -405,7 +405,7 @@ pub struct ScalingArgs {
 /// Arguments of `hpclab gil`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  hpclab gil\n  hpclab gil julia --workers 1..4 --size 400 --plot gil.svg",
+    after_help = "Examples:\n  hpclab gil\n  hpclab gil julia --workers 1..4 --plot gil.svg",
     mut_arg(
         "runs",
         default_and_help("3", "Samples kept per mode and worker count")
@@ -416,8 +416,10 @@ pub struct GilArgs {
     /// The escape-time kernel whose rows the workers share: julia or mandelbrot.
     #[arg(default_value = "julia")]
     pub kernel: String,
-    /// Pixels per side of the image (pure Python takes seconds per 100 000 pixels).
-    #[arg(long, short = 'n', value_parser = parse_size, default_value = "400")]
+    /// Pixels per side of the image. Large enough that NumPy's and Numba's threads spend their
+    /// time inside the library (a small image leaves NumPy's threads waiting on the GIL between
+    /// operations); pure Python takes about a second per run at the default.
+    #[arg(long, short = 'n', value_parser = parse_size, default_value = "800")]
     pub size: u64,
     /// Worker counts: A..B (every count from A to B), a comma list (1,2,4), or N (1..N).
     /// Default: 1 to the number of cores.

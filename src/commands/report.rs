@@ -90,7 +90,7 @@ pub const SUITE: [(&str, &str, &str); 18] = [
     (
         "gil",
         "Python threads, processes and the GIL",
-        "hpclab gil julia --size 300 --runs 3",
+        "hpclab gil julia --runs 3",
     ),
     (
         "roofline",
