@@ -338,25 +338,32 @@ impl Document for GilDocument {
             })
             .collect();
         for not_run in &self.not_run {
-            let mut row = vec![not_run.implementation.clone(), "not run (see below)".into()];
+            let mut row = vec![
+                not_run.implementation.clone(),
+                String::new(),
+                "not run".into(),
+            ];
             row.resize(9, String::new());
             rows.push(row);
         }
-        vec![Rows::new(
-            &[
-                "mode",
-                "workers",
-                "time",
-                "min – max",
-                "speed-up",
-                "efficiency",
-                "pool start",
-                "pickling etc.",
-                "check",
-            ],
-            rows,
-            vec![1, 2, 4, 5, 6, 7],
-        )]
+        vec![
+            Rows::new(
+                &[
+                    "mode",
+                    "workers",
+                    "time",
+                    "min – max",
+                    "speed-up",
+                    "efficiency",
+                    "pool start",
+                    "pickling etc.",
+                    "check",
+                ],
+                rows,
+                vec![1, 2, 4, 5, 6, 7],
+            )
+            .droppable(&["min – max", "efficiency", "pickling etc.", "pool start"]),
+        ]
     }
 
     fn footer(&self) -> Vec<String> {

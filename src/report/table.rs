@@ -101,6 +101,9 @@ const MIN_WIDTH: u16 = 40;
 /// The longest word a fitted table keeps whole; a longer one (a path, a formula) may break.
 const LONGEST_UNBROKEN_WORD: usize = 24;
 
+/// The spaces comfy-table puts around every cell's text.
+const CELL_PADDING: u16 = 2;
+
 /// Renders rows as a terminal table fitted to `width`: the droppable columns go first, in their
 /// order, until the table fits; then text cells wrap (a number's cell never does). A line under
 /// the table names what was left out.
@@ -164,7 +167,11 @@ fn table_text(rows: &Rows, width: Option<u16>) -> String {
             if rows.numeric.contains(&index) {
                 column.set_cell_alignment(CellAlignment::Right);
             }
-            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(narrowest)));
+            // comfy-table's widths include the cell's padding (its default, one space each
+            // side, as `fits` counts in `render_terminal`).
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+                narrowest + CELL_PADDING,
+            )));
         }
     }
     table.to_string()
