@@ -12,13 +12,16 @@ pub use with_mpi::execute;
 mod with_mpi {
     use super::{MpiArgs, Outcome, Result};
     use crate::cli::{
-        MpiCollectivesArgs, MpiCommand, MpiPingpongArgs, MpiStartupArgs, MpiStencilArgs,
+        MpiCollectivesArgs, MpiCommand, MpiFarmArgs, MpiPingpongArgs, MpiSpawnArgs, MpiStartupArgs,
+        MpiStencilArgs,
     };
     use crate::distributed::mpi::Session;
     use crate::distributed::timeloop::Schedule;
     use crate::error::Error;
     use crate::experiments::mpi::collectives::{self, CollectivesConfig};
+    use crate::experiments::mpi::farm::{self, FarmConfig, Workers};
     use crate::experiments::mpi::pingpong::{self, PingpongConfig};
+    use crate::experiments::mpi::spawn::{self, SpawnConfig};
     use crate::experiments::mpi::startup::{self, StartupConfig};
     use crate::experiments::mpi::stencil::{self, StencilConfig};
     use crate::measure::MeasureOptions;
@@ -26,15 +29,25 @@ mod with_mpi {
 
     /// Runs an MPI experiment on this rank.
     pub fn execute(args: &MpiArgs, command_line: String) -> Result<Outcome> {
-        // Only the stencil runs threads (rayon) beside the communicating one.
-        let threads = matches!(args.command, MpiCommand::Stencil(_));
-        let session = Session::start(threads)?;
+        // The stencil and the farm's workers run threads (rayon) beside the communicating one.
+        let threads = matches!(args.command, MpiCommand::Stencil(_) | MpiCommand::Farm(_));
+        // Those that spawn their workers may run as one process no launcher started.
+        let alone_allowed = match &args.command {
+            MpiCommand::Spawn(_) => true,
+            MpiCommand::Farm(farm) => !farm.ranks,
+            _ => false,
+        };
+        let session = Session::start(threads, alone_allowed)?;
         let result = experiment(&session, &args.command, command_line);
         // Say what went wrong before MPI_Finalize (dropping the session), which every rank
         // reaches together: a rank that exits first would let mpirun end the job before the
         // line is out.
         let result = result.map_err(|error| {
-            if !matches!(error, Error::OtherRank { .. }) {
+            if matches!(error, Error::OtherRank { .. }) {
+                // mpirun ends the job with SIGTERM when the reporting rank exits first: this
+                // rank has nothing to add then.
+                crate::files::quiet_on_signal();
+            } else {
                 crate::error::say(&error.to_string());
             }
             Error::OtherRank {
@@ -72,6 +85,16 @@ mod with_mpi {
             MpiCommand::Startup(args) => {
                 let config = startup_config(args);
                 let document = startup::measure(session, &config, command_line)?;
+                publish_on_root(document, &config.destination)
+            }
+            MpiCommand::Spawn(args) => {
+                let config = spawn_config(args);
+                let document = spawn::measure(session, &config, command_line)?;
+                publish_on_root(document, &config.destination)
+            }
+            MpiCommand::Farm(args) => {
+                let config = farm_config(args);
+                let document = farm::measure(session, &config, command_line)?;
                 publish_on_root(document, &config.destination)
             }
         }
@@ -127,6 +150,33 @@ mod with_mpi {
             gpu: args.gpu.request()?,
             destination: args.out.destination(),
         })
+    }
+
+    fn spawn_config(args: &MpiSpawnArgs) -> SpawnConfig {
+        SpawnConfig {
+            workers: args.workers.iter().map(|&k| k as usize).collect(),
+            sampling: args.sampling.options(),
+            compare_with_mpirun: !args.no_mpirun,
+            destination: args.out.destination(),
+        }
+    }
+
+    fn farm_config(args: &MpiFarmArgs) -> FarmConfig {
+        FarmConfig {
+            workers: if args.ranks {
+                Workers::Ranks
+            } else {
+                Workers::Spawned(args.workers as usize)
+            },
+            size: args.size,
+            rows: args.rows.clone(),
+            schedules: args.schedule.clone(),
+            backend: args.backend,
+            max_iter: args.max_iter,
+            corrupt_row: args.corrupt_row,
+            sampling: args.sampling.options(),
+            destination: args.out.destination(),
+        }
     }
 
     fn startup_config(args: &MpiStartupArgs) -> StartupConfig {
