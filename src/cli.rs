@@ -42,7 +42,8 @@ pub enum Command {
     Transfer(TransferArgs),
     /// Round trip of an empty dispatch, and the cost per dispatch when many share a submission.
     Latency(LatencyArgs),
-    /// Distributed memory over MPI: ping-pong, collectives, the stencil across ranks, startup
+    /// Distributed memory over MPI: ping-pong, collectives, the stencil across ranks, startup,
+    /// spawned workers and a task farm
     /// (build with `--features mpi`, run under mpirun).
     Mpi(MpiArgs),
 }

@@ -6,7 +6,7 @@ use crate::cli::MpiArgs;
 use crate::error::Result;
 
 #[cfg(feature = "mpi")]
-pub use with_mpi::execute;
+pub use with_mpi::{ReportSession, execute};
 
 #[cfg(feature = "mpi")]
 mod with_mpi {
@@ -100,6 +100,44 @@ mod with_mpi {
         }
     }
 
+    /// The MPI steps of `hpclab report`: MPI started once, in the report's own process alone
+    /// (a singleton, which spawns the workers), and finalised when this is dropped.
+    #[derive(Default)]
+    pub struct ReportSession {
+        session: Option<Session>,
+    }
+
+    impl ReportSession {
+        /// The document of an `hpclab mpi` step of the report's suite.
+        pub fn document(
+            &mut self,
+            args: &MpiArgs,
+            command_line: String,
+        ) -> Result<Box<dyn Document>> {
+            let session = match &mut self.session {
+                Some(session) => session,
+                empty => empty.insert(Session::start(true, true)?),
+            };
+            let document: Option<Box<dyn Document>> = match &args.command {
+                MpiCommand::Spawn(args) => {
+                    spawn::measure(session, &spawn_config(args), command_line)?
+                        .map(|d| Box::new(d) as Box<dyn Document>)
+                }
+                MpiCommand::Farm(args) if !args.ranks => {
+                    farm::measure(session, &farm_config(args), command_line)?
+                        .map(|d| Box::new(d) as Box<dyn Document>)
+                }
+                _ => {
+                    return Err(Error::usage(
+                        "a report runs only the MPI experiments that start their own processes (spawn, farm)",
+                    ));
+                }
+            };
+            document
+                .ok_or_else(|| Error::usage("a spawned worker has no report to write".to_string()))
+        }
+    }
+
     /// Rank 0 publishes its document; the other ranks have none and succeed, so the job's exit
     /// code is rank 0's verdict.
     fn publish_on_root(
@@ -186,6 +224,11 @@ mod with_mpi {
         }
     }
 }
+
+/// Without MPI the report has no MPI steps: nothing to hold.
+#[cfg(not(feature = "mpi"))]
+#[derive(Default)]
+pub struct ReportSession;
 
 /// Says how to build hpclab with MPI; under a launcher only rank 0 says it, once.
 #[cfg(not(feature = "mpi"))]

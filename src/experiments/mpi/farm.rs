@@ -212,6 +212,13 @@ fn check_farm(config: &FarmConfig, ranks: usize, size: usize) -> Result<Vec<usiz
         }
         _ => {}
     }
+    let pixels = (size as u64).checked_mul(size as u64);
+    if pixels.is_none_or(|p| p > isize::MAX as u64 / size_of::<u32>() as u64) {
+        return Err(Error::usage(format!(
+            "--size {size}: an image of {size} × {size} pixels is more than this machine can \
+             address; use a smaller --size"
+        )));
+    }
     if config.schedules.is_empty() {
         return Err(Error::usage("--schedule: name at least one schedule"));
     }
@@ -223,7 +230,9 @@ fn check_farm(config: &FarmConfig, ranks: usize, size: usize) -> Result<Vec<usiz
         rows.push(r.min(size as u64) as usize);
     }
     rows.dedup();
-    let largest_task = rows.iter().max().copied().unwrap_or(1) as u64 * size as u64 + 1;
+    let largest_task = (rows.iter().max().copied().unwrap_or(1) as u64)
+        .saturating_mul(size as u64)
+        .saturating_add(1);
     if largest_task > MAX_MPI_COUNT {
         return Err(Error::usage(format!(
             "--rows: a task of {largest_task} pixels is more than one MPI message carries \
@@ -736,5 +745,39 @@ impl Document for FarmDocument {
 
     fn chart(&self) -> Option<Chart> {
         Some(self.figure())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(workers: Workers, rows: Vec<u64>) -> FarmConfig {
+        FarmConfig {
+            workers,
+            size: 64,
+            rows,
+            schedules: vec![FarmSchedule::Dynamic],
+            backend: RowBackend::Simd,
+            max_iter: 16,
+            corrupt_row: None,
+            sampling: MeasureOptions { warmup: 0, runs: 1 },
+            destination: report::Destination::default(),
+        }
+    }
+
+    #[test]
+    fn the_farm_refuses_what_it_cannot_run_and_caps_tasks_at_the_image() {
+        let spawned = config(Workers::Spawned(2), vec![1, 16, 64, 100]);
+        assert_eq!(check_farm(&spawned, 1, 64).unwrap(), vec![1, 16, 64]);
+        let refused = |config: &FarmConfig, ranks: usize, size: usize| {
+            check_farm(config, ranks, size).unwrap_err().to_string()
+        };
+        assert!(refused(&spawned, 2, 64).contains("--ranks"));
+        assert!(refused(&config(Workers::Ranks, vec![1]), 1, 64).contains("at least one worker"));
+        assert!(refused(&spawned, 1, 1 << 40).contains("more than this machine can address"));
+        // One task of 2^16 rows of 2^16 pixels: more than one MPI message carries.
+        let whole = config(Workers::Spawned(2), vec![1 << 16]);
+        assert!(refused(&whole, 1, 1 << 16).contains("more than one MPI message carries"));
     }
 }

@@ -32,6 +32,12 @@ use std::process::{Command, Stdio};
 /// Warm round trips timed after the first one, per spawn (their median is reported).
 pub const WARM_ROUND_TRIPS: usize = 10;
 
+/// The pause before each spawn, outside the timing. Open MPI 4's runtime, asked for spawn
+/// after spawn, now and then loses the lookup that connects parent and workers and hangs for
+/// minutes ("A request has timed out … LOOKUP"; open-mpi/ompi#12940 found that a pause
+/// between spawns avoids it): the previous workers' job is left time to end.
+pub const PAUSE_BETWEEN_SPAWNS: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// The most workers one `--workers` count may ask for.
 pub const MAX_WORKERS: u64 = 1024;
 
@@ -190,9 +196,10 @@ pub(crate) fn spawn_workers(
     set_errors_return(session, false);
     let spawned = spawned.map_err(|e| {
         Error::usage(format!(
-            "MPI could not start {workers} workers ({e}): run the parent under a launcher \
-                 with room for them, e.g. `mpirun -n 1 --oversubscribe hpclab mpi …`, or with a \
-                 hostfile that gives enough slots (see lab 7); a batch system may forbid spawning"
+            "MPI could not start {workers} workers ({e}): give them slots: start the parent \
+             as `mpirun -n 1 --oversubscribe hpclab mpi …` (alone, without mpirun: \
+             `OMPI_MCA_rmaps_base_oversubscribe=1 hpclab mpi …`) or with a hostfile of enough \
+             slots (lab 7); a batch system may forbid spawning"
         ))
     });
     session.or_abort(spawned)
@@ -215,6 +222,7 @@ fn set_errors_return(session: &Session, errors_return: bool) {
 
 /// One spawn of `workers` workers, its first and warm round trips, and its disconnect.
 fn spawn_once(session: &Session, program: &std::path::Path, workers: usize) -> SpawnSample {
+    std::thread::sleep(PAUSE_BETWEEN_SPAWNS);
     let started = std::time::Instant::now();
     let children = spawn_workers(session, program, &["spawn"], workers);
     let mut answered = vec![false; workers];
@@ -439,6 +447,7 @@ impl Document for SpawnDocument {
     fn footer(&self) -> Vec<String> {
         let mut lines = vec![
             "medians; spawn: MPI_Comm_spawn returns once the workers are through MPI_Init, then each sends its rank; round trips: 8 bytes to worker 0 across the inter-communicator".to_string(),
+            format!("spawns are {} apart (untimed): Open MPI 4 may hang on spawns in quick succession", crate::report::format::seconds(PAUSE_BETWEEN_SPAWNS.as_secs_f64())),
             format!("warm round trip: the median of {WARM_ROUND_TRIPS} after the first, per spawn"),
         ];
         match &self.mpirun_missing {
