@@ -228,21 +228,34 @@ mod with_mpi {
 /// Without MPI the report has no MPI steps: nothing to hold.
 #[cfg(not(feature = "mpi"))]
 #[derive(Default)]
-pub struct ReportSession;
+pub struct ReportSession {
+    _nothing: (),
+}
+
+#[cfg(not(feature = "mpi"))]
+impl ReportSession {
+    /// An `hpclab mpi` step in a build without MPI: how to build it.
+    pub fn document(
+        &mut self,
+        _args: &MpiArgs,
+        _command_line: String,
+    ) -> Result<Box<dyn crate::report::Document>> {
+        Err(crate::error::Error::usage(BUILD_WITH_MPI))
+    }
+}
+
+/// The one-line advice of a build without MPI.
+#[cfg(not(feature = "mpi"))]
+const BUILD_WITH_MPI: &str = "this hpclab was built without MPI: rebuild with `cargo build --release --features mpi` \
+     (needs an MPI library and libclang, e.g. `apt-get install libopenmpi-dev openmpi-bin libclang-dev`)";
 
 /// Says how to build hpclab with MPI; under a launcher only rank 0 says it, once.
 #[cfg(not(feature = "mpi"))]
 pub fn execute(_args: &MpiArgs, _command_line: String) -> Result<Outcome> {
-    use crate::distributed::launcher::launcher_rank;
     use crate::error::Error;
-    match launcher_rank() {
-        Some(rank) if rank > 0 => {
-            std::thread::sleep(crate::distributed::launcher::LET_RANK_0_SPEAK);
-            Err(Error::OtherRank { exit_code: 2 })
-        }
-        _ => Err(Error::usage(
-            "this hpclab was built without MPI: rebuild with `cargo build --release --features mpi` \
-             (needs an MPI library and libclang, e.g. `apt-get install libopenmpi-dev openmpi-bin libclang-dev`)",
-        )),
+    if crate::distributed::launcher::quiet_rank_lingers() {
+        Err(Error::OtherRank { exit_code: 2 })
+    } else {
+        Err(Error::usage(BUILD_WITH_MPI))
     }
 }

@@ -236,15 +236,17 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
             .iter()
             .map(|w| format!("warning: {w}")),
     );
-    let mut steps = Vec::new();
-    let mut mpi = ReportSession::default();
-    let count = self::steps().count();
-    for (step_index, (name, title, line)) in self::steps().enumerate() {
-        eprintln!("hpclab report: step {}/{count}: {line}", step_index + 1);
-        steps.push(Step::run(name, title, line, &write, &mut mpi)?);
-    }
-    // MPI finalised before the report is written.
-    drop(mpi);
+    let steps = {
+        let mut steps = Vec::new();
+        let mut mpi = ReportSession::default();
+        let count = self::steps().count();
+        for (step_index, (name, title, line)) in self::steps().enumerate() {
+            eprintln!("hpclab report: step {}/{count}: {line}", step_index + 1);
+            steps.push(Step::run(name, title, line, &write, &mut mpi)?);
+        }
+        steps
+        // MPI (the MPI steps' session) is finalised here, before the report is written.
+    };
     let measured: Vec<(&str, &serde_json::Value)> = steps
         .iter()
         .filter_map(|step| Some((step.name, step.json.as_ref()?)))

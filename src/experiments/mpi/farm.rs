@@ -186,7 +186,7 @@ pub fn measure(
                 reference,
                 image,
             };
-            Ok(Some(master.run(&rows, info, command)))
+            master.run(&rows, info, command).map(Some)
         }
     }
 }
@@ -255,7 +255,7 @@ struct Master<'a> {
 
 impl Master<'_> {
     /// The reference image, the workers, every schedule at every task size.
-    fn run(mut self, rows: &[usize], info: MpiInfo, command: String) -> FarmDocument {
+    fn run(mut self, rows: &[usize], info: MpiInfo, command: String) -> Result<FarmDocument> {
         let config = self.config;
         let brief = Brief {
             size: self.size,
@@ -270,11 +270,9 @@ impl Master<'_> {
         });
         let (points, first_mismatch) = match config.workers {
             Workers::Spawned(k) => {
-                let program = self.session.or_abort(
-                    std::env::current_exe()
-                        .map_err(|e| Error::io("finding this hpclab to spawn it", e)),
-                );
-                let children = super::spawn::spawn_workers(self.session, &program, &["farm"], k);
+                let program = std::env::current_exe()
+                    .map_err(|e| Error::io("finding this hpclab to spawn it", e))?;
+                let children = super::spawn::spawn_workers(self.session, &program, &["farm"], k)?;
                 let farm = Farm {
                     comm: &children,
                     first: 0,
@@ -309,7 +307,7 @@ impl Master<'_> {
             ),
         };
         let verified = points.iter().all(|p| p.verified);
-        FarmDocument {
+        Ok(FarmDocument {
             provenance: Provenance::new(command, Environment::capture(1, None)),
             mpi: info,
             workers_from: match config.workers {
@@ -327,7 +325,7 @@ impl Master<'_> {
             points,
             first_mismatch,
             verified,
-        }
+        })
     }
 }
 

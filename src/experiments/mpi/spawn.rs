@@ -17,6 +17,7 @@ use super::{check_outputs, mpi_heading, round_trip, samples, table, timed, verdi
 use crate::distributed::mpi::{MpiInfo, Session, received_garbled};
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
+use crate::measure::runner::take_samples;
 use crate::measure::{MeasureOptions, Stats};
 use crate::report::csv::{self, Number};
 use crate::report::format::{ratio, seconds};
@@ -126,7 +127,11 @@ pub fn measure(
     let mut verified = true;
     for &workers in &config.workers {
         progress.set_message(format!("{workers} workers"));
-        let spawns = samples(config.sampling, || spawn_once(session, &program, workers));
+        let spawns = take_samples(
+            config.sampling,
+            || spawn_once(session, &program, workers),
+            |_, _| {},
+        )?;
         verified &= spawns.iter().all(|s| s.intact);
         let stats = |figure: fn(&SpawnSample) -> f64| {
             Stats::from_samples(spawns.iter().map(figure).collect())
@@ -177,13 +182,14 @@ fn check_worker_counts(workers: &[usize]) -> Result<()> {
 
 /// Spawns `workers` copies of this hpclab running `hpclab mpi ARGS` (they learn from their
 /// parent communicator that they are workers). MPI_Comm_spawn is collective over the world,
-/// which is the parent alone.
+/// which is the parent alone: a spawn that fails leaves no process waiting, so it is an error
+/// to return, not a reason to abort (a report goes on with its other steps).
 pub(crate) fn spawn_workers(
     session: &Session,
     program: &std::path::Path,
     args: &[&str],
     workers: usize,
-) -> InterCommunicator {
+) -> Result<InterCommunicator> {
     let mut command = Command::new(program);
     command.arg("mpi").args(args);
     // A spawn MPI cannot make (no free slots, a batch system that forbids it) is answered in
@@ -194,15 +200,14 @@ pub(crate) fn spawn_workers(
         .process_at_rank(0)
         .spawn(&command, workers as i32);
     set_errors_return(session, false);
-    let spawned = spawned.map_err(|e| {
+    spawned.map_err(|e| {
         Error::usage(format!(
             "MPI could not start {workers} workers ({e}): give them slots: start the parent \
              as `mpirun -n 1 --oversubscribe hpclab mpi …` (alone, without mpirun: \
              `OMPI_MCA_rmaps_base_oversubscribe=1 hpclab mpi …`) or with a hostfile of enough \
              slots (lab 7); a batch system may forbid spawning"
         ))
-    });
-    session.or_abort(spawned)
+    })
 }
 
 /// Makes MPI calls on the world return their errors (`true`) or end the job (`false`, MPI's
@@ -221,10 +226,10 @@ fn set_errors_return(session: &Session, errors_return: bool) {
 }
 
 /// One spawn of `workers` workers, its first and warm round trips, and its disconnect.
-fn spawn_once(session: &Session, program: &std::path::Path, workers: usize) -> SpawnSample {
+fn spawn_once(session: &Session, program: &std::path::Path, workers: usize) -> Result<SpawnSample> {
     std::thread::sleep(PAUSE_BETWEEN_SPAWNS);
     let started = std::time::Instant::now();
-    let children = spawn_workers(session, program, &["spawn"], workers);
+    let children = spawn_workers(session, program, &["spawn"], workers)?;
     let mut answered = vec![false; workers];
     for _ in 0..workers {
         let (rank, _) = children.any_process().receive::<u64>();
@@ -247,13 +252,13 @@ fn spawn_once(session: &Session, program: &std::path::Path, workers: usize) -> S
     let warm_round_trip_s = Stats::from_samples(warm).map_or(0.0, |s| s.median_s);
     // Dropping the inter-communicator disconnects it: collective with the workers.
     let disconnect_s = timed(|| drop(children));
-    SpawnSample {
+    Ok(SpawnSample {
         spawn_s,
         first_round_trip_s,
         warm_round_trip_s,
         disconnect_s,
         intact: intact && answered.iter().all(|&a| a),
-    }
+    })
 }
 
 /// What the round trips carry (any value the worker cannot make up by chance).
