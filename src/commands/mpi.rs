@@ -39,22 +39,26 @@ mod with_mpi {
         };
         let session = Session::start(threads, alone_allowed)?;
         let result = experiment(&session, &args.command, command_line);
-        // Say what went wrong before MPI_Finalize (dropping the session), which every rank
-        // reaches together: a rank that exits first would let mpirun end the job before the
-        // line is out.
+        // Say what went wrong before MPI_Finalize (dropping the session).
+        let follows_another_rank = matches!(result, Err(Error::OtherRank { .. }));
         let result = result.map_err(|error| {
-            if matches!(error, Error::OtherRank { .. }) {
-                // mpirun ends the job with SIGTERM when the reporting rank exits first: this
-                // rank has nothing to add then.
-                crate::files::quiet_on_signal();
-            } else {
+            if !follows_another_rank {
                 crate::error::say(&error.to_string());
             }
             Error::OtherRank {
                 exit_code: error.exit_code(),
             }
         });
+        // MPI_Finalize does not wait for every rank, and mpirun ends the job when the first rank
+        // exits with an error: the rank that reports must exit first, with its line out, and
+        // the others stay silent when mpirun's SIGTERM then ends them (in MPI_Finalize or after).
+        if follows_another_rank {
+            crate::files::quiet_on_signal();
+        }
         drop(session);
+        if follows_another_rank {
+            std::thread::sleep(crate::distributed::launcher::LET_RANK_0_SPEAK);
+        }
         result
     }
 

@@ -273,38 +273,15 @@ impl Master<'_> {
                 let program = std::env::current_exe()
                     .map_err(|e| Error::io("finding this hpclab to spawn it", e))?;
                 let children = super::spawn::spawn_workers(self.session, &program, &["farm"], k)?;
-                let farm = Farm {
-                    comm: &children,
-                    first: 0,
-                    workers: k,
-                    size: self.size,
-                };
-                let measured = farm.run(
-                    config,
-                    rows,
-                    &brief,
-                    &self.reference,
-                    &mut self.image,
-                    &one_process,
-                );
+                let measured = self.farm_over(&children, 0, k, rows, &brief, &one_process);
                 // Dropping the inter-communicator disconnects the workers, which then end.
                 drop(children);
                 measured
             }
-            Workers::Ranks => Farm {
-                comm: &self.session.world,
-                first: 1,
-                workers: self.session.size - 1,
-                size: self.size,
+            Workers::Ranks => {
+                let workers = self.session.size - 1;
+                self.farm_over(&self.session.world, 1, workers, rows, &brief, &one_process)
             }
-            .run(
-                config,
-                rows,
-                &brief,
-                &self.reference,
-                &mut self.image,
-                &one_process,
-            ),
         };
         let verified = points.iter().all(|p| p.verified);
         Ok(FarmDocument {
@@ -326,6 +303,35 @@ impl Master<'_> {
             first_mismatch,
             verified,
         })
+    }
+}
+
+impl Master<'_> {
+    /// Every schedule at every task size over `workers` workers, worker 0 at rank `first` of
+    /// `comm`.
+    fn farm_over<C: Communicator>(
+        &mut self,
+        comm: &C,
+        first: usize,
+        workers: usize,
+        rows: &[usize],
+        brief: &Brief,
+        one_process: &Stats,
+    ) -> (Vec<FarmPoint>, Option<(usize, usize)>) {
+        let farm = Farm {
+            comm,
+            first,
+            workers,
+            size: self.size,
+        };
+        farm.run(
+            self.config,
+            rows,
+            brief,
+            &self.reference,
+            &mut self.image,
+            one_process,
+        )
     }
 }
 
