@@ -45,7 +45,8 @@ pub enum Command {
     Transfer(TransferArgs),
     /// Round trip of an empty dispatch, and the cost per dispatch when many share a submission.
     Latency(LatencyArgs),
-    /// Distributed memory over MPI: ping-pong, collectives, the stencil across ranks, startup
+    /// Distributed memory over MPI: ping-pong, collectives, the stencil across ranks, startup,
+    /// spawned workers and a task farm
     /// (build with `--features mpi`, run under mpirun).
     Mpi(MpiArgs),
 }
@@ -519,7 +520,9 @@ pub struct ReportArgs {
                   mpirun -n 2 hpclab mpi pingpong\n  \
                   mpirun -n 4 hpclab mpi collectives --size 1Mi\n  \
                   mpirun -n 2 hpclab mpi stencil --size 4096 --threads 1 --scaling strong\n  \
-                  mpirun -n 2 hpclab mpi startup\n\
+                  mpirun -n 2 hpclab mpi startup\n  \
+                  mpirun -n 1 hpclab mpi spawn --workers 1..4\n  \
+                  mpirun -n 1 hpclab mpi farm --workers 2 --rows 1,16,256\n\
                   Across machines: mpirun --hostfile hosts -n 8 hpclab mpi stencil …\n\
                   Rank 0 prints the table and writes the files."
 )]
@@ -542,6 +545,12 @@ pub enum MpiCommand {
     /// What starting costs: MPI initialisation, and the first barrier, message and allreduce
     /// against the same operations once warm.
     Startup(MpiStartupArgs),
+    /// Starting processes while the job runs (MPI_Comm_spawn): spawn time for 1..N workers,
+    /// first and warm messages to them, beside mpirun starting as many ranks.
+    Spawn(MpiSpawnArgs),
+    /// A master–worker task farm over the Mandelbrot image: static blocks, static round-robin
+    /// and dynamic schedules; busy and idle time per worker, load imbalance, speed-up.
+    Farm(Box<MpiFarmArgs>),
 }
 
 /// Arguments of `hpclab mpi pingpong`.
@@ -637,6 +646,79 @@ pub struct MpiStartupArgs {
     /// Repetitions of each operation once warm (the median is reported).
     #[arg(long, short, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub runs: u32,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
+}
+
+/// Arguments of `hpclab mpi spawn`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  mpirun -n 1 hpclab mpi spawn --workers 1..4 --plot spawn.svg\n\
+                  Run it as one process: it starts the workers itself.",
+    mut_arg("runs", default_and_help("5", "Spawns timed per worker count")),
+    mut_arg(
+        "warmup",
+        default_and_help("1", "Spawns run and discarded first, per worker count")
+    )
+)]
+pub struct MpiSpawnArgs {
+    /// Workers to spawn: FIRST..LAST doubling (1..8 is 1, 2, 4, 8), or a comma list.
+    #[arg(long, default_value = "1..2", value_parser = crate::size::parse_sizes)]
+    pub workers: std::vec::Vec<u64>,
+    /// Leave out the comparison with `mpirun -n K hpclab mpi startup` (where no mpirun can be
+    /// started from inside a job).
+    #[arg(long)]
+    pub no_mpirun: bool,
+    #[command(flatten)]
+    pub sampling: Sampling,
+    #[command(flatten)]
+    pub out: ExperimentOutput,
+}
+
+/// Arguments of `hpclab mpi farm`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  mpirun -n 1 hpclab mpi farm --workers 2 --rows 1,16,256 --plot farm.svg\n  \
+                  mpirun -n 3 hpclab mpi farm --ranks --schedule dynamic",
+    mut_arg(
+        "runs",
+        default_and_help("3", "Samples kept per schedule and task size")
+    ),
+    mut_arg("warmup", default_and_help("1", "Samples discarded first"))
+)]
+pub struct MpiFarmArgs {
+    /// Workers to spawn (MPI_Comm_spawn); run the master alone: `mpirun -n 1 hpclab mpi farm`.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1024), conflicts_with = "ranks")]
+    pub workers: u32,
+    /// Farm over mpirun's ranks instead of spawning: rank 0 is the master, every other rank a
+    /// worker (`mpirun -n 3 hpclab mpi farm --ranks`).
+    #[arg(long)]
+    pub ranks: bool,
+    /// Image side n: the Mandelbrot image is n × n pixels.
+    #[arg(long, short = 'n', default_value = "1024", value_parser = parse_size)]
+    pub size: u64,
+    /// Rows per task: one count, FIRST..LAST doubling, or a comma list (a sweep of task sizes).
+    #[arg(long, default_value = "16", value_parser = crate::size::parse_sizes)]
+    pub rows: std::vec::Vec<u64>,
+    /// Schedules, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "blocks,round-robin,dynamic"
+    )]
+    pub schedule: Vec<crate::distributed::farm::FarmSchedule>,
+    /// How each worker computes its rows (the catalogue's fractal row kernel).
+    #[arg(long, short, value_enum, default_value = "simd")]
+    pub backend: crate::distributed::farm::RowBackend,
+    /// Iteration cap of the Mandelbrot iteration.
+    #[arg(long, default_value_t = crate::kernels::fractal::DEFAULT_MAX_ITER, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_iter: u32,
+    /// For tests of the check: the worker that computes this row changes one pixel of it.
+    #[arg(long, hide = true)]
+    pub corrupt_row: Option<u64>,
+    #[command(flatten)]
+    pub sampling: Sampling,
     #[command(flatten)]
     pub out: ExperimentOutput,
 }

@@ -40,6 +40,16 @@ impl Drop for Listed {
     }
 }
 
+/// Set once another process has said what went wrong and this one only follows it out (an MPI
+/// rank other than the one that reported): a SIGTERM from the launcher ending the job then
+/// ends this process without a second line.
+static SIGNALS_QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on, a SIGINT or SIGTERM ends this process without saying so (see [`SIGNALS_QUIET`]).
+pub fn quiet_on_signal() {
+    SIGNALS_QUIET.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// Removes every temporary in flight, then exits with 128 + the signal (130 for SIGINT, 143 for
 /// SIGTERM), when SIGINT or SIGTERM arrives. Call once, at start. A signal the shell told hpclab
 /// to ignore (a background job's SIGINT, `nohup`) stays ignored.
@@ -72,7 +82,8 @@ pub fn remove_temporaries_on_signal() {
                 };
                 // An MPI rank stopped by its launcher (after another rank's mistake, which that
                 // rank said) adds a line only when it removed something.
-                if !listed.is_empty() || crate::environment::launcher_rank().is_none() {
+                let quiet = SIGNALS_QUIET.load(std::sync::atomic::Ordering::SeqCst);
+                if !quiet && (!listed.is_empty() || crate::environment::launcher_rank().is_none()) {
                     crate::error::say(&format!(
                         "stopped by {name}; no output file was left half-written"
                     ));

@@ -471,7 +471,14 @@ fn compare_shows_ratios_to_a_saved_run_and_refuses_mismatches() {
 #[cfg(not(feature = "mpi"))]
 #[test]
 fn mpi_in_a_build_without_the_feature_says_how_to_build_it() {
-    for experiment in ["pingpong", "collectives", "stencil", "startup"] {
+    for experiment in [
+        "pingpong",
+        "collectives",
+        "stencil",
+        "startup",
+        "spawn",
+        "farm",
+    ] {
         assert_usage_error(&["mpi", experiment], "--features mpi");
     }
 }

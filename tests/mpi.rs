@@ -399,3 +399,148 @@ fn only_rank_0_prints_the_table_and_writes_the_figure() {
         "the header and one row per rank: {stdout}"
     );
 }
+
+/// `mpi spawn` from one process: every worker count answered, round trips intact, and
+/// `mpirun -n K hpclab mpi startup` timed beside it.
+#[test]
+fn spawn_starts_two_workers_and_compares_with_mpirun() {
+    let json = document(1, "mpi spawn --workers 1..2 --runs 1 --warmup 0");
+    let points = verified_points(&json);
+    let workers: Vec<u64> = points
+        .iter()
+        .map(|p| p["workers"].as_u64().unwrap())
+        .collect();
+    assert_eq!(workers, vec![1, 2]);
+    for point in points {
+        for figure in ["spawn", "first_round_trip", "warm_round_trip", "disconnect"] {
+            assert!(
+                point[figure]["median_s"].as_f64().unwrap() > 0.0,
+                "{figure}: {point}"
+            );
+        }
+        assert!(
+            point["mpirun_ready"]["median_s"].as_f64().unwrap() > 0.0,
+            "{point}"
+        );
+    }
+    assert!(json["mpirun_missing"].is_null(), "{json}");
+}
+
+/// Checks a farm document: every schedule at every task size verified bit for bit, every task
+/// done once by some worker.
+fn assert_farm_exact(json: &Value, workers: usize, points_expected: usize) {
+    let points = verified_points(json);
+    assert_eq!(points.len(), points_expected);
+    assert!(json["first_mismatch"].is_null());
+    for point in points {
+        assert_eq!(point["verified"], true, "{point}");
+        let per_worker = point["per_worker"].as_array().unwrap();
+        assert_eq!(per_worker.len(), workers, "{point}");
+        let done: u64 = per_worker
+            .iter()
+            .map(|w| w["tasks"].as_u64().unwrap())
+            .sum();
+        assert_eq!(done, point["tasks"].as_u64().unwrap(), "{point}");
+        assert!(point["imbalance"].as_f64().unwrap() >= 1.0, "{point}");
+    }
+}
+
+#[test]
+fn the_farm_assembles_the_single_process_image_under_every_schedule() {
+    // Spawned workers; 96 rows in tasks of 1 and 7 (the last task shorter).
+    let json = document(
+        1,
+        "mpi farm --workers 2 --size 96 --rows 1,7 --runs 1 --warmup 0",
+    );
+    assert_eq!(json["workers_from"], "spawned");
+    assert_farm_exact(&json, 2, 6);
+    let schedules: Vec<&str> = verified_points(&json)
+        .iter()
+        .map(|p| p["schedule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        schedules,
+        [
+            "blocks",
+            "round-robin",
+            "dynamic",
+            "blocks",
+            "round-robin",
+            "dynamic"
+        ]
+    );
+    // mpirun's ranks 1 and 2 as workers, each with rayon inside.
+    let json = document(
+        3,
+        "mpi farm --ranks --size 64 --rows 5 --runs 1 --warmup 0 --backend rayon",
+    );
+    assert_eq!(json["workers_from"], "ranks");
+    assert_farm_exact(&json, 2, 3);
+}
+
+/// The farm's check is trusted because it fails: a worker that changes one pixel of one row
+/// makes the job exit with 1 and the document point at that pixel.
+#[test]
+fn the_farm_check_fails_on_a_corrupted_image() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("farm.json");
+    let output = mpirun(
+        1,
+        &[
+            "mpi",
+            "farm",
+            "--workers",
+            "2",
+            "--size",
+            "64",
+            "--rows",
+            "8",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--corrupt-row",
+            "40",
+            "--format",
+            "json",
+            "--output",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{:?}", hpclab_lines(&output));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["verified"], false);
+    assert_eq!(json["first_mismatch"], serde_json::json!([40, 0]));
+    for point in json["points"].as_array().unwrap() {
+        assert_eq!(point["verified"], false, "{point}");
+    }
+}
+
+#[test]
+fn spawn_and_farm_mistakes_are_said_once() {
+    assert_one_usage_error(
+        &mpirun(2, &["mpi", "spawn"]),
+        "run it as one process, `mpirun -n 1 hpclab mpi spawn`",
+    );
+    assert_one_usage_error(
+        &mpirun(2, &["mpi", "farm", "--size", "16"]),
+        "or farm over mpirun's ranks with --ranks",
+    );
+    assert_one_usage_error(
+        &mpirun(1, &["mpi", "farm", "--ranks"]),
+        "needs a master and at least one worker",
+    );
+    assert_one_usage_error(
+        &mpirun(
+            3,
+            &[
+                "mpi",
+                "farm",
+                "--ranks",
+                "--output",
+                "/no/such/folder/f.json",
+            ],
+        ),
+        "does not exist",
+    );
+}

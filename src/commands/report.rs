@@ -2,6 +2,7 @@
 //! Each step is an ordinary hpclab command line, shown in the report so anyone can rerun it;
 //! `HPCLAB_MAX_SIZE` caps every size so the whole suite can run quickly anywhere.
 
+use super::mpi::ReportSession;
 use super::{Measure, gil, latency, roofline, run, scaling, sweep, transfer};
 use crate::Outcome;
 use crate::cli::{Cli, Command, ReportArgs};
@@ -99,13 +100,39 @@ pub const SUITE: [(&str, &str, &str); 18] = [
     ),
 ];
 
+/// The MPI steps, in a build with MPI (`--features mpi`): the report's own process starts MPI
+/// alone and spawns the workers (on a machine of few cores, allow oversubscription:
+/// `OMPI_MCA_rmaps_base_oversubscribe=1 hpclab report …`).
+#[cfg(feature = "mpi")]
+pub const MPI_SUITE: [(&str, &str, &str); 2] = [
+    (
+        "mpi-spawn",
+        "Starting processes while a job runs (MPI_Comm_spawn) against mpirun starting them",
+        "hpclab mpi spawn --workers 1..2 --runs 3",
+    ),
+    (
+        "mpi-farm",
+        "A master–worker task farm: static blocks, round-robin and dynamic schedules",
+        "hpclab mpi farm --workers 2 --size 1024 --rows 1,16,128 --runs 3",
+    ),
+];
+
+/// No MPI steps in a build without MPI.
+#[cfg(not(feature = "mpi"))]
+pub const MPI_SUITE: [(&str, &str, &str); 0] = [];
+
+/// Every step this build runs: the suite, then the MPI steps.
+pub fn steps() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    SUITE.into_iter().chain(MPI_SUITE)
+}
+
 /// The document of a checked configuration, measured.
 fn measured<A, C: Measure<A>>(args: &A, line: String) -> Result<Box<dyn Document>> {
     Ok(Box::new(C::from_args(args)?.document(line)?))
 }
 
-/// Runs one step's command line and returns its document.
-fn step(line: &str) -> Result<Box<dyn Document>> {
+/// Runs one step's command line and returns its document; `mpi` holds MPI for the MPI steps.
+fn step(line: &str, mpi: &mut ReportSession) -> Result<Box<dyn Document>> {
     let cli = Cli::try_parse_from(line.split_whitespace())
         .map_err(|e| Error::usage(format!("suite step '{line}': {e}")))?;
     let line = line.to_string();
@@ -117,6 +144,7 @@ fn step(line: &str) -> Result<Box<dyn Document>> {
         Command::Latency(args) => measured::<_, latency::LatencyConfig>(&args, line),
         Command::Roofline(args) => measured::<_, roofline::RooflineConfig>(&args, line),
         Command::Gil(args) => measured::<_, gil::GilConfig>(&args, line),
+        Command::Mpi(args) => mpi.document(&args, line),
         _ => Err(Error::usage(format!(
             "suite step '{line}' is not a measuring command"
         ))),
@@ -142,8 +170,9 @@ impl Step {
         title: &'static str,
         line: &'static str,
         write: &impl Fn(&str, &str) -> Result<()>,
+        mpi: &mut ReportSession,
     ) -> Result<Step> {
-        let document = step(line);
+        let document = step(line, mpi);
         let (mut json, mut svgs) = (None, Vec::new());
         if let Ok(document) = &document {
             let value = document.json()?;
@@ -176,7 +205,7 @@ impl Step {
 fn written_by_a_report(name: &str) -> bool {
     name == "report.md"
         || name == "report.html"
-        || SUITE.iter().any(|(step, _, _)| {
+        || steps().any(|(step, _, _)| {
             name.strip_prefix(step)
                 .is_some_and(|rest| [".json", ".svg", "-bandwidth.svg"].contains(&rest))
         })
@@ -223,15 +252,17 @@ pub fn execute(args: &ReportArgs) -> Result<Outcome> {
             .iter()
             .map(|w| format!("warning: {w}")),
     );
-    let mut steps = Vec::new();
-    for (step_index, (name, title, line)) in SUITE.into_iter().enumerate() {
-        eprintln!(
-            "hpclab report: step {}/{}: {line}",
-            step_index + 1,
-            SUITE.len()
-        );
-        steps.push(Step::run(name, title, line, &write)?);
-    }
+    let steps = {
+        let mut steps = Vec::new();
+        let mut mpi = ReportSession::default();
+        let count = self::steps().count();
+        for (step_index, (name, title, line)) in self::steps().enumerate() {
+            eprintln!("hpclab report: step {}/{count}: {line}", step_index + 1);
+            steps.push(Step::run(name, title, line, &write, &mut mpi)?);
+        }
+        steps
+        // MPI (the MPI steps' session) is finalised here, before the report is written.
+    };
     let measured: Vec<(&str, &serde_json::Value)> = steps
         .iter()
         .filter_map(|step| Some((step.name, step.json.as_ref()?)))

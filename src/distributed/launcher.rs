@@ -18,6 +18,8 @@ pub const LET_RANK_0_SPEAK: std::time::Duration = std::time::Duration::from_secs
 pub fn quiet_rank_lingers() -> bool {
     let quiet = launcher_rank().is_some_and(|rank| rank > 0);
     if quiet {
+        // mpirun may end this rank with SIGTERM once rank 0 has exited: nothing to add then.
+        crate::files::quiet_on_signal();
         std::thread::sleep(LET_RANK_0_SPEAK);
     }
     quiet

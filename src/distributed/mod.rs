@@ -13,6 +13,7 @@
 //! left hanging.
 
 pub mod decomposition;
+pub mod farm;
 pub mod launcher;
 #[cfg(feature = "mpi")]
 pub mod mpi;

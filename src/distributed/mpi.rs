@@ -66,10 +66,12 @@ impl Session {
     /// Starts MPI. `threads`: other threads will run beside the one that communicates (rayon
     /// computing), which the standard calls `MPI_THREAD_FUNNELED`; without them hpclab asks for
     /// `MPI_THREAD_SINGLE`, because Open MPI takes a slower, thread-safe path at any level above
-    /// single. Refuses with a usage error when no MPI launcher started this process.
-    pub fn start(threads: bool) -> Result<Session> {
+    /// single. Refuses with a usage error when no MPI launcher started this process, unless
+    /// `alone_allowed`: an experiment that starts its own processes may run as MPI's
+    /// "singleton", one process that no launcher started.
+    pub fn start(threads: bool, alone_allowed: bool) -> Result<Session> {
         let entered = SystemTime::now();
-        if launcher_rank().is_none() {
+        if launcher_rank().is_none() && !alone_allowed {
             return Err(Error::usage(NOT_UNDER_MPIRUN));
         }
         let started = Instant::now();

@@ -3,7 +3,9 @@
 //! returns the document, which the command publishes.
 
 pub mod collectives;
+pub mod farm;
 pub mod pingpong;
+pub mod spawn;
 pub mod startup;
 pub mod stencil;
 

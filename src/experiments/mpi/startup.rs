@@ -58,6 +58,17 @@ pub struct RankStartup {
     /// as it sent, rank 1 as it posted its receive (ranks 0 and 1 only).
     #[serde(default)]
     pub first_round_trip_began_unix_s: Option<f64>,
+    /// Wall-clock time (Unix seconds) at which this rank left the first barrier: every rank was
+    /// up and had answered (`mpi spawn` compares it with the moment mpirun was started).
+    #[serde(default)]
+    pub first_barrier_ended_unix_s: Option<f64>,
+}
+
+/// The wall clock in seconds since the Unix epoch.
+pub(crate) fn unix_now_s() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The output of `hpclab mpi startup`.
@@ -118,6 +129,7 @@ pub(crate) struct Measured {
     pub first_round_trip_began_unix_s: Option<f64>,
     pub round_trip: Option<Stats>,
     pub first_barrier_s: f64,
+    pub first_barrier_ended_unix_s: f64,
     pub barrier: Stats,
     pub first_allreduce_s: f64,
     pub allreduce: Stats,
@@ -135,15 +147,12 @@ pub(crate) fn sequence(
     operations: &mut impl Operations,
 ) -> Measured {
     let pair = ranks > 1 && rank < 2;
-    let began = pair.then(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64())
-    });
+    let began = pair.then(unix_now_s);
     let first_round_trip_s = pair
         .then(|| timed(|| operations.round_trip()))
         .filter(|_| rank == 0);
     let first_barrier_s = timed(|| operations.barrier());
+    let first_barrier_ended_unix_s = unix_now_s();
     let mut total = 0.0;
     let first_allreduce_s = timed(|| total = operations.allreduce());
     let mut verified = total == ranks as f64;
@@ -160,6 +169,7 @@ pub(crate) fn sequence(
         first_round_trip_began_unix_s: began,
         round_trip,
         first_barrier_s,
+        first_barrier_ended_unix_s,
         barrier,
         first_allreduce_s,
         allreduce,
@@ -203,6 +213,7 @@ pub fn measure(
         first_allreduce_s: measured.first_allreduce_s,
         allreduce: measured.allreduce,
         first_round_trip_began_unix_s: measured.first_round_trip_began_unix_s,
+        first_barrier_ended_unix_s: Some(measured.first_barrier_ended_unix_s),
     };
     let per_rank = session.gather_to_root(&figures);
     let info = session.info();

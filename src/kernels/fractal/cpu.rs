@@ -26,8 +26,13 @@ fn escape_count(z: (f32, f32), c: (f32, f32), max_iter: u32) -> u32 {
 
 /// The plain loop on one core, pixel after pixel.
 pub fn scalar(grid: &Grid, out: &mut [u32]) {
-    for (row, line) in out.chunks_mut(grid.n).enumerate() {
-        let y = grid.y(row);
+    scalar_rows(grid, 0, out)
+}
+
+/// Rows starting at `first_row`, as many as `out` holds, with the plain loop on one core.
+pub fn scalar_rows(grid: &Grid, first_row: usize, out: &mut [u32]) {
+    for (r, line) in out.chunks_mut(grid.n).enumerate() {
+        let y = grid.y(first_row + r);
         for (col, count) in line.iter_mut().enumerate() {
             let (z, c) = grid.start(grid.x(col), y);
             *count = escape_count(z, c, grid.max_iter);
@@ -150,10 +155,15 @@ pub fn simd(grid: &Grid, out: &mut [u32]) {
 /// `max_iter` iterations per pixel and rows far from it a handful, so a static split leaves some
 /// threads idle; with one task per row, an idle thread steals the next row from a busy one.
 pub fn rayon_rows(grid: &Grid, out: &mut [u32]) {
+    rayon_rows_from(grid, 0, out)
+}
+
+/// Rows starting at `first_row`, as many as `out` holds, one rayon task per row (SIMD inside).
+pub fn rayon_rows_from(grid: &Grid, first_row: usize, out: &mut [u32]) {
     out.par_chunks_mut(grid.n)
         .enumerate()
         .with_max_len(1)
-        .for_each(|(row, line)| simd_rows(grid, row, line));
+        .for_each(|(r, line)| simd_rows(grid, first_row + r, line));
 }
 
 /// Every core of the current pool, one contiguous block of rows per thread (a static
