@@ -238,6 +238,10 @@ pub struct TransferArgs {
     /// Smallest transfer; sizes double from here up to --max.
     #[arg(long, default_value = "4Ki", value_parser = parse_size)]
     pub min: u64,
+    /// The sizes as FIRST..LAST, doubling, as `sweep --sizes` writes them (the same as --min
+    /// FIRST --max LAST).
+    #[arg(long, value_parser = crate::size::parse_size_range, conflicts_with_all = ["min", "max"])]
+    pub sizes: Option<(u64, u64)>,
     #[command(flatten)]
     pub sampling: Sampling,
     #[command(flatten)]

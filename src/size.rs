@@ -70,6 +70,21 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(value)
 }
 
+/// Parses a doubling range `FIRST..LAST` into its two ends (`transfer --sizes`, which doubles
+/// from the first to the last as `sweep --sizes` does).
+pub fn parse_size_range(text: &str) -> Result<(u64, u64), String> {
+    let Some((low, high)) = text.split_once("..") else {
+        return Err(format!(
+            "'{text}': give FIRST..LAST (e.g. 4Ki..256Mi); the sizes double from FIRST"
+        ));
+    };
+    let (low, high) = (parse_size(low)?, parse_size(high)?);
+    if low > high {
+        return Err(format!("'{text}': the first size is larger than the last"));
+    }
+    Ok((low, high))
+}
+
 /// Parses a list of sizes: `1Ki..256Mi` (doubling from the first to the last, the last
 /// included) or a comma list `1000,1M,2^24`. Sorted, duplicates removed.
 pub fn parse_sizes(text: &str) -> Result<Vec<u64>, String> {

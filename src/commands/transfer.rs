@@ -23,23 +23,23 @@ pub struct TransferConfig {
 impl Measure<TransferArgs> for TransferConfig {
     /// Checks the size range and the output paths.
     fn from_args(args: &TransferArgs) -> Result<TransferConfig> {
-        if args.min > args.max {
+        let (min, max) = args.sizes.unwrap_or((args.min, args.max));
+        if min > max {
             return Err(Error::usage(format!(
-                "--min {} is larger than --max {}",
-                args.min, args.max
+                "--min {min} is larger than --max {max}"
             )));
         }
         // The source and the copy read back, the device buffer and the two staging buffers (all
         // in host memory on a software adapter).
         check_host_memory(
-            &format!("--max {}: the transfer experiment", format_count(args.max)),
+            &format!("--max {}: the transfer experiment", format_count(max)),
             "--max",
-            cap_size(args.max).saturating_mul(5),
+            cap_size(max).saturating_mul(5),
         )?;
         let destination = super::checked(args.out.destination())?;
         Ok(TransferConfig {
-            min: args.min,
-            max: args.max,
+            min,
+            max,
             sampling: args.sampling.options(),
             gpu: args.gpu.request()?,
             destination,
