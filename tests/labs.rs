@@ -364,37 +364,60 @@ fn every_lab_command_runs() {
                 continue;
             }
             let clock = Instant::now();
-            let mut runner = match &command.mpirun {
-                Some(options) => {
-                    let mut runner = Command::new("mpirun");
-                    runner
-                        .args(options)
-                        .arg("--oversubscribe")
-                        .arg(assert_cmd::cargo::cargo_bin("hpclab"))
-                        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-                        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-                    runner
+            // Open MPI 4 now and then hangs in MPI_Comm_spawn (open-mpi/ompi#12940): a line that
+            // spawns gets a shorter limit and one more try, said loudly.
+            let spawns = command.mpirun.is_some()
+                && command
+                    .args
+                    .iter()
+                    .any(|a| a == "spawn" || a == "--workers");
+            let attempts = if spawns { 2 } else { 1 };
+            let limit = Duration::from_secs(if spawns { 90 } else { 300 });
+            let mut output = None;
+            for attempt in 1..=attempts {
+                let mut runner = match &command.mpirun {
+                    Some(options) => {
+                        let mut runner = Command::new("mpirun");
+                        runner
+                            .args(options)
+                            .arg("--oversubscribe")
+                            .arg(assert_cmd::cargo::cargo_bin("hpclab"))
+                            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+                            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+                        runner
+                    }
+                    None => Command::cargo_bin("hpclab").unwrap(),
+                };
+                let this = runner
+                    .current_dir(folder.path())
+                    .env_remove("HPCLAB_SIMD")
+                    .env_remove("HPCLAB_STORES")
+                    .envs(command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    // Last, so that it wins over a handout's own HPCLAB_MAX_SIZE=…
+                    .env(
+                        "HPCLAB_MAX_SIZE",
+                        if command.mpirun.is_some() {
+                            MPI_MAX_SIZE
+                        } else {
+                            MAX_SIZE
+                        },
+                    )
+                    .args(&command.args)
+                    .timeout(limit)
+                    .output()
+                    .expect("hpclab starts");
+                let hung = this.status.code().is_none();
+                output = Some(this);
+                if hung && attempt < attempts {
+                    eprintln!(
+                        "!!! HUNG past {limit:?} in Open MPI's spawn (open-mpi/ompi#12940), trying once more: {}  {}",
+                        command.origin, command.text
+                    );
+                    continue;
                 }
-                None => Command::cargo_bin("hpclab").unwrap(),
-            };
-            let output = runner
-                .current_dir(folder.path())
-                .env_remove("HPCLAB_SIMD")
-                .env_remove("HPCLAB_STORES")
-                .envs(command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                // Last, so that it wins over a handout's own HPCLAB_MAX_SIZE=…
-                .env(
-                    "HPCLAB_MAX_SIZE",
-                    if command.mpirun.is_some() {
-                        MPI_MAX_SIZE
-                    } else {
-                        MAX_SIZE
-                    },
-                )
-                .args(&command.args)
-                .timeout(Duration::from_secs(300))
-                .output()
-                .expect("hpclab starts");
+                break;
+            }
+            let output = output.expect("at least one attempt");
             let stderr = String::from_utf8_lossy(&output.stderr);
             if !output.status.success() && stderr.contains("needs the GPU feature SUBGROUP") {
                 eprintln!(
