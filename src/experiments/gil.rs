@@ -15,7 +15,7 @@ use crate::python::worker::{GilSample, LoadReport, Worker};
 use crate::report::csv::{self, Number};
 use crate::report::format::{NONE, check, percent, ratio, seconds, seconds_span};
 use crate::report::heading::{Machine, machine_lines};
-use crate::report::plot::{Axis, Chart, Marker, Series, Shape, Unit, rate_bar};
+use crate::report::plot::{Axis, Chart, Marker, Series, Shape, Unit, ideal_speedup, rate_bar};
 use crate::report::progress::Progress;
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
@@ -469,19 +469,7 @@ impl Document for GilDocument {
                 .shape(shapes[index]),
             );
         }
-        let cores = self.cores.max(1);
-        let mut kinks = vec![1, cores.clamp(1, most), most];
-        kinks.dedup();
-        series.push(
-            Series::bound(
-                "ideal: speed-up = min(workers, cores)",
-                kinks
-                    .iter()
-                    .map(|&w| (w as f64, w.min(cores) as f64))
-                    .collect(),
-            )
-            .color(MODES.len()),
-        );
+        series.push(ideal_speedup("workers", self.cores, most).color(MODES.len()));
         let chart = Chart::new(
             format!(
                 "{} at n = {}: Python workers and the GIL",

@@ -10,7 +10,7 @@ use crate::measure::noise::stats_warnings;
 use crate::report::csv::{self, Number};
 use crate::report::format::{NONE, check, percent, ratio, seconds, seconds_span};
 use crate::report::heading::{Machine, machine_lines};
-use crate::report::plot::{Axis, Chart, Marker, Series, Shape, Unit, rate_bar};
+use crate::report::plot::{Axis, Chart, Marker, Series, Shape, Unit, ideal_speedup, rate_bar};
 use crate::report::table::Rows;
 use crate::report::{Document, to_json};
 use crate::size::format_count;
@@ -303,15 +303,7 @@ impl Document for ScalingDocument {
                 .color(1),
             );
         }
-        let mut kinks = vec![1, self.cores.clamp(1, most), most];
-        kinks.dedup();
-        series.push(
-            Series::bound(
-                "ideal: speed-up = min(threads, cores)",
-                kinks.iter().map(|&t| (t as f64, workers(t))).collect(),
-            )
-            .color(2),
-        );
+        series.push(ideal_speedup("threads", self.cores, most).color(2));
         let title = format!(
             "{} at n = {}: speed-up of the rayon backend",
             self.kernel,

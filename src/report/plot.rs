@@ -204,6 +204,21 @@ pub fn time_bar(x: f64, time: &Stats, per: f64) -> (f64, f64, f64) {
     (x, time.min_s / per, time.max_s / per)
 }
 
+/// The ideal speed-up on `1..=most` workers of a machine with `cores`: min(workers, cores),
+/// drawn as a bound through its kinks; `unit` names the workers (`threads`, `workers`).
+pub fn ideal_speedup(unit: &str, cores: usize, most: usize) -> Series {
+    let cores = cores.max(1);
+    let mut kinks = vec![1, cores.clamp(1, most), most];
+    kinks.dedup();
+    Series::bound(
+        format!("ideal: speed-up = min({unit}, cores)"),
+        kinks
+            .iter()
+            .map(|&w| (w as f64, w.min(cores) as f64))
+            .collect(),
+    )
+}
+
 /// The min–max bar of a rate computed from the median time: the rate at the slowest and at the
 /// fastest sample.
 pub fn rate_bar(x: f64, rate: f64, time: &Stats) -> (f64, f64, f64) {
