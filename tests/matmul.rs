@@ -7,7 +7,7 @@ mod common;
 use assert_cmd::Command;
 use hpclab::Backend;
 use hpclab::gpu::{GpuContext, GpuRequest};
-use hpclab::kernels::matmul::gpu::MatmulGpu;
+use hpclab::kernels::matmul::gpu::{GpuVariant, MatmulGpu};
 use hpclab::kernels::matmul::{Matmul, MatmulProblem};
 use hpclab::kernels::{GpuRun, Kernel, Problem};
 
@@ -93,18 +93,39 @@ fn run_gpu(problem: &mut MatmulProblem, context: &GpuContext, variant: &str) -> 
     dispatches
 }
 
+/// Multiples of 4 (the vec4 variant's rows) that are not multiples of 8, 16 or 128 (its
+/// register and workgroup blocks); 260 spans three blocks of 128.
+const VEC4_SIZES: [usize; 4] = [4, 20, 68, 260];
+
 #[test]
-fn both_gpu_variants_match_the_reference_at_odd_sizes() {
+fn every_gpu_variant_matches_the_reference_at_odd_sizes() {
     let Some(context) = common::gpu(GpuRequest::default()) else {
         return;
     };
-    for n in SIZES {
-        let mut problem = MatmulProblem::new(n, 5);
-        for variant in ["naive", "tiled"] {
-            assert_eq!(run_gpu(&mut problem, &context, variant), 1);
-            common::assert_verifies(&problem, &format!("gpu {variant} at n={n}"));
+    for variant in GpuVariant::ALL {
+        let sizes = match variant.size_multiple() {
+            1 => SIZES,
+            _ => VEC4_SIZES,
+        };
+        for n in sizes {
+            let mut problem = MatmulProblem::new(n, 5);
+            assert_eq!(run_gpu(&mut problem, &context, variant.name()), 1);
+            common::assert_verifies(&problem, &format!("gpu {} at n={n}", variant.name()));
         }
     }
+}
+
+#[test]
+fn the_vec4_variant_refuses_a_size_that_is_not_a_multiple_of_4() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    let mut problem = MatmulProblem::new(67, 5);
+    let error = MatmulGpu::new(&mut problem, &context, Some("vectorized"))
+        .err()
+        .expect("n = 67 cannot be bound as vec4 rows");
+    assert_eq!(error.exit_code(), 2, "{error}");
+    assert!(error.to_string().contains("--size 68"), "{error}");
 }
 
 #[test]
@@ -116,10 +137,23 @@ fn gpu_bands_over_small_bindings_match_the_reference() {
         return;
     };
     let mut problem = MatmulProblem::new(129, 2);
-    for variant in ["naive", "tiled"] {
-        assert_eq!(run_gpu(&mut problem, &context, variant), 9);
-        common::assert_verifies(&problem, &format!("gpu {variant} in bands"));
+    for variant in GpuVariant::ALL.iter().filter(|v| v.size_multiple() == 1) {
+        assert_eq!(run_gpu(&mut problem, &context, variant.name()), 9);
+        common::assert_verifies(&problem, &format!("gpu {} in bands", variant.name()));
     }
+}
+
+#[test]
+fn the_vec4_variant_in_bands_of_a_multiple_of_4_rows_matches_the_reference() {
+    // 132 floats a row (528 bytes); a binding of 66 rows. 32-byte offsets alone would allow
+    // bands of 66 rows (every second row starts aligned); vec4 depth bands need a multiple of
+    // 4, so the bands are 64, 64 and 4 rows: 9 dispatches.
+    let Some(context) = common::gpu_with_bindings(66 * 528) else {
+        return;
+    };
+    let mut problem = MatmulProblem::new(132, 2);
+    assert_eq!(run_gpu(&mut problem, &context, "vectorized"), 9);
+    common::assert_verifies(&problem, "gpu vectorized in bands");
 }
 
 #[test]
@@ -174,7 +208,7 @@ fn the_cost_model_and_footprint_follow_n() {
         .filter(|v| v.default)
         .map(|v| v.name)
         .collect();
-    assert_eq!(variants, ["naive", "tiled"]);
+    assert_eq!(variants, ["naive", "tiled", "vectorized"]);
     assert!(Matmul.variants(Backend::Rayon).is_empty());
 }
 
@@ -215,8 +249,61 @@ fn the_cli_runs_every_backend_and_variant() {
         })
         .collect();
     let mut expected = vec!["scalar", "simd", "rayon", "library"];
-    if common::gpu(GpuRequest::default()).is_some() {
+    let gpu = common::gpu(GpuRequest::default()).is_some();
+    if gpu {
         expected.extend(["gpu naive", "gpu tiled"]);
+        // n = 65 is not a multiple of 4: the vec4 variant is listed as not run, with the reason.
+        let not_run = &json["not_run"][0];
+        assert_eq!(not_run["implementation"], "gpu vectorized", "{json}");
+        assert!(
+            not_run["reason"].as_str().unwrap().contains("--size 68"),
+            "{not_run}"
+        );
     }
     assert_eq!(rows, expected);
+    // Every row climbs the ladder from the row above, and stands against its device's
+    // measured compute ceiling.
+    for (index, record) in records.iter().enumerate() {
+        assert_eq!(
+            record["speedup_vs_previous"].is_null(),
+            index == 0,
+            "{record}"
+        );
+        let ceiling = &record["ceiling"];
+        let (gflops, share) = (
+            ceiling["gflops"].as_f64().unwrap(),
+            ceiling["share"].as_f64().unwrap(),
+        );
+        assert!(gflops > 0.0, "{record}");
+        let expected_share = record["gflops"].as_f64().unwrap() / gflops;
+        assert!(
+            (share - expected_share).abs() <= 1e-9 * expected_share,
+            "{record}"
+        );
+    }
+}
+
+#[test]
+fn the_cli_refuses_a_named_variant_that_cannot_run_at_the_size_before_the_work() {
+    let output = Command::cargo_bin("hpclab")
+        .unwrap()
+        .args([
+            "run",
+            "matmul",
+            "--size",
+            "65",
+            "-b",
+            "gpu",
+            "--variant",
+            "vectorized",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("multiple of 4") && stderr.contains("--size 68"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
 }

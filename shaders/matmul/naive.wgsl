@@ -1,5 +1,9 @@
 // matmul, naive: C = A·B with one invocation per element of C, every operand read from global
-// memory (n loads of A and n of B per element: the memory system, not the ALUs, sets the pace).
+// memory, and the invocations of a workgroup laid down the COLUMNS of C: neighbouring
+// invocations (local.x) take neighbouring rows. A warp then reads A at addresses n floats apart
+// (one memory transaction per invocation instead of one per warp) and writes C the same way;
+// only B's element is shared. `coalesced.wgsl` differs in one line: it swaps local.x and
+// local.y.
 //
 // One dispatch sees one band of rows of C and of A (rows i0 .. i0 + rows, bound at an offset)
 // and one band of rows of B (the depth range k0 .. k0 + k_count), so matrices larger than one
@@ -15,7 +19,8 @@ struct Params {
 }
 
 // Side of the square workgroup (WORKGROUP_SIDE² invocations), set from Rust within the
-// adapter's limits.
+// adapter's limits. Each workgroup covers a WORKGROUP_SIDE × WORKGROUP_SIDE block of C:
+// workgroup_id.x counts blocks along a row, workgroup_id.y blocks down the columns.
 override WORKGROUP_SIDE: u32 = 16u;
 
 @group(0) @binding(0) var<storage, read_write> c: array<f32>;
@@ -24,11 +29,14 @@ override WORKGROUP_SIDE: u32 = 16u;
 @group(0) @binding(3) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIDE, WORKGROUP_SIDE)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+fn main(
+    @builtin(local_invocation_id) local: vec3<u32>,
+    @builtin(workgroup_id) group: vec3<u32>,
+) {
     let n = params.n;
-    // x runs along a row, so neighbouring invocations read neighbouring elements of B and C.
-    let col = id.x;
-    let row = id.y;
+    // local.x runs DOWN a column: the uncoalesced mapping.
+    let row = group.y * WORKGROUP_SIDE + local.x;
+    let col = group.x * WORKGROUP_SIDE + local.y;
     if col >= n || row >= params.rows {
         return;
     }

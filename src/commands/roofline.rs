@@ -127,6 +127,7 @@ impl Measure<RooflineArgs> for RooflineConfig {
         let points = measure_probe(
             self.size as usize,
             gpu.context.as_ref(),
+            &FMA_CHAINS,
             self.sampling,
             self.threads,
             || progress.step(),

@@ -15,14 +15,15 @@ use crate::backend::{Backend, CpuBackend};
 use crate::cpu::info::cache_levels;
 use crate::environment::{Environment, Provenance};
 use crate::error::{Error, Result};
+use crate::experiments::roofline::{CEILING_FMAS, cpu_compute_ceiling};
 use crate::experiments::run::{GpuSetupReport, NotRun, RunDocument};
 use crate::kernels::Verification;
 use crate::measure::Record;
 use crate::measure::noise::record_warnings;
-use crate::measure::record::{RecordInput, fill_ladder_steps, fill_speedups};
+use crate::measure::record::{ComputeCeiling, RecordInput, fill_ladder_steps, fill_speedups};
 use crate::measure::residence::resides_in;
 use crate::measure::runner::{take_samples, time_compute};
-use crate::measure::verdict::judge;
+use crate::measure::verdict::{MachineModel, judge};
 use crate::report::progress::Progress;
 
 /// Measures every implementation of `plan` and returns the run document. `quiet` hides the
@@ -65,7 +66,14 @@ pub fn run(
     let mut records = Vec::new();
     let mut gpu_setup: Option<GpuSetupReport> = None;
     let mut python_setup = Vec::new();
-    let mut not_run = Vec::new();
+    let mut not_run: Vec<NotRun> = plan
+        .refused
+        .iter()
+        .map(|(implementation, reason)| NotRun {
+            implementation: implementation.label(),
+            reason: reason.clone(),
+        })
+        .collect();
     let working_set_bytes = plan.kernel.footprint(plan.size).working_set_bytes;
     let caches = cache_levels();
     for implementation in implementations {
@@ -214,9 +222,10 @@ pub fn run(
         problem.write_image(path)?;
     }
     fill_speedups(&mut records);
-    if plan.ladder {
+    if plan.ladder || plan.kernel.rows_are_a_ladder() {
         fill_ladder_steps(&mut records);
     }
+    fill_ceilings(&mut records, machine_model.as_ref())?;
     let mut provenance = Provenance::new(
         command_line,
         Environment::capture(plan.threads, gpu.map(|g| g.adapter.clone())),
@@ -238,6 +247,37 @@ pub fn run(
         baseline_command: None,
         records,
     })
+}
+
+/// Each flop-counting record's share of its device's measured compute ceiling: the GPU's from
+/// the machine model's probe, the CPU's from the roofline probe on the record's threads.
+fn fill_ceilings(records: &mut [Record], model: Option<&MachineModel>) -> Result<()> {
+    for record in records.iter_mut() {
+        let Some(gflops) = record.gflops else {
+            continue;
+        };
+        let (ceiling, measured_by) = match (record.backend, record.threads, model) {
+            (Backend::Gpu, _, Some(model)) => (
+                model.device_gflops,
+                "the machine model's GPU probe (256 dependent FMAs per element)".to_string(),
+            ),
+            (Backend::Gpu, _, None) => continue,
+            (_, Some(threads), _) => (
+                cpu_compute_ceiling(threads)?,
+                format!(
+                    "the roofline probe on {threads} thread{} ({CEILING_FMAS} dependent FMAs per element, 8 SIMD chains in flight)",
+                    if threads == 1 { "" } else { "s" }
+                ),
+            ),
+            (_, None, _) => continue,
+        };
+        record.ceiling = Some(ComputeCeiling {
+            gflops: ceiling,
+            share: gflops / ceiling,
+            measured_by,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -29,6 +29,13 @@ pub struct Plan {
     pub max_seconds: f64,
     /// True for `--backend ladder`: the table shows each rung's speed-up over the one above.
     pub ladder: bool,
+    /// Rows the kernel refuses at this size (not named by `--variant`: those are an error),
+    /// with the reason; the table lists them as not run.
+    pub refused: Vec<(Implementation, String)>,
+    /// Every row asked for, before the refusals at this size.
+    planned: Vec<Implementation>,
+    /// Variants named by `--variant` (a refusal of one of them is an error).
+    named_variants: Vec<&'static str>,
 }
 
 /// `--max-seconds` when not given.
@@ -58,8 +65,23 @@ impl Plan {
     pub fn at_size(&self, size: u64) -> Result<Plan> {
         let backends: Vec<Backend> = self.implementations.iter().map(|i| i.backend).collect();
         check_plan_memory(self.kernel, size, &backends)?;
+        let (implementations, refused) =
+            split_refused(self.kernel, &self.planned, size, &self.named_variants)?;
+        if implementations.is_empty() {
+            return Err(Error::usage(format!(
+                "{} at n = {size}: {}",
+                self.kernel.info().name,
+                refused
+                    .iter()
+                    .map(|(_, reason)| reason.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        }
         Ok(Plan {
             size,
+            implementations,
+            refused,
             ..self.clone()
         })
     }
@@ -219,7 +241,19 @@ impl PlanBuilder {
                 (backends, false)
             }
         };
-        let implementations = plan_implementations(kernel, &backends, self.variants.as_deref())?;
+        let planned = plan_implementations(kernel, &backends, self.variants.as_deref())?;
+        let wanted = self.size.unwrap_or_else(|| kernel.default_size());
+        let size = cap_size(wanted);
+        let named: Vec<&'static str> = planned
+            .iter()
+            .filter_map(|i| i.variant.map(|v| v.name))
+            .filter(|name| {
+                self.variants
+                    .as_deref()
+                    .is_some_and(|text| text.split(',').any(|n| n.trim() == *name))
+            })
+            .collect();
+        let (implementations, refused) = split_refused(kernel, &planned, size, &named)?;
         if implementations.is_empty() {
             return Err(Error::usage(format!(
                 "{} has none of the backends asked for; see `hpclab list`",
@@ -235,8 +269,6 @@ impl PlanBuilder {
                 )));
             }
         }
-        let wanted = self.size.unwrap_or_else(|| kernel.default_size());
-        let size = cap_size(wanted);
         if size < wanted {
             eprintln!("hpclab: HPCLAB_MAX_SIZE caps the size {wanted} to {size}");
         }
@@ -262,6 +294,9 @@ impl PlanBuilder {
             seed: self.seed,
             max_seconds: self.max_seconds,
             ladder: matches!(self.backends, BackendChoice::Ladder),
+            planned,
+            named_variants: named,
+            refused,
         })
     }
 }
@@ -293,6 +328,32 @@ pub fn parse_backends(text: &str, kernel: &dyn Kernel) -> Result<Vec<Backend>> {
     }
     backends.sort();
     Ok(backends)
+}
+
+/// Splits `planned` into the rows that can run at `size` and those the kernel refuses there,
+/// with the reason; the refusal of a variant in `named` (typed in `--variant`) is an error.
+fn split_refused(
+    kernel: &dyn Kernel,
+    planned: &[Implementation],
+    size: u64,
+    named: &[&str],
+) -> Result<(Vec<Implementation>, Vec<(Implementation, String)>)> {
+    let mut implementations = Vec::new();
+    let mut refused = Vec::new();
+    for &implementation in planned {
+        match kernel.refusal(implementation, size) {
+            None => implementations.push(implementation),
+            Some(reason)
+                if implementation
+                    .variant
+                    .is_some_and(|v| named.contains(&v.name)) =>
+            {
+                return Err(Error::usage(format!("--variant: {reason}")));
+            }
+            Some(reason) => refused.push((implementation, reason)),
+        }
+    }
+    Ok((implementations, refused))
 }
 
 /// The rows to measure: each backend with its default variants, or with the variants the user

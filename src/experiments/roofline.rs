@@ -202,11 +202,49 @@ fn point(device: &'static str, fmas: u32, n: usize, time: Stats, verified: bool)
     }
 }
 
-/// Measures the probe at every intensity on the CPU (on `threads` threads, every core when
-/// `None`) and, when given, the GPU.
+/// FMAs per element of the compute-ceiling probe that `run` compares flop rates with: the
+/// longest chain, compute-bound at any size.
+pub const CEILING_FMAS: u32 = 1024;
+/// Elements of that probe: 256 KiB in and out, within L2, so that no memory level interferes.
+const CEILING_ELEMENTS: usize = 1 << 15;
+
+/// The CPU's compute ceiling on `threads` threads, GFLOP/s: the probe's [`CEILING_FMAS`] chain
+/// (eight interleaved SIMD chains of dependent FMAs per lane), median of 5 samples. Measured
+/// once per thread count in a process (a sweep asks at every size).
+pub fn cpu_compute_ceiling(threads: usize) -> Result<f64> {
+    static MEASURED: std::sync::Mutex<Vec<(usize, f64)>> = std::sync::Mutex::new(Vec::new());
+    let known = MEASURED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .find(|(t, _)| *t == threads)
+        .map(|&(_, gflops)| gflops);
+    if let Some(gflops) = known {
+        return Ok(gflops);
+    }
+    let options = MeasureOptions { warmup: 1, runs: 5 };
+    let points = measure_probe(
+        CEILING_ELEMENTS,
+        None,
+        &[CEILING_FMAS],
+        options,
+        Some(threads),
+        || {},
+    )?;
+    let gflops = points.first().map_or(f64::NAN, |p| p.gflops);
+    MEASURED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push((threads, gflops));
+    Ok(gflops)
+}
+
+/// Measures the probe at each of `chains` (FMAs per element) on the CPU (on `threads` threads,
+/// every core when `None`) and, when given, the GPU.
 pub fn measure_probe(
     n: usize,
     gpu: Option<&GpuContext>,
+    chains: &[u32],
     options: MeasureOptions,
     threads: Option<usize>,
     mut on_point: impl FnMut(),
@@ -217,7 +255,6 @@ pub fn measure_probe(
         .map_err(|e| Error::usage(format!("--threads: cannot start the thread pool: {e}")))?;
     let input = uniform_f32(n, 5, 0);
     let mut output = AlignedVec::filled(n, f32::NAN);
-    let chains = &FMA_CHAINS;
     let mut points = Vec::new();
     for &fmas in chains {
         output.fill(f32::NAN);

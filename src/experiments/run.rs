@@ -258,6 +258,13 @@ fn run_rows(document: &RunDocument) -> Rows {
             Box::new(move |r: &Record| r.gflops.map_or_else(dash, rate)),
         ));
     }
+    if records.iter().any(|r| r.ceiling.is_some()) {
+        columns.push((
+            "of ceiling".into(),
+            true,
+            Box::new(move |r: &Record| r.ceiling.as_ref().map_or_else(dash, |c| percent(c.share))),
+        ));
+    }
     if let Some(unit) = items_unit {
         columns.push((
             format!("{unit}/s"),
@@ -469,6 +476,7 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
     }
     lines.extend(python_lines(document));
     lines.push("medians; GB/s and GFLOP/s from the cost model (hpclab list) over the compute median; 1 GB = 10^9 B".to_string());
+    lines.extend(ceiling_lines(&document.records));
     lines.extend(residence_note(&document.records));
     for record in document.records.iter().filter(|r| !r.verified) {
         let detail = record
@@ -484,7 +492,36 @@ fn run_footer(document: &RunDocument) -> Vec<String> {
     lines
 }
 
-/// The Python rows' setup, the clock that timed them, and the rows that did not run.
+/// Each compute ceiling the `of ceiling` column divides by, once, and the step column's rule.
+fn ceiling_lines(records: &[Record]) -> Vec<String> {
+    let mut ceilings: Vec<String> = Vec::new();
+    for ceiling in records.iter().filter_map(|r| r.ceiling.as_ref()) {
+        let line = format!(
+            "{} GFLOP/s by {}",
+            rate(ceiling.gflops),
+            ceiling.measured_by
+        );
+        if !ceilings.contains(&line) {
+            ceilings.push(line);
+        }
+    }
+    let mut lines = Vec::new();
+    if !ceilings.is_empty() {
+        lines.push(format!(
+            "of ceiling = GFLOP/s / the compute ceiling measured on the same device and threads: {}",
+            ceilings.join("; ")
+        ));
+    }
+    if records.iter().any(|r| r.speedup_vs_previous.is_some()) {
+        lines.push(
+            "step = the row above's compute median / this row's (host clock): what each step of the ladder gains"
+                .to_string(),
+        );
+    }
+    lines
+}
+
+/// The Python rungs' setup, the clock that timed them, and the rows that did not run.
 fn python_lines(document: &RunDocument) -> Vec<String> {
     let mut lines = Vec::new();
     for setup in &document.python_setup {

@@ -265,6 +265,17 @@ pub trait Kernel: Sync {
         every.sort();
         every
     }
+    /// True when its rows, in table order, are an optimisation ladder (each a step past the one
+    /// above: matmul's scalar → simd → rayon → library and its GPU ladder), so that every run
+    /// shows each row's speed-up over the row above, as `--backend ladder` does.
+    fn rows_are_a_ladder(&self) -> bool {
+        false
+    }
+    /// Why `implementation` cannot run at size `n`, known before any work (the vec4 matmul at a
+    /// size that is not a multiple of 4); `None` when it can.
+    fn refusal(&self, _implementation: Implementation, _n: u64) -> Option<String> {
+        None
+    }
     /// Its variants on `backend`; empty when it has one implementation there. Numba's are the
     /// same for every kernel that has the rung.
     fn variants(&self, backend: Backend) -> &'static [Variant] {

@@ -89,8 +89,8 @@ pub struct Record {
     /// Scalar total median / this total median: the end-to-end speed-up, transfers included.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speedup_total_vs_scalar: Option<f64>,
-    /// With `--backend ladder`: the row above's compute median / this one's (host clock), the
-    /// step this rung gains over the one before it.
+    /// On a ladder (`--backend ladder`, or several variants of one backend): the row above's
+    /// compute median / this one's (host clock), the step this row gains over the one before it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub speedup_vs_previous: Option<f64>,
     /// (upload + download) / total, from the medians (GPU only).
@@ -110,10 +110,25 @@ pub struct Record {
     /// time the machine model predicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<super::verdict::Verdict>,
+    /// For records with flops: the measured compute ceiling of the device and threads it ran
+    /// on, and this record's share of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ceiling: Option<ComputeCeiling>,
     /// A checksum of the output (`Problem::checksum`): the escape-time kernels' sum of all
     /// escape counts, to compare images across backends and runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checksum: Option<u64>,
+}
+
+/// A record's GFLOP/s against the compute ceiling measured on the same device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComputeCeiling {
+    /// The ceiling, GFLOP/s.
+    pub gflops: f64,
+    /// The record's GFLOP/s / the ceiling.
+    pub share: f64,
+    /// What measured the ceiling.
+    pub measured_by: String,
 }
 
 /// What [`Record::from_samples`] needs besides the samples.
@@ -200,6 +215,7 @@ impl Record {
                 .map(|s| per_second(input.cost.download_bytes, s.median_s)),
             threads: input.threads,
             verdict: None,
+            ceiling: None,
             checksum: None,
             cv: compute.coefficient_of_variation(),
             outliers: compute.outliers(),

@@ -1,8 +1,8 @@
 //! matmul: C = A·B for n × n f32 matrices, row-major (the data-reuse lesson of labs 5 and 6).
 //!
 //! `cpu.rs`: the plain loop, the blocked SIMD kernel (`simd`, `rayon`), the `gemm` crate
-//! (`library`) and the f64 reference; `gpu.rs`: `naive` and `tiled`, in row bands when a matrix
-//! exceeds one storage binding.
+//! (`library`) and the f64 reference; `gpu.rs`: the GPU ladder from `naive` to `vectorized`, in
+//! row bands when a matrix exceeds one storage binding.
 
 pub mod cpu;
 pub mod gpu;
@@ -14,8 +14,8 @@ use crate::gpu::GpuContext;
 use crate::kernels::inputs::uniform_f32;
 use crate::kernels::verify::check_elements;
 use crate::kernels::{
-    Cost, CostModel, Footprint, GpuRun, Kernel, KernelInfo, KernelOptions, Problem, Variant,
-    Verification,
+    Cost, CostModel, Footprint, GpuRun, Implementation, Kernel, KernelInfo, KernelOptions, Problem,
+    Variant, Verification,
 };
 use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 use cpu::Workspace;
@@ -53,21 +53,57 @@ const INFO: KernelInfo = KernelInfo {
                    roundings of 2^-53) rounded to f32 once, within (n·2^-29 + 1)·2^-24 ≤ 2n·2^-24 relative",
 };
 
-/// The GPU variant that reads every operand from global memory.
+/// The GPU ladder's first step: every operand from global memory, invocations down a column.
 pub const NAIVE: Variant = Variant {
     name: "naive",
-    summary: "one invocation per element of C, every operand read from global memory",
+    summary: "one invocation per element of C, every operand from global memory, neighbouring invocations down a column (uncoalesced)",
     default: true,
 };
 
-/// The GPU variant that stages tiles through workgroup memory.
+/// Neighbouring invocations along a row.
+pub const COALESCED: Variant = Variant {
+    name: "coalesced",
+    summary: "naive with neighbouring invocations along a row: a warp reads consecutive floats of B and writes consecutive floats of C",
+    default: false,
+};
+
+/// Tiles through workgroup memory.
 pub const TILED: Variant = Variant {
     name: "tiled",
-    summary: "tiles of A and B staged through workgroup memory (workgroupBarrier), each value read from global memory once per tile",
+    summary: "tiles of A and B staged through workgroup memory (16 × 16 where the adapter allows): global loads per FMA fall by the tile side",
     default: true,
 };
 
-static GPU_VARIANTS: [Variant; 2] = [NAIVE, TILED];
+/// A column of outputs per invocation.
+pub const REGISTER_1D: Variant = Variant {
+    name: "register-1d",
+    summary: "a column of 8 elements of C per invocation, from tiles in workgroup memory: one load of B's tile serves 8 FMAs",
+    default: false,
+};
+
+/// A block of outputs per invocation.
+pub const REGISTER_2D: Variant = Variant {
+    name: "register-2d",
+    summary: "an 8 × 8 block of C per invocation, from tiles in workgroup memory: 8 + 8 loaded values serve 64 FMAs",
+    default: false,
+};
+
+/// vec4 loads and stores.
+pub const VECTORIZED: Variant = Variant {
+    name: "vectorized",
+    summary: "register-2d with vec4 loads and stores and A's tile transposed: a quarter of the load instructions (n a multiple of 4)",
+    default: true,
+};
+
+/// The ladder, in the order the run table shows it.
+static GPU_VARIANTS: [Variant; 6] = [
+    NAIVE,
+    COALESCED,
+    TILED,
+    REGISTER_1D,
+    REGISTER_2D,
+    VECTORIZED,
+];
 
 impl Kernel for Matmul {
     fn default_size(&self) -> u64 {
@@ -112,6 +148,15 @@ impl Kernel for Matmul {
             Backend::Gpu => &GPU_VARIANTS,
             _ => &[],
         }
+    }
+
+    fn rows_are_a_ladder(&self) -> bool {
+        true
+    }
+
+    fn refusal(&self, implementation: Implementation, n: u64) -> Option<String> {
+        let variant = implementation.variant?;
+        gpu::GpuVariant::parse(Some(variant.name)).ok()?.refusal(n)
     }
 
     fn prepare(&self, n: usize, seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
