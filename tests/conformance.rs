@@ -136,6 +136,10 @@ fn every_gpu_implementation_verifies_and_fails_once_cleared() {
                 }
                 let name = kernel.info().name;
                 let label = implementation.label();
+                if let Some(reason) = kernel.refusal(implementation, n as u64) {
+                    eprintln!("{name} on {label} at n={n}: refused by its rule ({reason})");
+                    continue;
+                }
                 if let Some(feature) = missing_feature(&context, implementation) {
                     eprintln!(
                         "*** {name} on {label}: {} lacks {feature}; not checked ***",

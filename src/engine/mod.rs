@@ -249,13 +249,19 @@ pub fn run(
     })
 }
 
-/// Each flop-counting record's share of its device's measured compute ceiling: the GPU's from
-/// the machine model's probe, the CPU's from the roofline probe on the record's threads.
+/// Each record of at least one flop per byte: its share of its device's measured compute
+/// ceiling, the GPU's from the machine model's probe, the CPU's from the roofline probe on the
+/// record's threads.
 fn fill_ceilings(records: &mut [Record], model: Option<&MachineModel>) -> Result<()> {
     for record in records.iter_mut() {
         let Some(gflops) = record.gflops else {
             continue;
         };
+        // Below one flop per byte a kernel is bound by memory on every device hpclab meets, and
+        // its share of the FMA ceiling would read as a verdict on code that is not the limit.
+        if (record.cost.flops as f64) < record.cost.device_bytes as f64 {
+            continue;
+        }
         let (ceiling, measured_by) = match (record.backend, record.threads, model) {
             (Backend::Gpu, _, Some(model)) => (
                 model.device_gflops,

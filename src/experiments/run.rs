@@ -362,6 +362,8 @@ fn run_rows(document: &RunDocument) -> Rows {
             "upload",
             "download",
             "rel. error",
+            "of ceiling",
+            "step",
             "GFLOP/s",
         ]
         .map(String::from)
