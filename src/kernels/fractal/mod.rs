@@ -705,5 +705,6 @@ pub fn check_counts(output: &[u32], reference: &[u32], n: usize) -> Verification
                 i % n.max(1)
             )
         }),
+        note: None,
     }
 }
