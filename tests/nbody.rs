@@ -43,7 +43,13 @@ fn without_a_variant_the_gpu_runs_split() {
         return;
     };
     // `hpclab run nbody` runs split alone; body-per-thread needs --variant.
-    assert!(SPLIT.default && !BODY_PER_THREAD.default);
+    let defaults: Vec<&str> = NBody
+        .variants(hpclab::Backend::Gpu)
+        .iter()
+        .filter(|v| v.default)
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(defaults, ["split"]);
     let mut problem = NBodyProblem::new(300, 4);
     common::gpu_samples(&mut problem, &context, None, 1);
     common::assert_verifies(&problem, "gpu without --variant");
