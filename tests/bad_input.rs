@@ -526,6 +526,10 @@ const GPU: &[Case] = &[
         .says(&["--gpu-api dx12", "only on Windows"]),
     refused(&["run", "nbody", "-b", "gpu", "--size", "8388609"], &[])
         .says(&["--size 8388609", "at most 8388608 bodies"]).needs(Needs::Llvmpipe),
+    // Within one binding, but more tiles of 128 than llvmpipe's loops run (split's 256 fit).
+    refused(&["run", "nbody", "-b", "gpu", "--variant", "all", "--size", "8388600"], &[])
+        .says(&["--size 8388600", "gpu body-per-thread", "65535", "use --size 8388480 or less"])
+        .needs(Needs::Llvmpipe),
     refused(&["run", "mandelbrot", "-b", "gpu", "--size", "64", "--max-iter", "100000"], &[])
         .says(&["--max-iter 100000", "65535"]).needs(Needs::Llvmpipe),
     refused(&["roofline", "--size", "2^26"], &["--size 67108864", "binding", "--cpu-only"])

@@ -27,7 +27,9 @@ use hpclab::kernels::reduce::{ReduceProblem, Strategy};
 use hpclab::kernels::stencil::{self, StencilProblem};
 use hpclab::kernels::stream::dot::DotProblem;
 use hpclab::kernels::stream::elementwise::ElementwiseProblem;
-use hpclab::kernels::stream::{Elementwise, add::Add, copy::Copy, scale::Scale, triad::Triad};
+use hpclab::kernels::stream::{
+    Elementwise, VEC4, add::Add, copy::Copy, scale::Scale, triad::Triad,
+};
 use hpclab::kernels::{Problem, Verification};
 
 const SEED: u64 = 11;
@@ -357,14 +359,18 @@ fn dot_on_the_gpu_verifies_and_rejects_a_dropped_partial() {
         return;
     };
     let (mut problem, partial) = dot_problem();
-    problem
-        .gpu_run(&context, None)
-        .and_then(|mut run| run.sample())
-        .unwrap();
-    let result = problem.result();
-    assert_genuine("dot on the GPU", &problem.check(result), &problem);
-    let dropped = problem.check((result as f64 - partial) as f32);
-    assert!(!dropped.passed, "{dropped:?}");
+    // vec4's workgroups each add 4× as many products: its real partials are 4× this one, so
+    // rejecting this one is the stricter test.
+    for variant in [None, Some(&VEC4)] {
+        problem
+            .gpu_run(&context, variant)
+            .and_then(|mut run| run.sample())
+            .unwrap();
+        let result = problem.result();
+        assert_genuine("dot on the GPU", &problem.check(result), &problem);
+        let dropped = problem.check((result as f64 - partial) as f32);
+        assert!(!dropped.passed, "{variant:?}: {dropped:?}");
+    }
 }
 
 #[test]

@@ -209,7 +209,8 @@ fn sweep_names_the_break_even_and_plots_every_backend() {
     } else {
         assert_eq!(summary, "no GPU records: no break-even");
     }
-    let gpu_series = ["gpu (with transfers)", "gpu (compute only)"];
+    // triad's GPU row is its default variant, f32.
+    let gpu_series = ["gpu f32 (with transfers)", "gpu f32 (compute only)"];
     let texts = assert_svg(
         &plot,
         &legend(&["scalar", "simd", "rayon"], &gpu_series, has_gpu),
@@ -232,7 +233,7 @@ fn sweep_names_the_break_even_and_plots_every_backend() {
     let bandwidth = plot.with_file_name("plot-bandwidth.svg");
     let texts = assert_svg(
         &bandwidth,
-        &legend(&["scalar", "simd", "rayon"], &["gpu"], has_gpu),
+        &legend(&["scalar", "simd", "rayon"], &["gpu f32"], has_gpu),
     );
     assert_any(
         &texts,

@@ -7,7 +7,7 @@ mod common;
 use hpclab::Backend;
 use hpclab::gpu::{GpuContext, GpuRequest};
 use hpclab::kernels::Problem;
-use hpclab::kernels::reduce::{ReduceProblem, Strategy, cpu};
+use hpclab::kernels::reduce::{AtomicsPath, ReduceProblem, Strategy, cpu};
 
 /// n = 1; a small odd size; one past 65 535 workgroups of 256 invocations.
 const SIZES: [usize; 3] = [1, 1000, 65_535 * 256 + 17];
@@ -108,6 +108,81 @@ fn repeated_gpu_atomics_samples_start_from_zero() {
     assert!(
         problem.verify().passed,
         "the accumulator must not carry over"
+    );
+}
+
+/// The atomics variant's two ways of adding the partials, each run where this adapter allows:
+/// the native f32 atomicAdd needs SHADER_FLOAT32_ATOMIC; the compare-and-swap loop runs
+/// anywhere, so a device that has the feature is told not to use it.
+#[test]
+fn both_atomics_paths_stay_within_the_bound_and_say_which_ran() {
+    let Some(mut context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    let mut paths = vec![AtomicsPath::CompareAndSwap];
+    match context.float32_atomics {
+        true => paths.push(AtomicsPath::Native),
+        false => eprintln!(
+            "*** {} lacks SHADER_FLOAT32_ATOMIC: the native atomicAdd path is not run ***",
+            context.adapter.name
+        ),
+    }
+    assert_eq!(context.float32_atomics, context.adapter.float32_atomics);
+    let native = context.float32_atomics;
+    for path in paths {
+        context.float32_atomics = path == AtomicsPath::Native;
+        assert_eq!(AtomicsPath::on(&context), path);
+        for n in [1, 1000, 65_535 * 256 + 17] {
+            let mut problem = ReduceProblem::new(n, 13);
+            let case = format!("{path:?} n={n}");
+            let verification =
+                common::assert_gpu_run_verifies(&mut problem, &context, "atomics", &case);
+            assert_eq!(problem.atomics_path(), Some(path), "{case}");
+            assert_eq!(verification.note.as_deref(), Some(path.note()), "{case}");
+            assert_missing_elements_fail(&problem, Strategy::Atomics);
+            // Three samples: the accumulator starts from zero each time.
+            common::gpu_samples(&mut problem, &context, Some("atomics"), 3);
+            common::assert_verifies(&problem, &format!("{case}, third sample"));
+        }
+    }
+    context.float32_atomics = native;
+    // Only atomics says how it added; the tree has one way.
+    let mut problem = ReduceProblem::new(1000, 13);
+    let tree = common::assert_gpu_run_verifies(&mut problem, &context, "tree", "n=1000");
+    assert_eq!(tree.note, None);
+}
+
+#[test]
+fn the_run_says_which_atomics_path_ran() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    let args = [
+        "run",
+        "reduce",
+        "-b",
+        "gpu",
+        "--variant",
+        "atomics",
+        "-n",
+        "4097",
+        "-r",
+        "1",
+        "--warmup",
+        "0",
+    ];
+    let want = AtomicsPath::on(&context).note();
+    let table = String::from_utf8(common::stdout_of(&args, &[])).unwrap();
+    assert!(
+        table.contains(want),
+        "want '{want}' under the table:\n{table}"
+    );
+    let json = common::stdout_of(&[&args[..], &["-f", "json"]].concat(), &[]);
+    let document: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(document["records"][0]["verification"]["note"], want);
+    assert_eq!(
+        document["environment"]["adapter"]["float32_atomics"],
+        context.adapter.float32_atomics
     );
 }
 

@@ -89,6 +89,83 @@ fn gpu_chunking_over_many_small_bindings_matches_the_reference() {
     }
 }
 
+/// Runs the GPU `variant` of `kernel` at each of `sizes` on a cleared output; each must verify.
+fn check_gpu_variant(kernel: &dyn Kernel, variant: &str, sizes: &[usize], context: &GpuContext) {
+    for &n in sizes {
+        let mut problem = kernel.prepare(n, 7, &Default::default());
+        let case = format!("{} n={n}", kernel.info().name);
+        common::assert_gpu_run_verifies(&mut *problem, context, variant, &case);
+    }
+}
+
+#[test]
+fn every_kernel_has_the_f32_and_vec4_gpu_variants_and_f32_is_the_default() {
+    for kernel in stream_kernels() {
+        let variants = kernel.variants(Backend::Gpu);
+        let names: Vec<(&str, bool)> = variants.iter().map(|v| (v.name, v.default)).collect();
+        assert_eq!(
+            names,
+            [("f32", true), ("vec4", false)],
+            "{}",
+            kernel.info().name
+        );
+        // The padding is not counted: the cost model is the kernel's, whatever the variant.
+        let problem = kernel.prepare(5, 7, &Default::default());
+        for variant in variants {
+            assert_eq!(problem.cost_of(Some(variant)), None);
+        }
+        assert!(kernel.variants(Backend::Rayon).is_empty());
+    }
+}
+
+#[test]
+fn vec4_matches_the_reference_at_sizes_not_divisible_by_4() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    for kernel in stream_kernels() {
+        // Every remainder mod 4, below one vec4 and past a workgroup's 1024 elements.
+        check_gpu_variant(kernel, "vec4", &[1, 3, 5, 1023, 4097, 4098], &context);
+        check_gpu_variant(kernel, "f32", &[3, 4097], &context);
+    }
+}
+
+#[test]
+fn vec4_over_many_small_bindings_matches_the_reference() {
+    // 4 KiB bindings: 256 vec4 per chunk, so 100 003 elements take 98 chunks, the last one
+    // ending in a partial vec4; and one array above lavapipe's 128 MiB binding, whose second
+    // chunk ends the same way.
+    let Some(small) = common::gpu_with_bindings(4096) else {
+        return;
+    };
+    assert_eq!(small.chunk_elements(16), 256);
+    for kernel in stream_kernels() {
+        check_gpu_variant(kernel, "vec4", &[100_003], &small);
+    }
+    let context = common::gpu(GpuRequest::default()).unwrap();
+    for name in ["triad", "dot"] {
+        let kernel = kernels::find(name).unwrap();
+        check_gpu_variant(kernel, "vec4", &[(1 << 25) + 1001], &context);
+    }
+}
+
+#[test]
+fn a_vec4_tail_left_unwritten_fails_the_check() {
+    let Some(context) = common::gpu(GpuRequest::default()) else {
+        return;
+    };
+    // 4097 = 1024 vec4 and one element in a partial vec4: a shader that stopped at the last
+    // whole vec4 (i < n / 4) would leave that element as the poison, or as 0 in a fresh buffer.
+    let n = 4097;
+    let mut problem = ElementwiseProblem::<Triad>::new(n, 9);
+    common::assert_gpu_run_verifies(&mut problem, &context, "vec4", "n=4097");
+    for unwritten in [f32::NAN, 0.0] {
+        let mut output = problem.output().to_vec();
+        output[n - 1] = unwritten;
+        assert!(!problem.check(&output).passed, "{unwritten}");
+    }
+}
+
 #[test]
 fn gpu_samples_repeat_and_report_phases() {
     let Some(context) = common::gpu(GpuRequest::default()) else {

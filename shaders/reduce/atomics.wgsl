@@ -1,6 +1,7 @@
 // Sum of n f32, `atomics`: one pass. Each workgroup adds its share by a tree in workgroup memory
 // (as `tree` does), then adds its partial straight into one global accumulator.
-// Float atomics are not core WGSL, so the accumulator is an atomic<u32> holding the f32's bits,
+// Float atomics are not core WGSL (this is the path for devices without SHADER_FLOAT32_ATOMIC;
+// `atomics_native.wgsl` is the other), so the accumulator is an atomic<u32> holding the f32's bits,
 // updated by a compare-exchange loop: read the bits, add in f32, and swap the new bits in only if
 // nobody changed the word meanwhile; otherwise retry with the value that won. The partials are
 // therefore added in whatever order the workgroups finish: each is one more f32 rounding of a

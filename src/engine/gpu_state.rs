@@ -2,6 +2,7 @@
 //! reason there is none.
 
 use super::plan::Plan;
+use crate::Backend;
 use crate::error::{Error, Result};
 use crate::experiments::probe::probe;
 use crate::gpu::{AdapterChoice, GpuContext, GpuRequest};
@@ -109,7 +110,13 @@ impl GpuState {
                 format_bytes(context.adapter.max_buffer_bytes)
             )));
         }
-        plan.kernel
-            .check_gpu(plan.size, &plan.kernel_options, context)
+        // Each planned GPU variant against its own limits (nbody's tiles differ by variant).
+        plan.implementations
+            .iter()
+            .filter(|i| i.backend == Backend::Gpu)
+            .try_for_each(|i| {
+                plan.kernel
+                    .check_gpu(plan.size, &plan.kernel_options, i.variant, context)
+            })
     }
 }

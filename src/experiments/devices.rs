@@ -51,6 +51,7 @@ impl Devices {
             "API",
             "driver",
             "timestamps",
+            "f32 atomics",
             "max buffer",
             "max storage binding",
             "max workgroups/dim",
@@ -71,6 +72,7 @@ impl Devices {
                     a.api.clone(),
                     format!("{} {}", a.driver, a.driver_info).trim().to_string(),
                     if a.timestamps { "yes" } else { "no" }.to_string(),
+                    if a.float32_atomics { "yes" } else { "no" }.to_string(),
                     format_bytes(a.max_buffer_bytes),
                     format_bytes(a.max_storage_binding_bytes),
                     a.max_workgroups_per_dimension.to_string(),
@@ -78,7 +80,8 @@ impl Devices {
                 ]
             })
             .collect();
-        Rows::new(&header, rows, vec![0, 6, 7, 8, 9]).droppable(&[
+        Rows::new(&header, rows, vec![0, 7, 8, 9, 10]).droppable(&[
+            "f32 atomics",
             "workgroup memory",
             "max workgroups/dim",
             "driver",

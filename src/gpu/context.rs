@@ -1,7 +1,7 @@
 //! Instance, adapter choice and device: everything the GPU path creates once per process.
 //!
 //! The device asks for the adapter's own limits (the defaults stop at 256 MiB buffers) and for
-//! timestamp queries and subgroup operations when the adapter has them. wgpu panics on errors
+//! timestamp queries, subgroup operations and f32 atomics when the adapter has them. wgpu panics on errors
 //! unless told otherwise, so an uncaptured-error handler collects them and every step that can
 //! fail checks the collection.
 
@@ -84,6 +84,11 @@ pub struct AdapterSummary {
     pub driver_info: String,
     /// True when the adapter supports timestamp queries (GPU-side compute timing).
     pub timestamps: bool,
+    /// True when the adapter offers `SHADER_FLOAT32_ATOMIC` (WGSL `atomic<f32>` with
+    /// `atomicAdd` on storage buffers; Vulkan's `VK_EXT_shader_atomic_float`). Absent in
+    /// documents written before it was recorded, read as false.
+    #[serde(default)]
+    pub float32_atomics: bool,
     /// The largest buffer the adapter can allocate.
     pub max_buffer_bytes: u64,
     /// The largest storage binding a shader can see at once.
@@ -139,6 +144,9 @@ impl AdapterSummary {
             driver: info.driver,
             driver_info: info.driver_info,
             timestamps: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
+            float32_atomics: adapter
+                .features()
+                .contains(wgpu::Features::SHADER_FLOAT32_ATOMIC),
             max_buffer_bytes: limits.max_buffer_size,
             max_storage_binding_bytes: limits.max_storage_buffer_binding_size,
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
@@ -171,6 +179,10 @@ pub struct GpuContext {
     /// True when the device was created with `Features::SUBGROUP` (WGSL `subgroupAdd`,
     /// `subgroup_size`, …); kernels that use subgroups check it and refuse without it.
     pub subgroups: bool,
+    /// True when the device was created with `Features::SHADER_FLOAT32_ATOMIC` (requested only
+    /// where the adapter offers it): reduce `atomics` then adds with a native f32 `atomicAdd`
+    /// instead of a compare-and-swap loop.
+    pub float32_atomics: bool,
     /// Nanoseconds per timestamp tick.
     pub timestamp_period_ns: f64,
     /// The largest storage binding the kernels may use (bytes).
@@ -358,6 +370,10 @@ impl GpuContext {
         if subgroups {
             required_features |= wgpu::Features::SUBGROUP;
         }
+        let float32_atomics = summary.float32_atomics;
+        if float32_atomics {
+            required_features |= wgpu::Features::SHADER_FLOAT32_ATOMIC;
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("hpclab"),
             required_features,
@@ -385,6 +401,7 @@ impl GpuContext {
             queue,
             timestamps,
             subgroups,
+            float32_atomics,
             max_binding_bytes,
             setup: ContextSetup {
                 adapter_s,

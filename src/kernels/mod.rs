@@ -295,9 +295,15 @@ pub trait Kernel: Sync {
     fn options(&self) -> &'static [KernelOption] {
         &[]
     }
-    /// Refuses, before the inputs and the reference are made, a GPU run that `gpu` cannot do
-    /// at size `n` (a binding too small, a loop longer than the driver runs).
-    fn check_gpu(&self, _n: u64, _options: &KernelOptions, _gpu: &GpuContext) -> Result<()> {
+    /// Refuses, before the inputs and the reference are made, a GPU run of `variant` that `gpu`
+    /// cannot do at size `n` (a binding too small, a loop longer than the driver runs).
+    fn check_gpu(
+        &self,
+        _n: u64,
+        _options: &KernelOptions,
+        _variant: Option<&'static Variant>,
+        _gpu: &GpuContext,
+    ) -> Result<()> {
         Ok(())
     }
     /// Makes the inputs of size `n` deterministically from `seed` and allocates the outputs

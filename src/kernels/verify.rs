@@ -23,6 +23,11 @@ pub struct Verification {
     /// A short description of the first mismatch, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_mismatch: Option<String>,
+    /// Which code path produced the result, where a kernel picks one by what the adapter
+    /// offers (reduce `atomics`: "gpu atomics: native f32 atomicAdd …" or "… compare-and-swap
+    /// loop …"); printed under the run table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Verification {
@@ -100,6 +105,7 @@ pub fn check_elements(
         relative_error: None,
         first_mismatch: first
             .map(|(i, got, exact)| format!("element {i}: got {got}, expected {exact}")),
+        note: None,
     }
 }
 
@@ -134,6 +140,7 @@ pub fn check_value(got: f64, exact: f64, allowed: f64, rule: &str) -> Verificati
             f64::INFINITY
         },
         first_mismatch: (!passed).then(|| format!("got {got}, expected {exact} ± {allowed:.3e}")),
+        note: None,
     }
 }
 

@@ -405,7 +405,13 @@ impl Kernel for Fractal {
         }
     }
 
-    fn check_gpu(&self, _n: u64, options: &KernelOptions, gpu: &GpuContext) -> Result<()> {
+    fn check_gpu(
+        &self,
+        _n: u64,
+        options: &KernelOptions,
+        _variant: Option<&'static Variant>,
+        gpu: &GpuContext,
+    ) -> Result<()> {
         let max_iter = options.max_iter.unwrap_or(DEFAULT_MAX_ITER);
         gpu.check_loop_trips(
             max_iter as u64,
@@ -699,5 +705,6 @@ pub fn check_counts(output: &[u32], reference: &[u32], n: usize) -> Verification
                 i % n.max(1)
             )
         }),
+        note: None,
     }
 }

@@ -188,6 +188,7 @@ impl HistogramProblem {
                     )
                 }
             }),
+            note: None,
         }
     }
 

@@ -8,11 +8,13 @@
 //! there are exactly n² interactions (compute-bound: the arithmetic-intensity lesson of lab 5).
 //! The GPU version is the tiled one of Nyland, Harris & Prins (GPU Gems 3, ch. 31): a workgroup
 //! loads a tile of bodies into workgroup memory once and every invocation reads them from there.
+//! Variant `body-per-thread` gives each invocation one body; `split` (the default) gives each
+//! body several invocations that share its walk, so that a moderate n still fills a large GPU.
 //!
-//! `cpu.rs` holds the three CPU backends and the f64 reference; `gpu.rs` the tiled GPU run.
+//! `cpu.rs` holds the three CPU backends and the f64 reference; `gpu.rs` the tiled GPU runs.
 
 mod cpu;
-mod gpu;
+pub mod gpu;
 
 use crate::backend::{Backend, CpuLoop};
 use crate::cpu::AlignedVec;
@@ -28,6 +30,24 @@ use crate::kernels::{
 use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 
 pub use cpu::{Bodies, rayon, reference, scalar, simd};
+
+/// GPU: one body per invocation (the ladder's first step).
+pub const BODY_PER_THREAD: Variant = Variant {
+    name: "body-per-thread",
+    summary: "one body per invocation, tiles of 128 through workgroup memory: n/128 workgroups \
+              (8192 bodies: 64, fewer than a large GPU's SMs)",
+    default: false,
+};
+
+/// GPU: several invocations per body, partial accelerations added in workgroup memory.
+pub const SPLIT: Variant = Variant {
+    name: "split",
+    summary: "8 invocations per body, each walking 1/8 of every tile of 256, partials added in workgroup \
+              memory: 8× the workgroups (8192 bodies: 256)",
+    default: true,
+};
+
+static GPU_VARIANTS: [Variant; 2] = [BODY_PER_THREAD, SPLIT];
 
 /// The softening length ε squared (ε = 0.05): keeps the force finite when two bodies nearly
 /// meet, and makes the self-term exactly zero.
@@ -57,7 +77,7 @@ pub const INFO: KernelInfo = KernelInfo {
     name: "nbody",
     summary: "one all-pairs gravitational step with softening: a_i = Σ_j m_j (r_j − r_i)/(|r_j − r_i|² + ε²)^{3/2}, \
               then v += a·dt, x += v·dt; n² interactions on O(n) data, compute-bound; GPU tiled through \
-              workgroup memory",
+              workgroup memory, one body per invocation or split over 8",
     reference: "Lanaro, Python High Performance, ch. 1 (the particle simulator, here with gravity); \
                 Nyland, Harris & Prins, GPU Gems 3, ch. 31 (tiled all-pairs)",
     size_meaning: "n = bodies (f32 positions, velocities, masses), n ≥ 1; n² interactions",
@@ -116,8 +136,21 @@ impl Kernel for NBody {
         }
     }
 
-    fn check_gpu(&self, n: u64, _options: &KernelOptions, gpu: &GpuContext) -> Result<()> {
-        gpu::check(n, gpu)
+    fn native_variants(&self, backend: Backend) -> &'static [Variant] {
+        match backend {
+            Backend::Gpu => &GPU_VARIANTS,
+            _ => &[],
+        }
+    }
+
+    fn check_gpu(
+        &self,
+        n: u64,
+        _options: &KernelOptions,
+        variant: Option<&'static Variant>,
+        gpu: &GpuContext,
+    ) -> Result<()> {
+        gpu::check(n, variant, gpu)
     }
 
     fn prepare(&self, n: usize, seed: u64, _options: &KernelOptions) -> Box<dyn Problem> {
@@ -282,9 +315,9 @@ impl Problem for NBodyProblem {
     fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&'static Variant>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        gpu::run(self, context)
+        gpu::run(self, context, variant)
     }
 
     fn verify(&self) -> Verification {

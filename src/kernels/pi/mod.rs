@@ -169,6 +169,7 @@ impl PiProblem {
             } else {
                 None
             },
+            note: None,
         }
     }
 }

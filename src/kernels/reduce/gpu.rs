@@ -1,8 +1,10 @@
 //! The sum of n f32 on the GPU: `tree` and `subgroup` (a partial per workgroup, then one
 //! workgroup adds the partials) and `atomics` (each workgroup adds its partial into one global
-//! accumulator). The input is bound chunk by chunk when it is larger than one storage binding.
+//! accumulator: a native f32 `atomicAdd` where the device has `SHADER_FLOAT32_ATOMIC`, a
+//! compare-and-swap loop elsewhere). The input is bound chunk by chunk when it is larger than one
+//! storage binding.
 
-use super::{GpuShape, ReduceProblem, Strategy};
+use super::{AtomicsPath, GpuShape, ReduceProblem, Strategy};
 use crate::error::Result;
 use crate::gpu::{Dispatch, GpuContext, GpuRun, PARTIALS_PER_CHUNK, Setup, ShaderSpec, chunks};
 
@@ -20,11 +22,18 @@ pub(super) fn run<'a>(
             include_str!("../../../shaders/reduce/subgroup.wgsl"),
             "partial_sums",
         ),
-        Strategy::Atomics => (
-            "reduce atomics",
-            include_str!("../../../shaders/reduce/atomics.wgsl"),
-            "main",
-        ),
+        Strategy::Atomics => match AtomicsPath::on(context) {
+            AtomicsPath::Native => (
+                "reduce atomics native",
+                include_str!("../../../shaders/reduce/atomics_native.wgsl"),
+                "main",
+            ),
+            AtomicsPath::CompareAndSwap => (
+                "reduce atomics",
+                include_str!("../../../shaders/reduce/atomics.wgsl"),
+                "main",
+            ),
+        },
         _ => (
             "reduce tree",
             include_str!("../../../shaders/reduce/tree.wgsl"),
@@ -91,6 +100,7 @@ pub(super) fn run<'a>(
     }
     let gpu = setup.finish()?;
     problem.gpu_shape = Some(shape);
+    problem.atomics_path = atomics.then(|| AtomicsPath::on(context));
     Ok(gpu.sampled_by(move |gpu| {
         let total = problem.result.as_bytes_mut();
         gpu.sample(&[problem.x.as_bytes()], &mut [total])

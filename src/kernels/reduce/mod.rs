@@ -98,9 +98,41 @@ pub const SUBGROUP: Variant = Variant {
 /// GPU: workgroup partials added into one global accumulator.
 pub const ATOMICS: Variant = Variant {
     name: "atomics",
-    summary: "each workgroup adds its partial into one global accumulator (compare-exchange loop on the f32 bits)",
+    summary: "each workgroup adds its partial into one global accumulator (native f32 atomicAdd with \
+              SHADER_FLOAT32_ATOMIC, else a compare-exchange loop on the f32 bits)",
     default: true,
 };
+
+/// How `atomics` adds the workgroup partials into the accumulator on a given device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtomicsPath {
+    /// `atomicAdd` on an `atomic<f32>` (`shaders/reduce/atomics_native.wgsl`): the device has
+    /// `wgpu::Features::SHADER_FLOAT32_ATOMIC`.
+    Native,
+    /// A compare-exchange retry loop on the f32's bits in an `atomic<u32>`
+    /// (`shaders/reduce/atomics.wgsl`): core WGSL, any device.
+    CompareAndSwap,
+}
+
+impl AtomicsPath {
+    /// The path `atomics` takes on `context`'s device.
+    pub fn on(context: &GpuContext) -> AtomicsPath {
+        match context.float32_atomics {
+            true => AtomicsPath::Native,
+            false => AtomicsPath::CompareAndSwap,
+        }
+    }
+
+    /// The line under the run table (and the record's `verification.note`).
+    pub fn note(self) -> &'static str {
+        match self {
+            AtomicsPath::Native => "gpu atomics: native f32 atomicAdd (SHADER_FLOAT32_ATOMIC)",
+            AtomicsPath::CompareAndSwap => {
+                "gpu atomics: compare-and-swap loop (adapter lacks SHADER_FLOAT32_ATOMIC)"
+            }
+        }
+    }
+}
 
 /// Python: the one implementation of the `python` rung (not a variant to choose).
 pub const PYTHON_FLOATS: Variant = Variant {
@@ -273,6 +305,8 @@ pub struct ReduceProblem {
     result: AlignedVec<f32>,
     strategy: Strategy,
     gpu_shape: Option<GpuShape>,
+    /// How the last GPU `atomics` set-up adds its partials (`None` before one).
+    atomics_path: Option<AtomicsPath>,
 }
 
 impl ReduceProblem {
@@ -291,6 +325,7 @@ impl ReduceProblem {
             result: AlignedVec::filled(1, f32::NAN),
             strategy: Strategy::Sequential,
             gpu_shape: None,
+            atomics_path: None,
         }
     }
 
@@ -313,12 +348,21 @@ impl ReduceProblem {
     /// set-up) against the exact sum and that strategy's bound.
     pub fn check(&self, strategy: Strategy, value: f32) -> Verification {
         let (allowed, rule) = bound::allowed_error(&self.depth(strategy), self.exact);
-        check_value(
+        let mut verification = check_value(
             value as f64,
             self.exact,
             allowed,
             &format!("{}: {rule}", strategy.name()),
-        )
+        );
+        if strategy == Strategy::Atomics {
+            verification.note = self.atomics_path.map(|path| path.note().to_string());
+        }
+        verification
+    }
+
+    /// How the last GPU `atomics` set-up adds its partials (`None` before one).
+    pub fn atomics_path(&self) -> Option<AtomicsPath> {
+        self.atomics_path
     }
 
     /// The rounding structure of `strategy` on these inputs.

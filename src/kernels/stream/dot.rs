@@ -18,6 +18,8 @@ use crate::kernels::{
 use crate::python::{ArrayMut, ArrayRef, Dtype, Input, OutputSpec, PythonCall};
 use rayon::prelude::*;
 
+use super::{GPU_VARIANTS, VEC4, VEC4_LANES};
+
 /// The dot kernel.
 pub struct Dot;
 
@@ -40,7 +42,8 @@ const INFO: KernelInfo = KernelInfo {
                    roundings on any product's path to the result: scalar 1 (product) + n/2^29 (f64 adds, in f32 \
                    roundings) + 1 (to f32); simd 1 + n/(8·lanes) + 8 + lanes (8 vector accumulators, then combined), \
                    or 8·lanes + 1 in the tail; rayon the same + 2 (f64 combination of chunks, rounding); GPU 1 + \
-                   per-invocation share + tree levels + partials per lane + tree levels. u = 2^-24 on the CPU, 2^-23 \
+                   per-invocation share + tree levels + partials per lane + tree levels (vec4: the share of each of 4 \
+                   lanes + 2 to add the lanes). u = 2^-24 on the CPU, 2^-23 \
                    on the GPU (WGSL may round either way). Python rungs: python 1 (products exact in f64) + n/2^29 \
                    (f64 adds) rounded to f32 once; numpy's np.dot (BLAS sdot, the library's order and accumulators) \
                    and numba (f32 accumulator: serial in order, parallel a prange reduction whose parts are added at \
@@ -95,8 +98,9 @@ enum Summation {
     /// Accumulators per chunk, chunk sums added in f64.
     Chunks,
     /// Grid-stride sums per invocation, a tree per workgroup, then one workgroup over the
-    /// partials (what [`gpu_run`] set up): reduce's `tree`, in shape too.
-    Gpu(GpuShape),
+    /// partials (what [`gpu_run`] set up): reduce's `tree`, in shape too. With `vec4`, each
+    /// invocation's share is 4 lanes' sums, added at the end (2 more roundings).
+    Gpu { shape: GpuShape, vec4: bool },
     /// The python rung: exact products, added in f64 (Python floats), rounded to f32 once.
     PythonFloats,
     /// numpy's `np.dot`: BLAS's sdot, in an order of the library's choosing.
@@ -147,6 +151,13 @@ impl Kernel for Dot {
             largest_gpu_buffer_bytes: 4 * n,
             gpu_bytes: 16 * n,
             working_set_bytes: 8 * n,
+        }
+    }
+
+    fn native_variants(&self, backend: Backend) -> &'static [Variant] {
+        match backend {
+            Backend::Gpu => &GPU_VARIANTS,
+            _ => &[],
         }
     }
 
@@ -249,14 +260,23 @@ impl DotProblem {
             }
             Summation::Accumulators => (Strategy::Accumulators, None),
             Summation::Chunks => (Strategy::ChunkAccumulators, None),
-            Summation::Gpu(shape) => (Strategy::Tree, Some(shape)),
+            Summation::Gpu { shape, .. } => (Strategy::Tree, Some(shape)),
         };
         // The products are summed as reduce sums its values, each after its own rounding.
         let sum = summation_depth(n, strategy, shape);
-        Depth {
-            roundings: sum.roundings + 1,
-            why: format!("a·b, {}", sum.why),
-            ..sum
+        match self.summation {
+            // Each lane's share is `per_invocation` of the shape; the 4 lanes are added by 2
+            // more roundings.
+            Summation::Gpu { vec4: true, .. } => Depth {
+                roundings: sum.roundings + 1 + 2,
+                why: format!("a·b, vec4 lanes: {} + 2 to add the lanes", sum.why),
+                ..sum
+            },
+            _ => Depth {
+                roundings: sum.roundings + 1,
+                why: format!("a·b, {}", sum.why),
+                ..sum
+            },
         }
     }
 }
@@ -277,9 +297,9 @@ impl Problem for DotProblem {
     fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&'static Variant>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        gpu_run(self, context)
+        gpu_run(self, context, variant == Some(&VEC4))
     }
 
     fn verify(&self) -> Verification {
@@ -327,24 +347,36 @@ impl Problem for DotProblem {
 }
 
 /// The dot set up on the GPU: partial sums per workgroup, chunk by chunk, then one workgroup
-/// that adds the partials into the first slot, in one compute pass.
+/// that adds the partials into the first slot, in one compute pass. With `vec4`, the first pass
+/// loads a vec4 of each input per round; the inputs are padded with zeros (never uploaded, wgpu
+/// zero-fills new buffers) to a multiple of 4 elements, which add exactly 0.
 fn gpu_run<'a>(
     problem: &'a mut DotProblem,
     context: &'a GpuContext,
+    vec4: bool,
 ) -> Result<Box<dyn GpuRun + 'a>> {
     // The tree reduction needs a power of two.
     let workgroup_size = 1u32 << context.workgroup_size(256).ilog2();
     let mut setup = Setup::new(context, "dot");
-    let source = include_str!("../../../shaders/stream/dot.wgsl");
+    let (label, source, lanes) = match vec4 {
+        false => ("dot", include_str!("../../../shaders/stream/dot.wgsl"), 1),
+        true => (
+            "dot vec4",
+            include_str!("../../../shaders/stream/dot_vec4.wgsl"),
+            VEC4_LANES,
+        ),
+    };
     let spec =
-        |entry| ShaderSpec::new("dot", source, entry).constant("WORKGROUP_SIZE", workgroup_size);
+        |entry| ShaderSpec::new(label, source, entry).constant("WORKGROUP_SIZE", workgroup_size);
     let partial = setup.pipeline(&spec("partial_sums"))?;
     let finish = setup.pipeline(&spec("finish"))?;
 
     let n = problem.a.len() as u64;
-    let a = setup.input("dot a", 4 * n)?;
-    let b = setup.input("dot b", 4 * n)?;
-    let chunk = context.chunk_elements(4);
+    let bytes = 4 * n.next_multiple_of(lanes);
+    let a = setup.input("dot a", bytes)?;
+    let b = setup.input("dot b", bytes)?;
+    // Chunks of whole vec4s (a binding's worth of them), in elements.
+    let chunk = context.chunk_elements(4 * lanes) * lanes;
     let slots = PARTIALS_PER_CHUNK * n.div_ceil(chunk);
     let partials = setup.output("dot partials", 4 * slots)?;
     // Zero (the finishing pass adds every slot): a first pass that writes nothing leaves a
@@ -354,16 +386,19 @@ fn gpu_run<'a>(
     let (sums, total) = context.scoped("creating bind groups", || {
         let sums = chunks(n, chunk)
             .map(|chunk| {
+                // The last chunk's partial vec4 reaches into the zero padding.
+                let count = chunk.count.next_multiple_of(lanes);
                 let bindings = [
                     partials.binding(chunk.index * PARTIALS_PER_CHUNK, PARTIALS_PER_CHUNK, 4),
-                    a.binding(chunk.first, chunk.count, 4),
-                    b.binding(chunk.first, chunk.count, 4),
+                    a.binding(chunk.first, count, 4),
+                    b.binding(chunk.first, count, 4),
                 ];
                 let groups = context
-                    .grid_stride_groups(chunk.count, workgroup_size)
+                    .grid_stride_groups(count / lanes, workgroup_size)
                     .min(PARTIALS_PER_CHUNK as u32);
                 let invocations = groups as u64 * workgroup_size as u64;
-                per_invocation = chunk.count.div_ceil(invocations).max(per_invocation);
+                // Products one invocation (one lane of its vec4) adds in order.
+                per_invocation = (count / lanes).div_ceil(invocations).max(per_invocation);
                 groups_total += groups as u64;
                 Dispatch::new(context, &partial, "dot partials", &bindings, [groups, 1, 1])
             })
@@ -380,12 +415,15 @@ fn gpu_run<'a>(
     setup.dispatch(&partial, sums);
     setup.dispatch(&finish, total);
     let gpu = setup.finish()?;
-    problem.summation = Summation::Gpu(GpuShape {
-        workgroup_size,
-        per_invocation,
-        partials: slots,
-        groups: groups_total,
-    });
+    problem.summation = Summation::Gpu {
+        shape: GpuShape {
+            workgroup_size,
+            per_invocation,
+            partials: slots,
+            groups: groups_total,
+        },
+        vec4,
+    };
     Ok(gpu.sampled_by(move |gpu| {
         let uploads = [problem.a.as_bytes(), problem.b.as_bytes()];
         // Only the first slot, where the finish pass leaves the total.

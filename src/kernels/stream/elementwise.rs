@@ -5,7 +5,7 @@
 //! The number of inputs is a type ([`One`], [`Two`]): it picks `map1` or `map2` and
 //! `for_chunks1` or `for_chunks2`, so a formula and the arrays it gets always agree.
 
-use super::{Elementwise, SCALAR};
+use super::{Elementwise, SCALAR, VEC4, VEC4_LANES};
 use crate::backend::Backend;
 use crate::backend::CpuLoop;
 use crate::cpu::AlignedVec;
@@ -245,9 +245,9 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
     fn gpu_run<'a>(
         &'a mut self,
         context: &'a GpuContext,
-        _variant: Option<&'static Variant>,
+        variant: Option<&'static Variant>,
     ) -> Result<Box<dyn GpuRun + 'a>> {
-        gpu_run(self, context)
+        gpu_run(self, context, variant == Some(&VEC4))
     }
 
     fn verify(&self) -> Verification {
@@ -285,37 +285,56 @@ impl<Op: Elementwise> Problem for ElementwiseProblem<Op> {
 }
 
 /// An element-wise kernel set up on the GPU: one dispatch per chunk of at most one storage
-/// binding.
+/// binding. With `vec4`, each invocation moves a vec4<f32> per loop round: the device arrays
+/// are padded to a multiple of 4 elements (the padding of the inputs stays zero, that of the
+/// output is never downloaded) and only the n elements travel.
 fn gpu_run<'a, Op: Elementwise>(
     problem: &'a mut ElementwiseProblem<Op>,
     context: &'a GpuContext,
+    vec4: bool,
 ) -> Result<Box<dyn GpuRun + 'a>> {
     let name = Op::INFO.name;
     let workgroup_size = context.workgroup_size(256);
     let mut setup = Setup::new(context, name);
-    // One module for the four kernels, the entry point named as the kernel.
-    let source = include_str!("../../../shaders/stream/elementwise.wgsl");
-    let spec = ShaderSpec::new(name, source, name)
+    // One module per variant for the four kernels, the entry point named as the kernel.
+    let (label, source, lanes) = match vec4 {
+        false => (
+            name,
+            include_str!("../../../shaders/stream/elementwise.wgsl"),
+            1,
+        ),
+        true => (
+            "stream vec4",
+            include_str!("../../../shaders/stream/elementwise_vec4.wgsl"),
+            VEC4_LANES,
+        ),
+    };
+    let spec = ShaderSpec::new(label, source, name)
         .constant("WORKGROUP_SIZE", workgroup_size)
         .constant("SCALAR", SCALAR)
         .trusted("grid-stride loops with i < arrayLength(&result); the inputs are as long");
     let pipeline = setup.pipeline(&spec)?;
 
     let n = problem.output.len() as u64;
+    let bytes = 4 * n.next_multiple_of(lanes);
     let inputs = (0..Op::Arity::COUNT)
-        .map(|k| setup.input(&format!("{name} input {k}"), 4 * n))
+        .map(|k| setup.input(&format!("{name} input {k}"), bytes))
         .collect::<Result<Vec<_>>>()?;
-    let output = setup.output(&format!("{name} output"), 4 * n)?;
+    let output = setup.output(&format!("{name} output"), bytes)?;
     // NaN: a dispatch that writes nothing cannot pass on the previous sample's output.
     setup.poison_each_sample(&output, 0xFF);
+    // Chunks of whole vec4s (a binding's worth of them), in elements.
+    let chunk = context.chunk_elements(4 * lanes) * lanes;
     let dispatches = context.scoped("creating bind groups", || {
-        chunks(n, context.chunk_elements(4))
+        chunks(n, chunk)
             .map(|chunk| {
+                // The last chunk's partial vec4 reaches into the padding.
+                let count = chunk.count.next_multiple_of(lanes);
                 let arrays = std::iter::once(&output).chain(&inputs);
                 let bindings: Vec<_> = arrays
-                    .map(|array| array.binding(chunk.first, chunk.count, 4))
+                    .map(|array| array.binding(chunk.first, count, 4))
                     .collect();
-                let groups = context.grid_stride_groups(chunk.count, workgroup_size);
+                let groups = context.grid_stride_groups(count / lanes, workgroup_size);
                 Dispatch::new(context, &pipeline, name, &bindings, [groups, 1, 1])
             })
             .collect()

@@ -5,6 +5,11 @@
 //! Every array is a separate input or output, so each kernel can run any number of times from
 //! the same inputs; bytes are counted the STREAM way (each array read or written once per element;
 //! the CPU's write-allocate traffic is not counted).
+//!
+//! On the GPU every STREAM kernel has two variants: `f32` (one element per invocation and loop
+//! round) and `vec4` (four: 16-byte loads and stores, more bytes in flight per invocation). The
+//! `vec4` device arrays are padded to a multiple of 4 elements; the padding is neither uploaded
+//! nor downloaded nor counted (the cost stays 4·n bytes per array).
 
 pub mod add;
 pub mod copy;
@@ -13,7 +18,8 @@ pub mod elementwise;
 pub mod scale;
 pub mod triad;
 
-use super::{Cost, Footprint, Kernel, KernelInfo, KernelOptions, Problem};
+use super::{Cost, Footprint, Kernel, KernelInfo, KernelOptions, Problem, Variant};
+use crate::backend::Backend;
 use crate::cpu::simd::F32Lanes;
 use elementwise::{Arity, Each, ElementwiseProblem};
 
@@ -22,6 +28,27 @@ pub const SCALAR: f32 = 0.4;
 
 /// Half an f32 unit in the last place, relative (2^-24): the error of one rounding.
 pub const F32_ROUNDING: f64 = 1.0 / (1u64 << 24) as f64;
+
+/// GPU: one f32 per invocation and loop round.
+pub const F32: Variant = Variant {
+    name: "f32",
+    summary: "one f32 per invocation and loop round: 4-byte loads and stores",
+    default: true,
+};
+
+/// GPU: four f32 per invocation and loop round.
+pub const VEC4: Variant = Variant {
+    name: "vec4",
+    summary: "a vec4<f32> per invocation and loop round: 16-byte loads and stores, 4× the bytes in flight \
+              per invocation (arrays padded to a multiple of 4 elements, the padding not counted)",
+    default: false,
+};
+
+/// The GPU variants of every STREAM kernel.
+pub(crate) static GPU_VARIANTS: [Variant; 2] = [F32, VEC4];
+
+/// Floats per element of the `vec4` variant's arrays.
+pub(crate) const VEC4_LANES: u64 = 4;
 
 /// One element-wise STREAM kernel: `out[i] = f(a[i])` or `out[i] = f(a[i], b[i])`.
 ///
@@ -73,6 +100,13 @@ impl<Op: Elementwise> Kernel for ElementwiseKernel<Op> {
             // Device arrays plus one staging buffer per input and one readback buffer.
             gpu_bytes: array * arrays * 2,
             working_set_bytes: array * arrays,
+        }
+    }
+
+    fn native_variants(&self, backend: Backend) -> &'static [Variant] {
+        match backend {
+            Backend::Gpu => &GPU_VARIANTS,
+            _ => &[],
         }
     }
 

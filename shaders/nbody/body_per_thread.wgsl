@@ -1,5 +1,8 @@
-// One all-pairs gravitational step with softening, tiled through workgroup memory (Nyland,
-// Harris & Prins, GPU Gems 3, ch. 31).
+// nbody `body-per-thread`: one all-pairs gravitational step with softening, tiled through
+// workgroup memory (Nyland, Harris & Prins, GPU Gems 3, ch. 31), one body per invocation. The
+// ladder's first step: global memory is read once per tile, not once per interaction. Its limit
+// is the grid: n/TILE workgroups (8192 bodies in tiles of 128: 64 workgroups, fewer than an
+// H100's 132 SMs), so at moderate n most of a large GPU idles; `split.wgsl` fixes that.
 //
 // Each invocation owns one body i. The workgroup walks over the bodies in tiles of TILE: each
 // invocation loads one body of the tile into workgroup memory, a barrier makes the tile visible,
