@@ -804,6 +804,9 @@ impl Chart {
                         place(6 * d, 11 * d, HPos::Left),
                         place(-6 * d, 11 * d, HPos::Right),
                         place(-6 * d, -11 * d, HPos::Right),
+                        // Stacked beside the point, for points that sit on top of each other.
+                        place(7, -12 * d, HPos::Left),
+                        place(7, 12 * d, HPos::Left),
                     ]
                 });
                 // The first place inside the data area that overlaps nothing; in a crowd, the
