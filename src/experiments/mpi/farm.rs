@@ -142,6 +142,23 @@ pub struct FarmDocument {
     pub verified: bool,
 }
 
+impl FarmDocument {
+    /// A warning when the spawned workers and the master outnumber the master's cores: a process
+    /// waiting in MPI spins on a core, so on a small machine the master and the idle workers take
+    /// time from the busy ones. (mpirun's ranks are flagged in the heading.)
+    fn crowded_host(&self) -> Option<String> {
+        let processes = self.workers + 1;
+        (self.workers_from == "spawned" && processes > self.mpi.cores_per_host).then(|| {
+            format!(
+                "warning: {processes} processes (the master and {} workers) on a host of {} cores, if the workers were placed here: \
+                 a process waiting for a message spins on a core, so the busy workers get less than a core each and the speed-up stays \
+                 below {}; OMPI_MCA_mpi_yield_when_idle=1 makes waiting processes yield",
+                self.workers, self.mpi.cores_per_host, self.workers
+            )
+        })
+    }
+}
+
 /// The most workers a spawned farm may ask for.
 pub const MAX_WORKERS: usize = 1024;
 
@@ -707,7 +724,7 @@ impl Document for FarmDocument {
     }
 
     fn footer(&self) -> Vec<String> {
-        vec![
+        let mut lines = vec![
             format!(
                 "one process: the master computing the whole image alone with {} took {} (median): the speed-up's baseline and the reference image",
                 self.backend_name(),
@@ -723,7 +740,11 @@ impl Document for FarmDocument {
                     None => "the assembled image differs from the single-process image".into(),
                 },
             ),
-        ]
+        ];
+        if let Some(line) = self.crowded_host() {
+            lines.push(line);
+        }
+        lines
     }
 
     fn csv(&self) -> Result<String> {
@@ -768,6 +789,38 @@ mod tests {
             sampling: MeasureOptions { warmup: 0, runs: 1 },
             destination: report::Destination::default(),
         }
+    }
+
+    fn document(workers_from: &str, workers: usize) -> FarmDocument {
+        FarmDocument {
+            provenance: crate::environment::Provenance::new(
+                "test".into(),
+                crate::environment::Environment::capture(1, None),
+            ),
+            mpi: super::super::test_mpi_info("single"),
+            workers_from: workers_from.into(),
+            workers,
+            size: 64,
+            max_iter: 16,
+            backend: RowBackend::Simd,
+            runs: 1,
+            warmup: 0,
+            one_process: Stats::from_samples(vec![1.0]).unwrap(),
+            points: Vec::new(),
+            first_mismatch: None,
+            verified: true,
+        }
+    }
+
+    #[test]
+    fn spawned_workers_that_outnumber_the_cores_with_the_master_are_warned_about() {
+        // test_mpi_info: hosts of 2 cores.
+        let warning = document("spawned", 2).crowded_host().expect("3 processes on 2 cores");
+        assert!(warning.contains("3 processes"), "{warning}");
+        assert!(warning.contains("OMPI_MCA_mpi_yield_when_idle=1"), "{warning}");
+        assert!(document("spawned", 1).crowded_host().is_none());
+        // mpirun's ranks: the heading's OVERSUBSCRIBED says it.
+        assert!(document("ranks", 2).crowded_host().is_none());
     }
 
     #[test]
