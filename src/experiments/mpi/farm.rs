@@ -815,9 +815,14 @@ mod tests {
     #[test]
     fn spawned_workers_that_outnumber_the_cores_with_the_master_are_warned_about() {
         // test_mpi_info: hosts of 2 cores.
-        let warning = document("spawned", 2).crowded_host().expect("3 processes on 2 cores");
+        let warning = document("spawned", 2)
+            .crowded_host()
+            .expect("3 processes on 2 cores");
         assert!(warning.contains("3 processes"), "{warning}");
-        assert!(warning.contains("OMPI_MCA_mpi_yield_when_idle=1"), "{warning}");
+        assert!(
+            warning.contains("OMPI_MCA_mpi_yield_when_idle=1"),
+            "{warning}"
+        );
         assert!(document("spawned", 1).crowded_host().is_none());
         // mpirun's ranks: the heading's OVERSUBSCRIBED says it.
         assert!(document("ranks", 2).crowded_host().is_none());
