@@ -31,7 +31,7 @@ pub struct Plan {
     pub ladder: bool,
     /// Rows the kernel refuses at this size (not named by `--variant`: those are an error),
     /// with the reason; the table lists them as not run.
-    pub refused: Vec<(Implementation, String)>,
+    pub refused: Vec<Refused>,
     /// Every row asked for, before the refusals at this size.
     planned: Vec<Implementation>,
     /// Variants named by `--variant` (a refusal of one of them is an error).
@@ -330,6 +330,9 @@ pub fn parse_backends(text: &str, kernel: &dyn Kernel) -> Result<Vec<Backend>> {
     Ok(backends)
 }
 
+/// A row the kernel refuses at the plan's size, with the reason.
+pub type Refused = (Implementation, String);
+
 /// Splits `planned` into the rows that can run at `size` and those the kernel refuses there,
 /// with the reason; the refusal of a variant in `named` (typed in `--variant`) is an error.
 fn split_refused(
@@ -337,7 +340,7 @@ fn split_refused(
     planned: &[Implementation],
     size: u64,
     named: &[&str],
-) -> Result<(Vec<Implementation>, Vec<(Implementation, String)>)> {
+) -> Result<(Vec<Implementation>, Vec<Refused>)> {
     let mut implementations = Vec::new();
     let mut refused = Vec::new();
     for &implementation in planned {

@@ -61,6 +61,27 @@ impl Rows {
         widest.max(header_words) as u16
     }
 
+    /// The same rows with only the columns `indices`, in that order.
+    fn only(&self, indices: &[usize]) -> Rows {
+        let pick = |cells: &Vec<String>| {
+            indices
+                .iter()
+                .filter_map(|&i| cells.get(i).cloned())
+                .collect()
+        };
+        Rows {
+            header: pick(&self.header),
+            rows: self.rows.iter().map(pick).collect(),
+            numeric: indices
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| self.numeric.contains(i))
+                .map(|(position, _)| position)
+                .collect(),
+            droppable: self.droppable.clone(),
+        }
+    }
+
     /// The same rows without column `index`.
     fn without(&self, index: usize) -> Rows {
         let drop = |cells: &Vec<String>| {
@@ -111,14 +132,7 @@ pub fn render_terminal(rows: &Rows, width: Option<u16>) -> String {
     let Some(width) = width else {
         return table_text(rows, None);
     };
-    let fits = |rows: &Rows| {
-        let borders = 3 * rows.header.len() + 1;
-        (0..rows.header.len())
-            .map(|index| rows.narrowest(index) as usize)
-            .sum::<usize>()
-            + borders
-            <= width as usize
-    };
+    let fits = |rows: &Rows| fitted_width(rows) <= width as usize;
     let mut fitted = rows.clone();
     let mut left_out = Vec::new();
     for name in &rows.droppable {
@@ -130,10 +144,15 @@ pub fn render_terminal(rows: &Rows, width: Option<u16>) -> String {
             left_out.push(name.as_str());
         }
     }
-    // Still too wide with every droppable column gone: whole lines, left to the terminal, read
+    // Still too wide with every droppable column gone (a sweep of many implementations): the
+    // columns go into several tables, each led by the first column, as pandas prints a wide
+    // frame. A part that cannot fit even so is left whole to the terminal: whole lines read
     // better than cells broken inside numbers.
-    let arrangement = fits(&fitted).then_some(width);
-    let mut text = table_text(&fitted, arrangement);
+    let mut text = column_parts(&fitted, width)
+        .iter()
+        .map(|part| table_text(part, fits(part).then_some(width)))
+        .collect::<Vec<_>>()
+        .join("\n");
     if !left_out.is_empty() {
         text.push('\n');
         text.push_str(&fitted_line(
@@ -145,6 +164,37 @@ pub fn render_terminal(rows: &Rows, width: Option<u16>) -> String {
         ));
     }
     text
+}
+
+/// The width of `rows` with every column at its narrowest, borders and padding included.
+fn fitted_width(rows: &Rows) -> usize {
+    let borders = 3 * rows.header.len() + 1;
+    (0..rows.header.len())
+        .map(|index| rows.narrowest(index) as usize)
+        .sum::<usize>()
+        + borders
+}
+
+/// `rows` as one table when it fits `width`, else as consecutive groups of its columns, each
+/// group led by the first column and as many of the next as fit.
+fn column_parts(rows: &Rows, width: u16) -> Vec<Rows> {
+    if rows.header.len() < 3 || fitted_width(rows) <= width as usize {
+        return vec![rows.clone()];
+    }
+    let mut parts = Vec::new();
+    let mut current = vec![0];
+    for index in 1..rows.header.len() {
+        let mut wider = current.clone();
+        wider.push(index);
+        if current.len() > 1 && fitted_width(&rows.only(&wider)) > width as usize {
+            parts.push(rows.only(&current));
+            current = vec![0, index];
+        } else {
+            current = wider;
+        }
+    }
+    parts.push(rows.only(&current));
+    parts
 }
 
 /// One table, wrapped to `width` where given.
