@@ -14,7 +14,7 @@
 //! A line may also be `mpirun -n N [--oversubscribe] [--bind-to X] hpclab mpi ...`: in a build
 //! with `--features mpi` it runs under mpirun (always oversubscribed, as root allowed, with
 //! `HPCLAB_MAX_SIZE=512`); without the feature it is skipped loudly. CI runs this test in both
-//! builds, the MPI one with `HPCLAB_LABS_MPI_ONLY=1` (only mpirun lines and `report`). Under the
+//! builds, the MPI one with `LABS_MPI_ONLY=1` (only mpirun lines and `report`). Under the
 //! size cap every `report` line does the same work, so only the first runs.
 
 use assert_cmd::Command;
@@ -334,9 +334,9 @@ fn every_lab_command_runs() {
     }
 
     // CI runs this test twice, in the default build and with --features mpi; the second run
-    // sets HPCLAB_LABS_MPI_ONLY=1 and runs only what the MPI build changes: the mpirun lines and
+    // sets LABS_MPI_ONLY=1 and runs only what the MPI build changes: the mpirun lines and
     // `report` (which gains MPI steps there).
-    let mpi_only = std::env::var("HPCLAB_LABS_MPI_ONLY").is_ok_and(|v| v == "1");
+    let mpi_only = std::env::var("LABS_MPI_ONLY").is_ok_and(|v| v == "1");
     let mut report_ran = false;
     let started = Instant::now();
     let (mut total, mut ran, mut skipped) = (0, 0, Vec::new());
@@ -372,7 +372,7 @@ fn every_lab_command_runs() {
             let is_report = command.args.first().is_some_and(|a| a == "report");
             if mpi_only && command.mpirun.is_none() && !is_report {
                 eprintln!(
-                    "--- skipped (HPCLAB_LABS_MPI_ONLY=1: the default build ran it): {}  {}",
+                    "--- skipped (LABS_MPI_ONLY=1: the default build ran it): {}  {}",
                     command.origin, command.text
                 );
                 skipped.push(command.origin.clone());
